@@ -1,0 +1,289 @@
+//! The executor: runs an op stream against the simulated heap, calling the strategy's hooks.
+//!
+//! It is generic over the strategy, so the hooks are statically dispatched and inline into the
+//! loop. It implements [`OpSink`], so a workload or a trace reader feeds it directly, chunk by
+//! chunk, in constant memory.
+
+use crate::heap::{Heap, ObjId};
+use crate::op::{GcOp, Op, Reg, StreamHeader};
+use crate::strategy::{GcReply, Strategy};
+use crate::workload::{ExecError, ExecErrorKind, OpSink, Stop};
+use serde::{Deserialize, Serialize};
+use std::time::Instant;
+
+/// How the executor runs.
+#[derive(Clone, Debug, Default)]
+pub struct ExecConfig {
+    /// Sanity mode: after every collection and at the end, re-trace the heap from the registers
+    /// and fail if any reachable object was freed. Freed indices are never reused in this mode.
+    pub verify: bool,
+    /// Simulated memory budget in bytes: the run stops with [`Stop::OutOfMemory`] when live
+    /// bytes exceed it.
+    pub max_heap: Option<u64>,
+}
+
+/// One `Probe` op's observation.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProbeRecord {
+    /// Position of the probe in the stream.
+    pub op_index: u64,
+    /// The probe's label.
+    pub label: String,
+    /// The strategy's reference count of the observed object (None if it keeps none or the
+    /// register was empty).
+    pub refcount: Option<u64>,
+}
+
+/// The cost of the sanity checks `--verify` ran.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VerifyReport {
+    /// Oracle passes run.
+    pub checks: u64,
+    /// Wall time spent in them, ns.
+    pub ns: u64,
+}
+
+/// Runs ops against a heap with strategy `S`.
+pub struct Executor<S: Strategy> {
+    /// The heap.
+    pub heap: Heap,
+    /// The strategy.
+    pub strategy: S,
+    names: Vec<String>,
+    fork_id: Option<u32>,
+    cfg: ExecConfig,
+    probes: Vec<ProbeRecord>,
+    seen_collections: usize,
+    verify: VerifyReport,
+    gc_returned: u64,
+}
+
+impl<S: Strategy> Executor<S> {
+    /// An executor for a stream with this header.
+    pub fn new(strategy: S, header: &StreamHeader, cfg: ExecConfig) -> Executor<S> {
+        Executor {
+            heap: Heap::new(header.registers, !cfg.verify),
+            strategy,
+            names: header.names.clone(),
+            fork_id: header.name_id("fork"),
+            cfg,
+            probes: Vec::new(),
+            seen_collections: 0,
+            verify: VerifyReport::default(),
+            gc_returned: 0,
+        }
+    }
+
+    /// The probes observed so far.
+    pub fn probes(&self) -> &[ProbeRecord] {
+        &self.probes
+    }
+
+    /// The sum of every `gc.collect()` return value the program saw.
+    pub fn gc_returned(&self) -> u64 {
+        self.gc_returned
+    }
+
+    /// What the sanity checks cost.
+    pub fn verify_report(&self) -> &VerifyReport {
+        &self.verify
+    }
+
+    /// Ends the run: calls the strategy's `finish` hook and, in verify mode, checks the heap a
+    /// last time.
+    pub fn finish(&mut self) -> Result<(), Stop> {
+        self.strategy.finish(&mut self.heap);
+        if self.cfg.verify {
+            self.check_oracle("end of run")?;
+        }
+        Ok(())
+    }
+
+    #[inline]
+    fn err(&self, op: &Op, kind: ExecErrorKind) -> Stop {
+        Stop::Exec(ExecError {
+            op_index: self.heap.work.ops,
+            op: format!("{op:?}"),
+            kind,
+        })
+    }
+
+    #[inline]
+    fn reg(&self, r: Reg) -> Result<usize, ExecErrorKind> {
+        let n = self.heap.registers().len();
+        if (r as usize) < n {
+            Ok(r as usize)
+        } else {
+            Err(ExecErrorKind::NoSuchRegister {
+                reg: r,
+                registers: n as u32,
+            })
+        }
+    }
+
+    /// The (possibly nil) value of a register, checked to be live if not nil.
+    #[inline]
+    fn value(&self, r: Reg) -> Result<ObjId, ExecErrorKind> {
+        let v = self.heap.registers()[self.reg(r)?];
+        if !v.is_nil() && !self.heap.is_live(v) {
+            return Err(ExecErrorKind::ReachableFreed { obj: v.0 });
+        }
+        Ok(v)
+    }
+
+    /// The object in a register, which must not be empty.
+    #[inline]
+    fn object(&self, r: Reg) -> Result<ObjId, ExecErrorKind> {
+        let v = self.value(r)?;
+        if v.is_nil() {
+            Err(ExecErrorKind::EmptyRegister { reg: r })
+        } else {
+            Ok(v)
+        }
+    }
+
+    #[inline]
+    fn set_reg(&mut self, r: usize, v: ObjId) {
+        if !v.is_nil() {
+            self.strategy.retain(&mut self.heap, v);
+        }
+        let old = self.heap.set_reg(r, v);
+        if !old.is_nil() {
+            self.strategy.release(&mut self.heap, old);
+        }
+    }
+
+    fn check_oracle(&mut self, _when: &str) -> Result<(), Stop> {
+        let t = Instant::now();
+        let r = self.heap.reachable();
+        self.verify.checks += 1;
+        self.verify.ns += t.elapsed().as_nanos() as u64;
+        match r {
+            Ok(_) => Ok(()),
+            Err(obj) => Err(Stop::Exec(ExecError {
+                op_index: self.heap.work.ops,
+                op: "oracle check".into(),
+                kind: ExecErrorKind::ReachableFreed { obj: obj.0 },
+            })),
+        }
+    }
+
+    #[inline]
+    fn exec(&mut self, op: &Op) -> Result<(), ExecErrorKind> {
+        match *op {
+            Op::Alloc { dst, kind, len } => {
+                let r = self.reg(dst)?;
+                let id = self.heap.alloc(kind, len);
+                self.strategy.alloc(&mut self.heap, id);
+                self.set_reg(r, id);
+            }
+            Op::Store { obj, slot, src } => {
+                let o = self.object(obj)?;
+                let v = self.value(src)?;
+                let old = self.heap.store(o, slot, v)?;
+                if !v.is_nil() {
+                    self.strategy.retain(&mut self.heap, v);
+                    self.strategy.stored(&mut self.heap, o, v);
+                }
+                if !old.is_nil() {
+                    self.strategy.release(&mut self.heap, old);
+                }
+            }
+            Op::Append { list, src } => {
+                let o = self.object(list)?;
+                let v = self.value(src)?;
+                self.heap.append(o, v)?;
+                if !v.is_nil() {
+                    self.strategy.retain(&mut self.heap, v);
+                    self.strategy.stored(&mut self.heap, o, v);
+                }
+            }
+            Op::Load { dst, obj, slot } => {
+                let r = self.reg(dst)?;
+                let o = self.object(obj)?;
+                let v = self.heap.load(o, slot)?;
+                if !v.is_nil() && !self.heap.is_live(v) {
+                    return Err(ExecErrorKind::ReachableFreed { obj: v.0 });
+                }
+                self.set_reg(r, v);
+            }
+            Op::Copy { dst, src } => {
+                let r = self.reg(dst)?;
+                let v = self.value(src)?;
+                self.set_reg(r, v);
+            }
+            Op::Clear { dst } => {
+                let r = self.reg(dst)?;
+                self.set_reg(r, ObjId::NIL);
+            }
+            Op::Event { id } => {
+                let Some(name) = self.names.get(id as usize) else {
+                    return Err(ExecErrorKind::NoSuchName {
+                        id,
+                        names: self.names.len() as u32,
+                    });
+                };
+                if Some(id) == self.fork_id {
+                    self.heap.fork();
+                }
+                self.strategy.event(&mut self.heap, name);
+            }
+            Op::Probe { reg, label } => {
+                let Some(name) = self.names.get(label as usize) else {
+                    return Err(ExecErrorKind::NoSuchName {
+                        id: label,
+                        names: self.names.len() as u32,
+                    });
+                };
+                let v = self.value(reg)?;
+                let refcount = if v.is_nil() {
+                    None
+                } else {
+                    self.strategy.refcount(v)
+                };
+                self.probes.push(ProbeRecord {
+                    op_index: self.heap.work.ops,
+                    label: name.clone(),
+                    refcount,
+                });
+            }
+            Op::SafePoint => self.strategy.safe_point(&mut self.heap),
+            Op::Gc(g) => {
+                if let GcOp::Collect { generation } = g {
+                    if !(0..=2).contains(&generation) {
+                        return Err(ExecErrorKind::InvalidGeneration { generation });
+                    }
+                }
+                if let GcReply::Collected(n) = self.strategy.gc(&mut self.heap, &g) {
+                    self.gc_returned += n;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+impl<S: Strategy> OpSink for Executor<S> {
+    fn ops(&mut self, ops: &[Op]) -> Result<(), Stop> {
+        for op in ops {
+            if let Err(kind) = self.exec(op) {
+                return Err(self.err(op, kind));
+            }
+            self.heap.work.ops += 1;
+            if let Some(budget) = self.cfg.max_heap {
+                if self.heap.acct.live_bytes > budget {
+                    return Err(Stop::OutOfMemory {
+                        live_bytes: self.heap.acct.live_bytes,
+                        budget,
+                        op_index: self.heap.work.ops - 1,
+                    });
+                }
+            }
+            if self.cfg.verify && self.heap.collections().len() != self.seen_collections {
+                self.seen_collections = self.heap.collections().len();
+                self.check_oracle("after collection")?;
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,612 @@
+//! The simulated heap: objects in a struct-of-arrays arena, the registers (roots), exact
+//! accounting, deterministic work counters, the collection recorder, copy-on-write page tracking
+//! and the reachability oracle.
+//!
+//! The executor owns the heap and mutates it for the program; a strategy reads it and frees
+//! objects through [`Heap::free`]. Objects are `u32` indices ([`ObjId`]), never boxes.
+
+use crate::kind::{dict_size, list_capacity, list_size, Kind, ALL_KINDS, NUM_KINDS};
+use crate::recorder::{CollectionRecord, Recorder};
+use serde::{Deserialize, Serialize};
+use std::time::Instant;
+use thin_vec::ThinVec;
+
+/// An object's index in the heap's arena. [`ObjId::NIL`] stands for `None` / an empty register.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct ObjId(pub u32);
+
+impl ObjId {
+    /// No object: an empty register or slot (`None`).
+    pub const NIL: ObjId = ObjId(u32::MAX);
+
+    /// True if this is [`ObjId::NIL`].
+    #[inline]
+    pub const fn is_nil(self) -> bool {
+        self.0 == u32::MAX
+    }
+
+    /// The index as `usize`, for indexing a strategy's own metadata vectors.
+    #[inline]
+    pub const fn index(self) -> usize {
+        self.0 as usize
+    }
+}
+
+const FREE: u8 = u8::MAX;
+
+/// Exact, deterministic accounting of the simulated heap.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Accounting {
+    /// Objects currently live (allocated, not freed).
+    pub live_objects: u64,
+    /// Modelled bytes currently live.
+    pub live_bytes: u64,
+    /// Highest `live_objects` seen.
+    pub peak_objects: u64,
+    /// Highest `live_bytes` seen.
+    pub peak_bytes: u64,
+    /// Objects allocated, by [`Kind`] code.
+    pub allocs_by_kind: [u64; NUM_KINDS],
+    /// Objects freed, by [`Kind`] code.
+    pub frees_by_kind: [u64; NUM_KINDS],
+    /// Modelled bytes allocated in total, including list and dict growth (a resize counts the
+    /// whole new block, as a `realloc` that moves would).
+    pub bytes_allocated: u64,
+}
+
+impl Accounting {
+    /// Total objects allocated.
+    pub fn allocations(&self) -> u64 {
+        self.allocs_by_kind.iter().sum()
+    }
+    /// Total objects freed.
+    pub fn frees(&self) -> u64 {
+        self.frees_by_kind.iter().sum()
+    }
+}
+
+/// Deterministic work units: identical on every machine and every run.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Work {
+    /// Ops executed.
+    pub ops: u64,
+    /// Objects visited by a collector (each visit of an object in a collection pass).
+    pub objects_visited: u64,
+    /// References traversed by a collector.
+    pub refs_traversed: u64,
+    /// Reference-count writes (increments and decrements).
+    pub rc_writes: u64,
+    /// Writes a collector makes to object headers (gc_refs, list links, marks).
+    pub gc_header_writes: u64,
+}
+
+/// What caused a write to an object's memory, for copy-on-write accounting after a `fork`.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum WriteCause {
+    /// A reference-count update.
+    RefCount = 0,
+    /// A collector's own header write (gc_refs, relinking, marking).
+    Collector = 1,
+    /// The program writing a slot.
+    Mutator = 2,
+}
+
+/// Copy-on-write report: 4 KiB pages of the pre-fork heap written after the `fork` event.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CowReport {
+    /// Pages holding at least one object live at the fork.
+    pub prefork_pages: u64,
+    /// Pre-fork pages written after the fork, by any cause.
+    pub dirty_pages: u64,
+    /// Pre-fork pages written by reference-count updates.
+    pub dirty_by_refcount: u64,
+    /// Pre-fork pages written by the collector.
+    pub dirty_by_collector: u64,
+    /// Pre-fork pages written by the program's stores.
+    pub dirty_by_mutator: u64,
+}
+
+/// Page size for copy-on-write accounting.
+pub const PAGE_SIZE: u64 = 4096;
+
+#[derive(Default, Clone, Debug)]
+struct Cow {
+    active: bool,
+    /// Bit per object id: live at the fork and not freed since.
+    prefork: Vec<u64>,
+    /// Bit per page: dirtied by cause.
+    dirty: [Vec<u64>; 3],
+    prefork_pages: u64,
+}
+
+#[inline]
+fn bit_get(v: &[u64], i: usize) -> bool {
+    v.get(i >> 6).is_some_and(|w| w & (1 << (i & 63)) != 0)
+}
+#[inline]
+fn bit_set(v: &mut Vec<u64>, i: usize) {
+    let w = i >> 6;
+    if w >= v.len() {
+        v.resize(w + 1, 0);
+    }
+    v[w] |= 1 << (i & 63);
+}
+#[inline]
+fn bit_clear(v: &mut [u64], i: usize) {
+    if let Some(w) = v.get_mut(i >> 6) {
+        *w &= !(1 << (i & 63));
+    }
+}
+fn bit_count(v: &[u64]) -> u64 {
+    v.iter().map(|w| w.count_ones() as u64).sum()
+}
+
+/// Why a mutator operation on the heap failed.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum HeapError {
+    /// The object is not a container of a kind that supports the operation.
+    #[error("a {kind} has no slots for this operation")]
+    NotContainer {
+        /// The object's kind.
+        kind: &'static str,
+    },
+    /// The slot index is out of range.
+    #[error("slot {slot} out of range for a {kind} with {len} slots")]
+    SlotOutOfRange {
+        /// The requested slot.
+        slot: u32,
+        /// The object's kind.
+        kind: &'static str,
+        /// Its current number of slots.
+        len: u32,
+    },
+    /// `append` on something that is not a list.
+    #[error("append needs a list, found a {kind}")]
+    NotList {
+        /// The object's kind.
+        kind: &'static str,
+    },
+}
+
+/// The simulated heap. See the module docs.
+#[derive(Debug)]
+pub struct Heap {
+    kinds: Vec<u8>,
+    sizes: Vec<u32>,
+    pages: Vec<u32>,
+    slots: Vec<ThinVec<ObjId>>,
+    free_ids: Vec<u32>,
+    reuse_ids: bool,
+    regs: Vec<ObjId>,
+    bump: u64,
+    /// Exact accounting.
+    pub acct: Accounting,
+    /// Deterministic work counters; strategies add their own work here.
+    pub work: Work,
+    recorder: Recorder,
+    cow: Cow,
+    start: Instant,
+}
+
+impl Heap {
+    /// A heap with `registers` empty registers. With `reuse_ids == false` freed indices are
+    /// quarantined (never reused), so any later reference to a freed object is caught: the
+    /// `--verify` mode runs this way.
+    pub fn new(registers: u32, reuse_ids: bool) -> Heap {
+        Heap {
+            kinds: Vec::new(),
+            sizes: Vec::new(),
+            pages: Vec::new(),
+            slots: Vec::new(),
+            free_ids: Vec::new(),
+            reuse_ids,
+            regs: vec![ObjId::NIL; registers as usize],
+            bump: 0,
+            acct: Accounting::default(),
+            work: Work::default(),
+            recorder: Recorder::default(),
+            cow: Cow::default(),
+            start: Instant::now(),
+        }
+    }
+
+    // ----- reading (strategies) -----
+
+    /// One past the highest object index ever used: size a strategy's metadata vectors by this.
+    #[inline]
+    pub fn capacity(&self) -> usize {
+        self.kinds.len()
+    }
+
+    /// True if `id` names a live (allocated, not freed) object.
+    #[inline]
+    pub fn is_live(&self, id: ObjId) -> bool {
+        self.kinds.get(id.index()).is_some_and(|&k| k != FREE)
+    }
+
+    /// The kind of a live object.
+    ///
+    /// # Panics
+    /// If `id` is not live (a strategy bug).
+    #[inline]
+    pub fn kind(&self, id: ObjId) -> Kind {
+        let code = self.kinds[id.index()];
+        match Kind::from_code(code) {
+            Some(k) => k,
+            None => panic!("kind of freed object {id:?}"),
+        }
+    }
+
+    /// The modelled size in bytes of a live object.
+    #[inline]
+    pub fn size(&self, id: ObjId) -> u32 {
+        self.sizes[id.index()]
+    }
+
+    /// The slots (outgoing references) of an object; [`ObjId::NIL`] entries are `None`.
+    #[inline]
+    pub fn slots(&self, id: ObjId) -> &[ObjId] {
+        &self.slots[id.index()]
+    }
+
+    /// The registers: the roots.
+    #[inline]
+    pub fn registers(&self) -> &[ObjId] {
+        &self.regs
+    }
+
+    /// Iterates over every live object.
+    pub fn live_ids(&self) -> impl Iterator<Item = ObjId> + '_ {
+        self.kinds
+            .iter()
+            .enumerate()
+            .filter(|(_, &k)| k != FREE)
+            .map(|(i, _)| ObjId(i as u32))
+    }
+
+    /// Nanoseconds since the heap was created (the run's clock).
+    #[inline]
+    pub fn now_ns(&self) -> u64 {
+        self.start.elapsed().as_nanos() as u64
+    }
+
+    // ----- freeing (strategies) -----
+
+    /// Frees a live object and returns its slots, so that a strategy can release its children.
+    /// Accounting is updated at once.
+    ///
+    /// # Panics
+    /// If `id` is not live (a double free: a strategy bug).
+    pub fn free(&mut self, id: ObjId) -> ThinVec<ObjId> {
+        let i = id.index();
+        let code = self.kinds[i];
+        assert!(code != FREE, "double free of {id:?}");
+        self.kinds[i] = FREE;
+        self.acct.live_objects -= 1;
+        self.acct.live_bytes -= self.sizes[i] as u64;
+        self.acct.frees_by_kind[code as usize] += 1;
+        if self.cow.active {
+            bit_clear(&mut self.cow.prefork, i);
+        }
+        if self.reuse_ids {
+            self.free_ids.push(id.0);
+        }
+        std::mem::take(&mut self.slots[i])
+    }
+
+    // ----- write notifications (strategies) -----
+
+    /// Records a reference-count write to `id`'s header (a work unit, and a copy-on-write fault
+    /// if `id` lies in the pre-fork heap).
+    #[inline]
+    pub fn note_rc_write(&mut self, id: ObjId) {
+        self.work.rc_writes += 1;
+        if self.cow.active {
+            self.cow_touch(id, WriteCause::RefCount);
+        }
+    }
+
+    /// Records a collector's write to `id`'s header (gc_refs, list links, mark bits).
+    #[inline]
+    pub fn note_gc_write(&mut self, id: ObjId) {
+        self.work.gc_header_writes += 1;
+        if self.cow.active {
+            self.cow_touch(id, WriteCause::Collector);
+        }
+    }
+
+    #[cold]
+    fn cow_touch(&mut self, id: ObjId, cause: WriteCause) {
+        let i = id.index();
+        if bit_get(&self.cow.prefork, i) {
+            let page = self.pages[i] as usize;
+            bit_set(&mut self.cow.dirty[cause as usize], page);
+        }
+    }
+
+    // ----- collections (strategies) -----
+
+    /// Starts timing a collection of `generation` (use -1 when generations do not apply).
+    pub fn begin_collection(&mut self, generation: i32) -> CollectionStart {
+        CollectionStart {
+            generation,
+            start_ns: self.now_ns(),
+            work_before: self.work.objects_visited + self.work.refs_traversed,
+            at_op: self.work.ops,
+        }
+    }
+
+    /// Ends a collection begun with [`Heap::begin_collection`]: `examined` objects were
+    /// considered, `freed` were reclaimed (the collector's own count).
+    pub fn end_collection(&mut self, start: CollectionStart, examined: u64, freed: u64) {
+        let end = self.now_ns();
+        let work = self.work.objects_visited + self.work.refs_traversed - start.work_before;
+        self.recorder.push(CollectionRecord {
+            at_op: start.at_op,
+            start_ns: start.start_ns,
+            duration_ns: end.saturating_sub(start.start_ns),
+            work,
+            generation: start.generation,
+            examined,
+            freed,
+            live_bytes_after: self.acct.live_bytes,
+            live_objects_after: self.acct.live_objects,
+        });
+    }
+
+    /// The collections recorded so far.
+    pub fn collections(&self) -> &[CollectionRecord] {
+        self.recorder.records()
+    }
+
+    // ----- mutation (executor) -----
+
+    /// Allocates an object; it starts with no references to it.
+    pub fn alloc(&mut self, kind: Kind, len: u32) -> ObjId {
+        let size = kind.initial_size(len);
+        let slots: ThinVec<ObjId> = if kind == Kind::Tuple {
+            let mut v = ThinVec::with_capacity(len as usize);
+            v.resize(len as usize, ObjId::NIL);
+            v
+        } else if kind == Kind::List && len > 0 {
+            ThinVec::with_capacity(len as usize)
+        } else {
+            ThinVec::new()
+        };
+        let page = (self.bump / PAGE_SIZE).min(u32::MAX as u64) as u32;
+        self.bump += size as u64;
+        let id = match self.free_ids.pop() {
+            Some(i) => {
+                let iu = i as usize;
+                self.kinds[iu] = kind as u8;
+                self.sizes[iu] = size;
+                self.pages[iu] = page;
+                self.slots[iu] = slots;
+                ObjId(i)
+            }
+            None => {
+                let i = self.kinds.len() as u32;
+                self.kinds.push(kind as u8);
+                self.sizes.push(size);
+                self.pages.push(page);
+                self.slots.push(slots);
+                ObjId(i)
+            }
+        };
+        self.acct.allocs_by_kind[kind as usize] += 1;
+        self.acct.bytes_allocated += size as u64;
+        self.acct.live_objects += 1;
+        self.acct.live_bytes += size as u64;
+        self.bump_peaks();
+        id
+    }
+
+    #[inline]
+    fn bump_peaks(&mut self) {
+        if self.acct.live_bytes > self.acct.peak_bytes {
+            self.acct.peak_bytes = self.acct.live_bytes;
+        }
+        if self.acct.live_objects > self.acct.peak_objects {
+            self.acct.peak_objects = self.acct.live_objects;
+        }
+    }
+
+    fn resize_to(&mut self, i: usize, new_size: u32) {
+        let old = self.sizes[i];
+        if new_size != old {
+            self.sizes[i] = new_size;
+            self.acct.live_bytes = self.acct.live_bytes - old as u64 + new_size as u64;
+            if new_size > old {
+                self.acct.bytes_allocated += new_size as u64;
+            }
+            self.bump_peaks();
+        }
+    }
+
+    #[inline]
+    fn note_mutator_write(&mut self, id: ObjId) {
+        if self.cow.active {
+            self.cow_touch(id, WriteCause::Mutator);
+        }
+    }
+
+    /// `obj[slot] = val`; returns the reference the slot held before (the caller releases it).
+    pub fn store(&mut self, obj: ObjId, slot: u32, val: ObjId) -> Result<ObjId, HeapError> {
+        let i = obj.index();
+        let kind = self.kind(obj);
+        let len = self.slots[i].len() as u32;
+        match kind {
+            Kind::Tuple | Kind::List => {
+                if slot >= len {
+                    return Err(HeapError::SlotOutOfRange {
+                        slot,
+                        kind: kind.name(),
+                        len,
+                    });
+                }
+            }
+            Kind::Dict | Kind::Instance => {
+                if slot > len {
+                    return Err(HeapError::SlotOutOfRange {
+                        slot,
+                        kind: kind.name(),
+                        len,
+                    });
+                }
+                if slot == len {
+                    self.slots[i].push(val);
+                    if kind == Kind::Dict {
+                        self.resize_to(i, dict_size(len + 1));
+                    }
+                    self.note_mutator_write(obj);
+                    return Ok(ObjId::NIL);
+                }
+            }
+            _ => return Err(HeapError::NotContainer { kind: kind.name() }),
+        }
+        self.note_mutator_write(obj);
+        Ok(std::mem::replace(&mut self.slots[i][slot as usize], val))
+    }
+
+    /// `list.append(val)`, growing the list's modelled size as CPython 3.11 does.
+    pub fn append(&mut self, list: ObjId, val: ObjId) -> Result<(), HeapError> {
+        let i = list.index();
+        let kind = self.kind(list);
+        if kind != Kind::List {
+            return Err(HeapError::NotList { kind: kind.name() });
+        }
+        let n = self.slots[i].len() as u32;
+        let allocated = (self.sizes[i] - 56) / 8;
+        let cap = list_capacity(allocated, n, n + 1);
+        if cap != allocated {
+            self.resize_to(i, list_size(cap));
+        }
+        self.slots[i].push(val);
+        self.note_mutator_write(list);
+        Ok(())
+    }
+
+    /// `obj[slot]`.
+    pub fn load(&self, obj: ObjId, slot: u32) -> Result<ObjId, HeapError> {
+        let kind = self.kind(obj);
+        if !kind.is_container() {
+            return Err(HeapError::NotContainer { kind: kind.name() });
+        }
+        let s = &self.slots[obj.index()];
+        s.get(slot as usize)
+            .copied()
+            .ok_or(HeapError::SlotOutOfRange {
+                slot,
+                kind: kind.name(),
+                len: s.len() as u32,
+            })
+    }
+
+    /// Sets a register, returning what it held.
+    #[inline]
+    pub fn set_reg(&mut self, r: usize, val: ObjId) -> ObjId {
+        std::mem::replace(&mut self.regs[r], val)
+    }
+
+    // ----- copy-on-write (executor) -----
+
+    /// Marks the start of copy-on-write accounting: every object live now is in the pre-fork
+    /// heap (the parent's memory shared with a forked child).
+    pub fn fork(&mut self) {
+        let mut prefork = Vec::new();
+        let mut pages = Vec::new();
+        for (i, &k) in self.kinds.iter().enumerate() {
+            if k != FREE {
+                bit_set(&mut prefork, i);
+                bit_set(&mut pages, self.pages[i] as usize);
+            }
+        }
+        self.cow = Cow {
+            active: true,
+            prefork,
+            dirty: Default::default(),
+            prefork_pages: bit_count(&pages),
+        };
+    }
+
+    /// The copy-on-write report (all zero when no fork happened).
+    pub fn cow_report(&self) -> CowReport {
+        let d = &self.cow.dirty;
+        let n = d.iter().map(|v| v.len()).max().unwrap_or(0);
+        let union: u64 = (0..n)
+            .map(|w| {
+                let x = d.iter().map(|v| v.get(w).copied().unwrap_or(0)).fold(0, |a, b| a | b);
+                x.count_ones() as u64
+            })
+            .sum();
+        CowReport {
+            prefork_pages: self.cow.prefork_pages,
+            dirty_pages: union,
+            dirty_by_refcount: bit_count(&d[0]),
+            dirty_by_collector: bit_count(&d[1]),
+            dirty_by_mutator: bit_count(&d[2]),
+        }
+    }
+
+    // ----- the oracle -----
+
+    /// Marks every object reachable from the registers. Returns the mark bits (one `bool` per
+    /// index) or, if a freed object is reachable, its id: some strategy freed a live object.
+    pub fn reachable(&self) -> Result<Vec<bool>, ObjId> {
+        let mut marks = vec![false; self.kinds.len()];
+        let mut stack: Vec<ObjId> = Vec::new();
+        for &r in &self.regs {
+            if !r.is_nil() {
+                stack.push(r);
+            }
+        }
+        while let Some(id) = stack.pop() {
+            let i = id.index();
+            if i >= marks.len() || self.kinds[i] == FREE {
+                return Err(id);
+            }
+            if marks[i] {
+                continue;
+            }
+            marks[i] = true;
+            for &c in self.slots[i].iter() {
+                if !c.is_nil() && !marks.get(c.index()).copied().unwrap_or(false) {
+                    stack.push(c);
+                }
+            }
+        }
+        Ok(marks)
+    }
+
+    /// Live objects and bytes that are unreachable from the registers (garbage not yet freed).
+    pub fn unreachable_live(&self) -> Result<(u64, u64), ObjId> {
+        let marks = self.reachable()?;
+        let mut objs = 0;
+        let mut bytes = 0;
+        for (i, &k) in self.kinds.iter().enumerate() {
+            if k != FREE && !marks[i] {
+                objs += 1;
+                bytes += self.sizes[i] as u64;
+            }
+        }
+        Ok((objs, bytes))
+    }
+
+    /// Live objects by kind: a breakdown for reports.
+    pub fn live_by_kind(&self) -> [u64; NUM_KINDS] {
+        let mut out = [0; NUM_KINDS];
+        for k in ALL_KINDS {
+            out[k as usize] = self.acct.allocs_by_kind[k as usize] - self.acct.frees_by_kind[k as usize];
+        }
+        out
+    }
+}
+
+/// A collection in progress; see [`Heap::begin_collection`].
+#[derive(Copy, Clone, Debug)]
+pub struct CollectionStart {
+    generation: i32,
+    start_ns: u64,
+    work_before: u64,
+    at_op: u64,
+}

@@ -1,0 +1,34 @@
+//! # gclab-core
+//!
+//! The core every other gclab crate depends on: the object model ([`kind`]), the op-stream
+//! contract ([`op`], [`workload`]), the simulated heap with exact accounting and the reachability
+//! oracle ([`heap`]), the executor that runs a stream against a strategy ([`executor`]), the
+//! strategy plug-in API ([`strategy`]), typed parameters ([`params`]) and the recorder of
+//! collections ([`recorder`]).
+//!
+//! ```text
+//! workload(params, seed) --op stream--> executor (simulated heap) --hooks--> strategy
+//! ```
+//!
+//! Strategies never see workloads; workloads never see strategies.
+
+#![warn(missing_docs)]
+
+pub mod executor;
+pub mod heap;
+pub mod kind;
+pub mod op;
+pub mod params;
+pub mod recorder;
+pub mod strategy;
+pub mod workload;
+
+pub use executor::{ExecConfig, Executor, ProbeRecord};
+pub use heap::{Heap, ObjId};
+pub use kind::Kind;
+pub use op::{GcOp, Op, Reg, StreamHeader};
+pub use params::{ParamError, ParamSpec, ParamType, Params};
+pub use strategy::{
+    GcReply, GenerationStats, Preset, Strategy, StrategyFactory, StrategyInfo, StrategyStats,
+};
+pub use workload::{Emitter, OpSink, Stop, Workload, WorkloadEntry, WorkloadInfo};

@@ -1,0 +1,135 @@
+//! The op stream: the contract between workloads and the executor.
+//!
+//! A workload is a pure function of (parameters, seed) that yields these operations for a small
+//! register machine. Registers are the roots, like a Python frame's locals. Every strategy sees
+//! the very same stream, so comparisons between strategies are paired.
+
+use crate::kind::Kind;
+use serde::{Deserialize, Serialize};
+
+/// A register index. Registers hold references (or nothing) and are the only roots.
+pub type Reg = u32;
+
+/// One operation of the register machine.
+///
+/// Semantics follow Python: a store first takes a new reference to the stored object, then writes
+/// the slot, then drops the reference the slot held before (`INCREF` new, store, `DECREF` old).
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Op {
+    /// Allocate an object of `kind` with length `len` (see [`Kind`]) into register `dst`,
+    /// dropping what `dst` held before.
+    Alloc {
+        /// Destination register.
+        dst: Reg,
+        /// Kind of the new object.
+        kind: Kind,
+        /// Length: characters, digits, bytes, tuple items or pre-allocated list slots.
+        len: u32,
+    },
+    /// `obj[slot] = src`: store the object in register `src` (or `None` when `src` is empty)
+    /// into slot `slot` of the container in register `obj`. For a tuple or list the slot must
+    /// exist; for a dict or instance a slot equal to the current number of keys adds a key.
+    Store {
+        /// Register holding the container.
+        obj: Reg,
+        /// Slot index (tuple or list item, dict key number, attribute number).
+        slot: u32,
+        /// Register holding the value.
+        src: Reg,
+    },
+    /// `list.append(src)` on the list in register `list`, with CPython's over-allocation.
+    Append {
+        /// Register holding the list.
+        list: Reg,
+        /// Register holding the value (empty appends `None`).
+        src: Reg,
+    },
+    /// `dst = obj[slot]`: load a slot into a register (an empty slot empties the register).
+    Load {
+        /// Destination register.
+        dst: Reg,
+        /// Register holding the container.
+        obj: Reg,
+        /// Slot index.
+        slot: u32,
+    },
+    /// `dst = src`.
+    Copy {
+        /// Destination register.
+        dst: Reg,
+        /// Source register.
+        src: Reg,
+    },
+    /// `del dst`: empty a register, dropping its reference.
+    Clear {
+        /// The register to empty.
+        dst: Reg,
+    },
+    /// A named program event (`request_end`, `fork`, ...); `id` indexes the stream's name table.
+    Event {
+        /// Index into the stream header's names.
+        id: u32,
+    },
+    /// Observe the object in register `reg` (for example its reference count); `label` indexes
+    /// the stream's name table.
+    Probe {
+        /// Register to observe.
+        reg: Reg,
+        /// Index into the stream header's names.
+        label: u32,
+    },
+    /// A safe point: where CPython 3.12+ services its eval breaker (loop back-edges, calls).
+    SafePoint,
+    /// One of the program's own calls into the `gc` module.
+    Gc(GcOp),
+}
+
+/// The program's own calls into Python's `gc` module.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum GcOp {
+    /// `gc.collect(generation)`. CPython raises `ValueError` outside 0..=2.
+    Collect {
+        /// The generation to collect (2 is a full collection).
+        generation: i32,
+    },
+    /// `gc.freeze()`.
+    Freeze,
+    /// `gc.unfreeze()`.
+    Unfreeze,
+    /// `gc.enable()`.
+    Enable,
+    /// `gc.disable()`.
+    Disable,
+    /// `gc.set_threshold(t0, t1, t2)`; C ints, as in CPython.
+    SetThreshold {
+        /// Threshold of generation 0.
+        t0: i32,
+        /// Threshold of generation 1.
+        t1: i32,
+        /// Threshold of generation 2.
+        t2: i32,
+    },
+}
+
+/// What a stream needs before its first op: how many registers it uses and the names its
+/// `Event` and `Probe` ops refer to.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StreamHeader {
+    /// Workload that produced the stream.
+    pub workload: String,
+    /// Workload parameters, as `key=value` pairs in a fixed order.
+    pub params: Vec<(String, String)>,
+    /// The seed the stream was generated from.
+    pub seed: u64,
+    /// Number of registers the stream uses.
+    pub registers: u32,
+    /// The name table for `Event` and `Probe` ops.
+    pub names: Vec<String>,
+}
+
+impl StreamHeader {
+    /// The index of `name` in the name table, if present.
+    pub fn name_id(&self, name: &str) -> Option<u32> {
+        self.names.iter().position(|n| n == name).map(|i| i as u32)
+    }
+}

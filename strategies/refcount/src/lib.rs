@@ -1,0 +1,104 @@
+//! # gclab-refcount
+//!
+//! Pure reference counting, as CPython does without its cycle collector: an object is freed the
+//! moment its count reaches zero, and freeing it releases its children, iteratively (an explicit
+//! worklist, so a chain of ten million objects frees without deep recursion). Reference cycles
+//! are never freed: they leak. An explicit `gc.collect()` does nothing and returns 0.
+
+#![warn(missing_docs)]
+
+use gclab_core::heap::{Heap, ObjId};
+use gclab_core::strategy::{StrategyFactory, StrategyInfo, StrategyStats};
+use gclab_core::{ParamError, Params, Strategy};
+
+/// Pure reference counting. See the crate docs.
+#[derive(Debug, Default)]
+pub struct RefCount {
+    counts: Vec<u32>,
+    worklist: Vec<ObjId>,
+    freed: u64,
+}
+
+impl RefCount {
+    /// A fresh strategy.
+    pub fn new() -> RefCount {
+        RefCount::default()
+    }
+
+    #[cold]
+    fn grow(&mut self, cap: usize) {
+        self.counts.resize(cap, 0);
+    }
+
+    /// Frees `obj`, whose count just reached zero, and everything that dies with it.
+    #[inline(never)]
+    fn free_cascade(&mut self, heap: &mut Heap, obj: ObjId) {
+        self.worklist.push(obj);
+        while let Some(id) = self.worklist.pop() {
+            let children = heap.free(id);
+            self.freed += 1;
+            for &c in children.iter() {
+                if c.is_nil() {
+                    continue;
+                }
+                heap.note_rc_write(c);
+                let n = &mut self.counts[c.index()];
+                *n -= 1;
+                if *n == 0 {
+                    self.worklist.push(c);
+                }
+            }
+        }
+    }
+}
+
+impl Strategy for RefCount {
+    #[inline]
+    fn alloc(&mut self, heap: &mut Heap, obj: ObjId) {
+        if obj.index() >= self.counts.len() {
+            self.grow(heap.capacity().max(obj.index() + 1));
+        }
+        self.counts[obj.index()] = 0;
+    }
+
+    #[inline]
+    fn retain(&mut self, heap: &mut Heap, obj: ObjId) {
+        heap.note_rc_write(obj);
+        self.counts[obj.index()] += 1;
+    }
+
+    #[inline]
+    fn release(&mut self, heap: &mut Heap, obj: ObjId) {
+        heap.note_rc_write(obj);
+        let n = &mut self.counts[obj.index()];
+        *n -= 1;
+        if *n == 0 {
+            self.free_cascade(heap, obj);
+        }
+    }
+
+    fn refcount(&self, obj: ObjId) -> Option<u64> {
+        self.counts.get(obj.index()).map(|&n| n as u64)
+    }
+
+    fn stats(&self) -> StrategyStats {
+        StrategyStats {
+            generations: Vec::new(),
+            counters: vec![("freed_by_refcount".into(), self.freed)],
+            metadata_bytes_per_object: 4,
+        }
+    }
+}
+
+impl StrategyFactory for RefCount {
+    const INFO: StrategyInfo = StrategyInfo {
+        name: "refcount",
+        description: "pure reference counting: frees acyclic garbage at once, leaks cycles",
+        params: &[],
+        presets: &[],
+    };
+
+    fn build(_params: &Params) -> Result<Self, ParamError> {
+        Ok(RefCount::new())
+    }
+}
