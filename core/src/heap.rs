@@ -535,7 +535,10 @@ impl Heap {
         let n = d.iter().map(|v| v.len()).max().unwrap_or(0);
         let union: u64 = (0..n)
             .map(|w| {
-                let x = d.iter().map(|v| v.get(w).copied().unwrap_or(0)).fold(0, |a, b| a | b);
+                let x = d
+                    .iter()
+                    .map(|v| v.get(w).copied().unwrap_or(0))
+                    .fold(0, |a, b| a | b);
                 x.count_ones() as u64
             })
             .sum();
@@ -596,7 +599,8 @@ impl Heap {
     pub fn live_by_kind(&self) -> [u64; NUM_KINDS] {
         let mut out = [0; NUM_KINDS];
         for k in ALL_KINDS {
-            out[k as usize] = self.acct.allocs_by_kind[k as usize] - self.acct.frees_by_kind[k as usize];
+            out[k as usize] =
+                self.acct.allocs_by_kind[k as usize] - self.acct.frees_by_kind[k as usize];
         }
         out
     }

@@ -21,6 +21,7 @@ pub mod op;
 pub mod params;
 pub mod recorder;
 pub mod strategy;
+pub mod trace;
 pub mod workload;
 
 pub use executor::{ExecConfig, Executor, ProbeRecord};

@@ -113,8 +113,10 @@ impl Params {
         specs: &[ParamSpec],
         given: &[(String, String)],
     ) -> Result<Params, ParamError> {
-        let mut values: BTreeMap<&'static str, String> =
-            specs.iter().map(|s| (s.name, s.default.to_string())).collect();
+        let mut values: BTreeMap<&'static str, String> = specs
+            .iter()
+            .map(|s| (s.name, s.default.to_string()))
+            .collect();
         for (k, v) in given {
             let Some(spec) = specs.iter().find(|s| s.name == k) else {
                 let valid = if specs.is_empty() {

@@ -47,7 +47,14 @@ fn build(p: &Params) -> Result<Box<dyn Workload>, ParamError> {
     let count = p.u64_in("count", 1, 1 << 32)?;
     let mix = p.text("mix");
     let parts: Vec<&str> = mix.split(':').collect();
-    let bad = || p.range_error("mix", format!("'{mix}' is not three non-negative weights a:b:c with a positive sum, e.g. 1:1:1"));
+    let bad = || {
+        p.range_error(
+            "mix",
+            format!(
+                "'{mix}' is not three non-negative weights a:b:c with a positive sum, e.g. 1:1:1"
+            ),
+        )
+    };
     if parts.len() != 3 {
         return Err(bad());
     }

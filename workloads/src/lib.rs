@@ -49,7 +49,11 @@ pub fn find(name: &str, params: &[String]) -> Result<Built, WorkloadError> {
     let Some(entry) = cat.iter().find(|e| e.info.name == name).copied() else {
         return Err(WorkloadError::Unknown {
             name: name.to_string(),
-            valid: cat.iter().map(|e| e.info.name).collect::<Vec<_>>().join(", "),
+            valid: cat
+                .iter()
+                .map(|e| e.info.name)
+                .collect::<Vec<_>>()
+                .join(", "),
         });
     };
     let pairs = parse_pairs(params)?;

@@ -1,0 +1,113 @@
+//! The strategy registry: the one place where names become strategies.
+//!
+//! Adding a strategy crate is one line in the `registry!` invocation below. Everything else
+//! (`gclab list`, `gclab run`, sweeps, benches, the conformance suite) finds it from here. The
+//! executor stays generic over the strategy type, so dispatch happens once, here, and the hot
+//! loop is statically dispatched.
+
+use gclab_core::params::ParamError;
+use gclab_core::strategy::{Strategy, StrategyFactory, StrategyInfo};
+
+/// Something to do with a strategy once it is built: the registry calls [`WithStrategy::call`]
+/// with the concrete strategy type, so the work is monomorphised per strategy.
+pub trait WithStrategy {
+    /// What the work returns.
+    type Output;
+    /// Does the work with strategy `s`.
+    fn call<S: Strategy>(self, s: S) -> Self::Output;
+}
+
+/// Why a strategy could not be built.
+#[derive(Debug, thiserror::Error)]
+pub enum RegistryError {
+    /// No strategy or preset has that name.
+    #[error("unknown strategy '{name}'; valid strategies: {valid}")]
+    Unknown {
+        /// The name given.
+        name: String,
+        /// Valid strategy and preset names.
+        valid: String,
+    },
+    /// A parameter problem.
+    #[error(transparent)]
+    Param(#[from] ParamError),
+}
+
+macro_rules! registry {
+    ($($ty:ty),* $(,)?) => {
+        /// Every registered strategy's description, in registry order.
+        pub fn infos() -> Vec<StrategyInfo> {
+            vec![$(<$ty as StrategyFactory>::INFO),*]
+        }
+
+        fn build_and_call<F: WithStrategy>(
+            base: &str,
+            params: &[(String, String)],
+            f: F,
+        ) -> Result<F::Output, RegistryError> {
+            $(
+                if base == <$ty as StrategyFactory>::INFO.name {
+                    let s = <$ty as StrategyFactory>::from_pairs(params)?;
+                    return Ok(f.call(s));
+                }
+            )*
+            Err(unknown(base))
+        }
+    };
+}
+
+// One line per strategy crate.
+registry!(gclab_none::NoCollection, gclab_refcount::RefCount,);
+
+fn unknown(name: &str) -> RegistryError {
+    RegistryError::Unknown {
+        name: name.to_string(),
+        valid: all_names().join(", "),
+    }
+}
+
+/// Every selectable name: strategies, then their presets.
+pub fn all_names() -> Vec<String> {
+    let mut out = Vec::new();
+    for i in infos() {
+        out.push(i.name.to_string());
+    }
+    for i in infos() {
+        for p in i.presets {
+            out.push(p.name.to_string());
+        }
+    }
+    out
+}
+
+/// Resolves a strategy or preset name to its base strategy and the parameters the preset sets.
+pub fn resolve(name: &str) -> Result<(StrategyInfo, Vec<(String, String)>), RegistryError> {
+    for i in infos() {
+        if i.name == name {
+            return Ok((i, Vec::new()));
+        }
+        for p in i.presets {
+            if p.name == name {
+                let params = p
+                    .params
+                    .iter()
+                    .map(|(k, v)| (k.to_string(), v.to_string()))
+                    .collect();
+                return Ok((i, params));
+            }
+        }
+    }
+    Err(unknown(name))
+}
+
+/// Builds the strategy (or preset) `name` with extra `params` (which override the preset's)
+/// and runs `f` with it.
+pub fn with_strategy<F: WithStrategy>(
+    name: &str,
+    params: &[(String, String)],
+    f: F,
+) -> Result<F::Output, RegistryError> {
+    let (info, mut all) = resolve(name)?;
+    all.extend(params.iter().cloned());
+    build_and_call(info.name, &all, f)
+}

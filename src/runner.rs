@@ -1,0 +1,335 @@
+//! Running one cell: a strategy against a workload (or a trace) with a seed, producing a
+//! [`RunRecord`].
+
+use crate::provenance::Provenance;
+use crate::registry::{self, RegistryError, WithStrategy};
+use gclab_core::executor::{ExecConfig, Executor, ProbeRecord, VerifyReport};
+use gclab_core::heap::{Accounting, CowReport, Work};
+use gclab_core::kind::ALL_KINDS;
+use gclab_core::recorder::CollectionRecord;
+use gclab_core::strategy::{Strategy, StrategyStats};
+use gclab_core::trace::{self, TraceError};
+use gclab_core::workload::{self, OpSink, Stop};
+use gclab_workloads::WorkloadError;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::Instant;
+
+/// Where the op stream comes from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Source {
+    /// A workload from the catalogue, with `key=value` parameters.
+    Workload {
+        /// The workload's name.
+        name: String,
+        /// Its parameters as `key=value` strings.
+        params: Vec<String>,
+    },
+    /// A trace file written by `gclab trace`.
+    Trace(PathBuf),
+}
+
+impl Source {
+    /// Parses a `--workload` argument: a workload name, or `trace:FILE`.
+    pub fn parse(workload: &str, params: Vec<String>) -> Source {
+        match workload.strip_prefix("trace:") {
+            Some(path) => Source::Trace(PathBuf::from(path)),
+            None => Source::Workload {
+                name: workload.to_string(),
+                params,
+            },
+        }
+    }
+}
+
+/// Everything that defines one run.
+#[derive(Clone, Debug)]
+pub struct RunSpec {
+    /// Strategy or preset name.
+    pub strategy: String,
+    /// Strategy parameters (override a preset's).
+    pub strategy_params: Vec<(String, String)>,
+    /// The op stream.
+    pub source: Source,
+    /// The workload seed (ignored for traces, which carry their own).
+    pub seed: u64,
+    /// Sanity mode.
+    pub verify: bool,
+    /// Simulated memory budget in bytes.
+    pub max_heap: Option<u64>,
+}
+
+/// Why a run could not be carried out (as opposed to a run that ended out of memory, which is a
+/// result).
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    /// Bad strategy name or parameter.
+    #[error(transparent)]
+    Registry(#[from] RegistryError),
+    /// Bad workload name or parameter.
+    #[error(transparent)]
+    Workload(#[from] WorkloadError),
+    /// The trace could not be read.
+    #[error(transparent)]
+    Trace(#[from] TraceError),
+    /// The stream could not be executed (a bad op in a trace, or a strategy freeing a reachable
+    /// object under `--verify`).
+    #[error("execution failed: {0}")]
+    Exec(Stop),
+    /// The `--parallel` workers or the pause log could not be written.
+    #[error("{0}")]
+    Other(String),
+}
+
+/// How a run ended.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    /// The stream ran to its end.
+    Ok,
+    /// Live bytes exceeded `--max-heap`; the figures are those at the stop.
+    OutOfMemory,
+}
+
+/// Wall-clock figures of a run (these vary between runs and machines).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Timing {
+    /// Total wall time of the stream, ns (includes generating or decoding the ops).
+    pub wall_ns: u64,
+    /// Wall time outside collections, ns.
+    pub mutator_ns: u64,
+    /// Wall time inside collections, ns.
+    pub collector_ns: u64,
+    /// Longest collection, ns.
+    pub max_pause_ns: u64,
+}
+
+/// One run's result: the JSON record `--json` writes. Everything but `time` and `provenance`
+/// is deterministic: identical for the same spec on every machine.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RunRecord {
+    /// Record schema.
+    pub schema: String,
+    /// How the run ended.
+    pub status: Status,
+    /// Why it stopped early, if it did.
+    pub stop_reason: Option<String>,
+    /// Strategy name as selected (a preset name if one was used).
+    pub strategy: String,
+    /// Strategy parameters given on top of the preset.
+    pub strategy_params: BTreeMap<String, String>,
+    /// Workload name (for a trace, the workload recorded in it).
+    pub workload: String,
+    /// Workload parameters, resolved.
+    pub workload_params: BTreeMap<String, String>,
+    /// Trace file, if the stream was replayed from one.
+    pub trace: Option<String>,
+    /// Seed of the stream.
+    pub seed: u64,
+    /// Ops executed.
+    pub ops: u64,
+    /// Objects allocated.
+    pub allocations: u64,
+    /// Objects freed.
+    pub frees: u64,
+    /// Objects allocated, by kind.
+    pub allocations_by_kind: BTreeMap<String, u64>,
+    /// Modelled bytes allocated.
+    pub bytes_allocated: u64,
+    /// Peak live objects.
+    pub peak_live_objects: u64,
+    /// Peak live bytes.
+    pub peak_live_bytes: u64,
+    /// Collections run.
+    pub collections: u64,
+    /// Objects freed by collections (as the collector reports them).
+    pub collected: u64,
+    /// Sum of the values `gc.collect()` returned to the program.
+    pub gc_collect_returned: u64,
+    /// Objects live at the end.
+    pub live_end_objects: u64,
+    /// Bytes live at the end.
+    pub live_end_bytes: u64,
+    /// Of those, objects unreachable from the registers (leaked), per the oracle.
+    pub leaked_objects: u64,
+    /// Of those, bytes unreachable from the registers.
+    pub leaked_bytes: u64,
+    /// Deterministic work units.
+    pub work: Work,
+    /// The strategy's own statistics.
+    pub strategy_stats: StrategyStats,
+    /// Copy-on-write pages dirtied after a `fork` event.
+    pub cow: CowReport,
+    /// `Probe` observations.
+    pub probes: Vec<ProbeRecord>,
+    /// Sanity checks run under `--verify`.
+    pub verify: Option<VerifyReport>,
+    /// Wall-clock figures.
+    pub time: Timing,
+    /// Where the result came from.
+    pub provenance: Provenance,
+}
+
+impl RunRecord {
+    /// The record without its wall-clock and provenance fields: what must be identical across
+    /// runs, machines and thread counts.
+    pub fn deterministic(&self) -> serde_json::Value {
+        let mut v = serde_json::to_value(self).unwrap_or(serde_json::Value::Null);
+        if let Some(m) = v.as_object_mut() {
+            m.remove("time");
+            m.remove("provenance");
+            if let Some(vr) = m.get_mut("verify").and_then(|x| x.as_object_mut()) {
+                vr.remove("ns");
+            }
+        }
+        v
+    }
+}
+
+/// A run's full output: the record and the pause log.
+#[derive(Clone, Debug)]
+pub struct RunOutput {
+    /// The record.
+    pub record: RunRecord,
+    /// Every collection, in order.
+    pub collections: Vec<CollectionRecord>,
+}
+
+struct Job<'a> {
+    spec: &'a RunSpec,
+}
+
+impl WithStrategy for Job<'_> {
+    type Output = Result<RunOutput, RunError>;
+    fn call<S: Strategy>(self, s: S) -> Self::Output {
+        run_with(self.spec, s)
+    }
+}
+
+/// Runs one cell.
+pub fn run(spec: &RunSpec) -> Result<RunOutput, RunError> {
+    registry::with_strategy(&spec.strategy, &spec.strategy_params, Job { spec })?
+}
+
+fn run_with<S: Strategy>(spec: &RunSpec, strategy: S) -> Result<RunOutput, RunError> {
+    let cfg = ExecConfig {
+        verify: spec.verify,
+        max_heap: spec.max_heap,
+    };
+    let t0 = Instant::now();
+    let (header, mut ex, result) = match &spec.source {
+        Source::Workload { name, params } => {
+            let built = gclab_workloads::find(name, params)?;
+            let mut header = built.workload.header();
+            header.workload = name.clone();
+            header.params = built.params.pairs();
+            header.seed = spec.seed;
+            let mut ex = Executor::new(strategy, &header, cfg);
+            let r = workload::stream(name, &built.params, &*built.workload, spec.seed, &mut ex)
+                .map(|_| ());
+            (header, ex, r)
+        }
+        Source::Trace(path) => {
+            let mut reader = trace::open_file(path)?;
+            let header = reader.header().clone();
+            let mut ex = Executor::new(strategy, &header, cfg);
+            let r = match reader.feed(&mut ex) {
+                Ok(_) => Ok(()),
+                Err(TraceError::Stopped(stop)) => Err(stop),
+                Err(e) => return Err(RunError::Trace(e)),
+            };
+            (header, ex, r)
+        }
+    };
+    let (status, stop_reason) = match result {
+        Ok(()) => {
+            ex.finish().map_err(RunError::Exec)?;
+            (Status::Ok, None)
+        }
+        Err(stop @ Stop::OutOfMemory { .. }) => (Status::OutOfMemory, Some(stop.to_string())),
+        Err(stop) => return Err(RunError::Exec(stop)),
+    };
+    let wall_ns = t0.elapsed().as_nanos() as u64;
+    Ok(make_output(
+        spec,
+        &header,
+        &mut ex,
+        status,
+        stop_reason,
+        wall_ns,
+    ))
+}
+
+fn make_output<S: Strategy>(
+    spec: &RunSpec,
+    header: &gclab_core::StreamHeader,
+    ex: &mut Executor<S>,
+    status: Status,
+    stop_reason: Option<String>,
+    wall_ns: u64,
+) -> RunOutput {
+    let heap = &ex.heap;
+    let acct: &Accounting = &heap.acct;
+    let collections = heap.collections().to_vec();
+    let collector_ns: u64 = collections.iter().map(|c| c.duration_ns).sum();
+    let max_pause_ns = collections.iter().map(|c| c.duration_ns).max().unwrap_or(0);
+    // The oracle cannot fail here: a reachable freed object would have stopped the run under
+    // --verify, and without --verify ids are reused, so report what it finds.
+    let (leaked_objects, leaked_bytes) = heap.unreachable_live().unwrap_or((0, 0));
+    let record = RunRecord {
+        schema: "gclab.run/1".into(),
+        status,
+        stop_reason,
+        strategy: spec.strategy.clone(),
+        strategy_params: spec.strategy_params.iter().cloned().collect(),
+        workload: header.workload.clone(),
+        workload_params: header.params.iter().cloned().collect(),
+        trace: match &spec.source {
+            Source::Trace(p) => Some(p.display().to_string()),
+            Source::Workload { .. } => None,
+        },
+        seed: header.seed,
+        ops: heap.work.ops,
+        allocations: acct.allocations(),
+        frees: acct.frees(),
+        allocations_by_kind: ALL_KINDS
+            .iter()
+            .map(|k| (k.name().to_string(), acct.allocs_by_kind[*k as usize]))
+            .collect(),
+        bytes_allocated: acct.bytes_allocated,
+        peak_live_objects: acct.peak_objects,
+        peak_live_bytes: acct.peak_bytes,
+        collections: collections.len() as u64,
+        collected: collections.iter().map(|c| c.freed).sum(),
+        gc_collect_returned: ex.gc_returned(),
+        live_end_objects: acct.live_objects,
+        live_end_bytes: acct.live_bytes,
+        leaked_objects,
+        leaked_bytes,
+        work: heap.work.clone(),
+        strategy_stats: ex.strategy.stats(),
+        cow: heap.cow_report(),
+        probes: ex.probes().to_vec(),
+        verify: spec.verify.then(|| ex.verify_report().clone()),
+        time: Timing {
+            wall_ns,
+            mutator_ns: wall_ns.saturating_sub(collector_ns),
+            collector_ns,
+            max_pause_ns,
+        },
+        provenance: Provenance::current(),
+    };
+    RunOutput {
+        record,
+        collections,
+    }
+}
+
+/// A sink that discards ops: lets a caller time stream generation alone.
+pub struct NullSink;
+impl OpSink for NullSink {
+    fn ops(&mut self, _ops: &[gclab_core::Op]) -> Result<(), Stop> {
+        Ok(())
+    }
+}
