@@ -36,6 +36,22 @@ enum Command {
     Trace(TraceArgs),
     /// Compare the generational model with real CPython 3.11/3.12/3.13, collection by collection.
     Fidelity(FidelityArgs),
+    /// Time one full collection of the cpython-3.11 model over N live tracked containers
+    /// (used by scripts/bench_full_collect.py); prints one JSON line.
+    BenchCollect(BenchCollectArgs),
+}
+
+#[derive(Args)]
+struct BenchCollectArgs {
+    /// Tracked containers in the live heap.
+    #[arg(long, default_value_t = 1_000_000)]
+    objects: u64,
+    /// Heap shape: `lists` (empty lists in one list) or `dicts` (dicts each holding a list).
+    #[arg(long, default_value = "lists")]
+    shape: String,
+    /// Full collections to time (the median is reported).
+    #[arg(long, default_value_t = 7)]
+    reps: usize,
 }
 
 #[derive(Args)]
@@ -136,6 +152,10 @@ fn exit_code(e: &anyhow::Error) -> u8 {
             || cause.is::<TraceError>()
             || cause.is::<UserError>()
             || matches!(
+                cause.downcast_ref::<gclab::cmd_bench_collect::BenchError>(),
+                Some(gclab::cmd_bench_collect::BenchError::Usage(_))
+            )
+            || matches!(
                 cause.downcast_ref::<gclab::cmd_fidelity::FidelityError>(),
                 Some(gclab::cmd_fidelity::FidelityError::Usage(_))
             )
@@ -160,6 +180,11 @@ fn dispatch(cli: Cli) -> Result<()> {
         Some(Command::Run(a)) => run(a),
         Some(Command::Trace(a)) => trace(a),
         Some(Command::Fidelity(a)) => fidelity(a),
+        Some(Command::BenchCollect(a)) => {
+            let r = gclab::cmd_bench_collect::run(a.objects, &a.shape, a.reps)?;
+            println!("{}", serde_json::to_string(&r).context("serialising the result")?);
+            Ok(())
+        }
     }
 }
 
