@@ -96,9 +96,17 @@ pub fn run(objects: u64, shape: &str, reps: usize) -> Result<BenchResult, BenchE
     // A dict shape holds a list in each dict, so that the dicts are tracked.
     let mut chunk = Vec::with_capacity(4096);
     for _ in 1..objects {
-        chunk.push(Op::Alloc { dst: 1, kind, len: 0 });
+        chunk.push(Op::Alloc {
+            dst: 1,
+            kind,
+            len: 0,
+        });
         if kind == Kind::Dict {
-            chunk.push(Op::Store { obj: 1, slot: 0, src: 0 });
+            chunk.push(Op::Store {
+                obj: 1,
+                slot: 0,
+                src: 0,
+            });
         }
         chunk.push(Op::Append { list: 0, src: 1 });
         if chunk.len() >= 4000 {
