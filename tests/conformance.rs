@@ -15,6 +15,7 @@ fn expect_for(strategy: &str) -> Expect {
     match strategy {
         "none" => Expect::Safe,
         "refcount" => Expect::Refcount,
+        "generational" => Expect::CPython,
         _ => Expect::Complete,
     }
 }

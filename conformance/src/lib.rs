@@ -452,10 +452,12 @@ fn drive<S: Strategy>(
     };
     match src {
         Source::Raw(raws) => {
+            let mut interp = gen::Interpreter::new();
             for raw in raws {
-                if let Some(op) = gen::interpret(raw, &ck.shadow.heap) {
+                if let Some(op) = interp.next(raw, &ck.shadow.heap) {
                     ops.push(op);
                     ck.step(&op, ops.len() - 1)?;
+                    interp.after(&op, &ck.shadow.heap);
                 }
             }
             for op in EPILOGUE {
@@ -625,6 +627,60 @@ impl<S: Strategy> Checker<S> {
         self.check_gc_stats(op, at, &stats_before, returned_before)
     }
 
+    /// `get_count()` between collections (cpython-gc.md §1.3): with no collection during an op,
+    /// `count1` and `count2` do not move and `count0` grows by at most one, only when a
+    /// GC-capable object (a container) is allocated; frees may lower it. `get_threshold()` and
+    /// `isenabled()` follow `set_threshold`, `enable` and `disable`.
+    fn check_counts(
+        &self,
+        op: &Op,
+        at: usize,
+        before: &StrategyStats,
+        after: &StrategyStats,
+    ) -> Result<(), Violation> {
+        let v = |detail: String| {
+            Err(Violation {
+                property: "get_count() follows the specification",
+                op_index: Some(at),
+                detail,
+            })
+        };
+        let collections =
+            |s: &StrategyStats| -> u64 { s.generations.iter().map(|g| g.collections).sum() };
+        if let (Some(cb), Some(ca)) = (counts(before), counts(after)) {
+            if collections(after) == collections(before) && !matches!(op, Op::Gc(_)) {
+                let grows = matches!(op, Op::Alloc { kind, .. } if kind.is_container());
+                if ca[1] != cb[1] || ca[2] != cb[2] || ca[0] > cb[0] + u64::from(grows) {
+                    return v(format!(
+                        "{op:?} ran no collection but took get_count() from {cb:?} to {ca:?}"
+                    ));
+                }
+            }
+        }
+        let counter =
+            |s: &StrategyStats, k: &str| s.counters.iter().find(|(n, _)| n == k).map(|(_, x)| *x);
+        let want: &[(&str, u64)] = match *op {
+            Op::Gc(GcOp::SetThreshold { t0, t1, t2 }) => &[
+                ("threshold0", t0.max(0) as u64),
+                ("threshold1", t1.max(0) as u64),
+                ("threshold2", t2.max(0) as u64),
+            ],
+            Op::Gc(GcOp::Enable) => &[("enabled", 1)],
+            Op::Gc(GcOp::Disable) => &[("enabled", 0)],
+            _ => &[],
+        };
+        for &(k, w) in want {
+            if let Some(x) = counter(after, k) {
+                if x != w {
+                    return v(format!(
+                        "after {op:?} the strategy reports {k} = {x}, expected {w}"
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
     fn check_gc_stats(
         &self,
         op: &Op,
@@ -675,6 +731,9 @@ impl<S: Strategy> Checker<S> {
                 .map(|g| g.collected + g.uncollectable)
                 .sum()
         };
+        if self.expect == Expect::CPython {
+            self.check_counts(op, at, before, &after)?;
+        }
         let Op::Gc(gc) = op else {
             return Ok(());
         };

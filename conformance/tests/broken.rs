@@ -185,3 +185,81 @@ fn correct_mark_sweep_passes() {
         f.map(|f| f.to_string()).unwrap_or_default()
     );
 }
+
+/// CPython's model with one of two bugs in what the `gc` module reports.
+struct BadGen {
+    inner: gclab_generational::Generational,
+    /// `gc.collect()` returns one more than it collected.
+    off_by_one_return: bool,
+    /// `get_count()[1]` never grows.
+    stuck_count1: bool,
+}
+
+impl BadGen {
+    fn new(off_by_one_return: bool, stuck_count1: bool) -> BadGen {
+        use gclab_core::strategy::StrategyFactory;
+        BadGen {
+            inner: gclab_generational::Generational::from_pairs(&[]).expect("defaults build"),
+            off_by_one_return,
+            stuck_count1,
+        }
+    }
+}
+
+impl Strategy for BadGen {
+    fn alloc(&mut self, heap: &mut Heap, obj: ObjId) {
+        self.inner.alloc(heap, obj)
+    }
+    fn retain(&mut self, heap: &mut Heap, obj: ObjId) {
+        self.inner.retain(heap, obj)
+    }
+    fn release(&mut self, heap: &mut Heap, obj: ObjId) {
+        self.inner.release(heap, obj)
+    }
+    fn stored(&mut self, heap: &mut Heap, c: ObjId, v: ObjId) {
+        self.inner.stored(heap, c, v)
+    }
+    fn safe_point(&mut self, heap: &mut Heap) {
+        self.inner.safe_point(heap)
+    }
+    fn event(&mut self, heap: &mut Heap, name: &str) {
+        self.inner.event(heap, name)
+    }
+    fn gc(&mut self, heap: &mut Heap, op: &GcOp) -> GcReply {
+        match self.inner.gc(heap, op) {
+            GcReply::Collected(n) if self.off_by_one_return => GcReply::Collected(n + 1),
+            r => r,
+        }
+    }
+    fn stats(&self) -> gclab_core::StrategyStats {
+        let mut s = self.inner.stats();
+        if self.stuck_count1 {
+            for (k, v) in s.counters.iter_mut() {
+                if k == "count1" {
+                    *v = 0;
+                }
+            }
+        }
+        s
+    }
+}
+
+#[test]
+fn catches_a_wrong_collect_return_value() {
+    let f = find_failure(
+        || BadGen::new(true, false),
+        Expect::CPython,
+        &cfg("gen-return"),
+    );
+    assert_caught(f, "collect() returns collected + uncollectable", 3);
+}
+
+#[test]
+fn catches_counts_that_do_not_follow_the_spec() {
+    let f = find_failure(
+        || BadGen::new(false, true),
+        Expect::CPython,
+        &cfg("gen-count1"),
+    );
+    assert_caught(f, "get_count() follows the specification", 3);
+}
