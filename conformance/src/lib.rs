@@ -19,6 +19,8 @@
 //!
 //! * **safety** — no object reachable from the registers has been freed (every [`Expect`]);
 //! * **accounting** — live objects and bytes equal a recount of the unfreed objects' sizes;
+//! * **reference counts** — for a strategy that reports them, each live object's count equals
+//!   the references held to it (registers and slots of unfreed objects);
 //! * **refcount exactness** ([`Expect::Refcount`]) — the live objects are exactly those
 //!   reachable from the registers or from a cycle: acyclic garbage is freed at once, garbage on
 //!   or hanging from a cycle leaks, and nothing else;
@@ -588,6 +590,31 @@ impl<S: Strategy> Checker<S> {
                     a.live_objects, a.live_bytes, a.allocations(), a.frees()
                 ),
             ));
+        }
+
+        // Reference counts, for strategies that keep them: each equals the references the
+        // program holds (registers, and slots of unfreed objects).
+        let mut held = vec![0u64; heap.capacity()];
+        let live_slots = heap.live_ids().flat_map(|id| heap.slots(id).iter());
+        for r in heap.registers().iter().chain(live_slots) {
+            if !r.is_nil() {
+                held[r.index()] += 1;
+            }
+        }
+        for id in heap.live_ids() {
+            if let Some(rc) = self.real.strategy.refcount(id) {
+                if rc != held[id.index()] {
+                    return Err(v(
+                        "reference counts equal the references held",
+                        format!(
+                            "object {} (a {}) has reference count {rc} but {} references to it exist",
+                            id.0,
+                            heap.kind(id).name(),
+                            held[id.index()]
+                        ),
+                    ));
+                }
+            }
         }
 
         // What must be live, exactly.
