@@ -89,7 +89,8 @@ pub enum Stop {
     /// Live bytes exceeded the simulated memory budget.
     #[error("out of memory: {live_bytes} live bytes exceed the budget of {budget} bytes at op {op_index}")]
     OutOfMemory {
-        /// Live bytes when the budget was exceeded.
+        /// Live bytes when the budget was exceeded (for an allocation refused before it
+        /// happened, the live bytes it would have made; that op is not executed).
         live_bytes: u64,
         /// The budget.
         budget: u64,
