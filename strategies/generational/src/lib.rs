@@ -175,6 +175,7 @@ pub struct Generational {
     worklist: Vec<ObjId>,
     garbage: Vec<ObjId>,
     freed_by_refcount: u64,
+    gen2_vetoes: u64,
     by_reason: [u64; 3],
     next_due_ops: u64,
     next_due_ns: u64,
@@ -214,6 +215,7 @@ impl Generational {
             worklist: Vec::new(),
             garbage: Vec::new(),
             freed_by_refcount: 0,
+            gen2_vetoes: 0,
             by_reason: [0; 3],
         }
     }
@@ -504,6 +506,7 @@ impl Generational {
         for i in (0..NUM_GENERATIONS).rev() {
             if self.count[i] > self.threshold[i] {
                 if i == NUM_GENERATIONS - 1 && self.long_lived_pending < self.long_lived_total / 4 {
+                    self.gen2_vetoes += 1;
                     continue;
                 }
                 self.collect_with_callback(heap, i, Reason::Automatic);
@@ -932,6 +935,7 @@ impl Strategy for Generational {
                 ("enabled".into(), self.enabled as u64),
                 ("long_lived_total".into(), self.long_lived_total),
                 ("long_lived_pending".into(), self.long_lived_pending),
+                ("gen2_vetoes".into(), self.gen2_vetoes),
                 ("gen0_size".into(), sizes[0]),
                 ("gen1_size".into(), sizes[1]),
                 ("gen2_size".into(), sizes[2]),
