@@ -476,3 +476,49 @@ fn bad_parameters_are_rejected() {
     assert!(p("generation", "3").is_err());
     assert!(p("deferred", "maybe").is_err());
 }
+
+#[test]
+fn disable_keeps_counting_and_collect_still_works() {
+    // Spec 1.6: 5000 allocations while disabled -> no collection, count 5000; the first
+    // allocation after enable() runs one gen0 collection; gc.collect() works while disabled
+    // (a two-dict cycle -> 2).
+    let mut ex = exec(Config::default(), 3);
+    ex.ops(&[Op::Gc(GcOp::Disable), alloc(2, Kind::List)])
+        .unwrap();
+    for _ in 0..5000 {
+        ex.ops(&[alloc(0, Kind::Instance), Op::Append { list: 2, src: 0 }])
+            .unwrap();
+    }
+    assert!(ex.heap.collections().is_empty());
+    assert_eq!(ex.strategy.get_count()[0], 5001);
+    ex.ops(&[
+        alloc(0, Kind::Dict),
+        alloc(1, Kind::Dict),
+        Op::Store {
+            obj: 0,
+            slot: 0,
+            src: 1,
+        },
+        Op::Store {
+            obj: 1,
+            slot: 0,
+            src: 0,
+        },
+        Op::Clear { dst: 0 },
+        Op::Clear { dst: 1 },
+        collect(2),
+    ])
+    .unwrap();
+    assert_eq!(ex.gc_returned(), 2);
+    // collect(2) reset the count; 700 more kept allocations do not exceed the threshold...
+    ex.ops(&[Op::Gc(GcOp::Enable)]).unwrap();
+    for _ in 0..700 {
+        ex.ops(&[alloc(0, Kind::Instance), Op::Append { list: 2, src: 0 }])
+            .unwrap();
+    }
+    assert_eq!(ex.heap.collections().len(), 1, "count 700 is not > 700");
+    // ...the 701st does, and runs one gen0 collection.
+    ex.ops(&[alloc(0, Kind::Instance)]).unwrap();
+    assert_eq!(ex.heap.collections().len(), 2);
+    assert_eq!(ex.heap.collections()[1].generation, 0);
+}
