@@ -82,12 +82,17 @@ const IS_DICT: u8 = 32;
 // Set when a value is stored into the container (never cleared): a container without it has
 // no references, so traversals skip reading its slots.
 const HAS_REFS: u8 = 64;
+// Lists and tuples: CPython's `list_traverse` and `tupletraverse` visit items from the last to
+// the first (dicts and instances visit theirs in order). The order decides where
+// `move_unreachable` re-appends objects, which `untrack_tuples` can observe.
+const REVERSE_TRAVERSE: u8 = 128;
 
 const fn kind_bits(kind: Kind) -> u8 {
     match kind {
-        Kind::Tuple => CONTAINER | IS_TUPLE,
+        Kind::Tuple => CONTAINER | IS_TUPLE | REVERSE_TRAVERSE,
         Kind::Dict => CONTAINER | IS_DICT,
-        Kind::List | Kind::Instance => CONTAINER,
+        Kind::List => CONTAINER | REVERSE_TRAVERSE,
+        Kind::Instance => CONTAINER,
         _ => 0,
     }
 }
@@ -623,32 +628,18 @@ impl Generational {
             let i = id.index();
             visited += 1;
             if self.gc_refs[i] > 0 {
-                let slots: &[ObjId] = if self.flags[i] & HAS_REFS != 0 {
-                    heap.slots(id)
-                } else {
-                    &[]
-                };
-                traversed += slots.len() as u64;
-                for &c in slots {
-                    if c.is_nil() {
-                        continue;
-                    }
-                    let ci = c.index();
-                    let cf = self.flags[ci];
-                    if cf & COLLECTING == 0 {
-                        continue;
-                    }
-                    if cf & UNREACHABLE != 0 {
-                        let cn = node(c);
-                        self.unlink_quiet(cn);
-                        self.link_tail_quiet(young, cn);
-                        self.flags[ci] = cf & !UNREACHABLE;
-                        self.gc_refs[ci] = 1;
-                        unreachable -= 1;
-                        writes += 4;
-                    } else if self.gc_refs[ci] == 0 {
-                        self.gc_refs[ci] = 1;
-                        writes += 1;
+                let f = self.flags[i];
+                if f & HAS_REFS != 0 {
+                    let slots = heap.slots(id);
+                    traversed += slots.len() as u64;
+                    if f & REVERSE_TRAVERSE != 0 {
+                        for &c in slots.iter().rev() {
+                            self.visit_reachable(c, young, &mut unreachable, &mut writes);
+                        }
+                    } else {
+                        for &c in slots {
+                            self.visit_reachable(c, young, &mut unreachable, &mut writes);
+                        }
                     }
                 }
                 self.flags[i] &= !COLLECTING;
@@ -760,6 +751,31 @@ impl Generational {
         st.collected += collected;
         heap.end_collection(t, examined, collected);
         collected
+    }
+
+    /// `visit_reachable`: `c` is referenced by an object found reachable.
+    #[inline(always)]
+    fn visit_reachable(&mut self, c: ObjId, young: u32, unreachable: &mut u64, writes: &mut u64) {
+        if c.is_nil() {
+            return;
+        }
+        let ci = c.index();
+        let cf = self.flags[ci];
+        if cf & COLLECTING == 0 {
+            return;
+        }
+        if cf & UNREACHABLE != 0 {
+            let cn = node(c);
+            self.unlink_quiet(cn);
+            self.link_tail_quiet(young, cn);
+            self.flags[ci] = cf & !UNREACHABLE;
+            self.gc_refs[ci] = 1;
+            *unreachable -= 1;
+            *writes += 4;
+        } else if self.gc_refs[ci] == 0 {
+            self.gc_refs[ci] = 1;
+            *writes += 1;
+        }
     }
 
     /// True if no item of the tuple or dict `id` may be tracked (`_PyTuple_MaybeUntrack`,

@@ -522,3 +522,50 @@ fn disable_keeps_counting_and_collect_still_works() {
     assert_eq!(ex.heap.collections().len(), 2);
     assert_eq!(ex.heap.collections()[1].generation, 0);
 }
+
+#[test]
+fn lists_and_tuples_are_traversed_last_item_first() {
+    // CPython's list_traverse and tupletraverse visit items from the last one, so in
+    // `L = [outer, inner]` with `outer = (inner,)` and `inner = (1.5, 2.5)`, both referenced
+    // only by L, move_unreachable re-appends inner before outer and one gen0 collection
+    // untracks both (measured on CPython 3.11.7, 3.12.1 and 3.13.0). Visiting first-to-last
+    // would leave outer tracked.
+    let mut ex = exec(Config::default(), 4);
+    ex.ops(&[
+        alloc(0, Kind::Float),
+        Op::Alloc {
+            dst: 1,
+            kind: Kind::Tuple,
+            len: 2,
+        },
+        Op::Store {
+            obj: 1,
+            slot: 0,
+            src: 0,
+        },
+        Op::Store {
+            obj: 1,
+            slot: 1,
+            src: 0,
+        },
+        Op::Alloc {
+            dst: 2,
+            kind: Kind::Tuple,
+            len: 1,
+        },
+        Op::Store {
+            obj: 2,
+            slot: 0,
+            src: 1,
+        },
+        alloc(3, Kind::List),
+        Op::Append { list: 3, src: 2 },
+        Op::Append { list: 3, src: 1 },
+    ])
+    .unwrap();
+    let (inner, outer) = (ex.heap.registers()[1], ex.heap.registers()[2]);
+    ex.ops(&[Op::Clear { dst: 1 }, Op::Clear { dst: 2 }, collect(0)])
+        .unwrap();
+    assert!(!ex.strategy.is_tracked(inner));
+    assert!(!ex.strategy.is_tracked(outer));
+}
