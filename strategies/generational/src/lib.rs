@@ -27,7 +27,10 @@
 //! * **The collection**: merge the younger lists, `update_refs`, `subtract_refs`, the
 //!   breadth-first `move_unreachable`, `untrack_tuples`, promotion (gen1 survivors add to
 //!   `long_lived_pending`; a full collection untracks atom-only dicts and resets pending and
-//!   total), deletion of the garbage, and the free lists emptied by full collections.
+//!   total), deletion of the garbage, and the free lists emptied by full collections. Lists and
+//!   tuples are traversed last item first and dicts and instances first item first, as
+//!   CPython's `tp_traverse` functions do: the order decides where `move_unreachable`
+//!   re-appends objects, which `untrack_tuples` observes.
 //! * **Lazy tracking**: dicts start untracked and become tracked when a stored value "may be
 //!   tracked" (a container that is not a tuple, or a tracked tuple).
 //! * **The `gc` module**: `collect(g)` (returns collected + uncollectable; 0 when re-entered),
@@ -43,7 +46,16 @@
 //!
 //! Manual policies for a disabled collector (the `gc-disabled` preset): a full (or chosen
 //! generation) collection every N ops (`every_ops`), every T ms of wall time (`every_ms`), or
-//! whenever the workload emits a named event (`on_event`).
+//! whenever the workload emits a named event (`on_event`). The time-based policies are checked
+//! at allocations, safe points and events; a policy collection is like a `gc.collect(g)` call.
+//!
+//! Data layout: struct-of-arrays indexed by object id (`rc`, `gc_refs`: `u32`; `flags`: `u8`
+//! with the tracked/collecting/unreachable bits and the object's kind; `prev`/`next`: `u32`
+//! list links with five list heads in front), 17 bytes per object. Nothing recurses: freeing
+//! uses a worklist, collections walk lists. A gen0 collection touches only the young list.
+//! Header writes are reported to the heap (`note_rc_write`, `note_gc_write`) for the
+//! copy-on-write figures; during a collection every object of the collected set is reported
+//! once (its `gc_refs` write) and its further writes are counted in bulk.
 
 #![warn(missing_docs)]
 
@@ -82,12 +94,17 @@ const IS_DICT: u8 = 32;
 // Set when a value is stored into the container (never cleared): a container without it has
 // no references, so traversals skip reading its slots.
 const HAS_REFS: u8 = 64;
+// Lists and tuples: CPython's `list_traverse` and `tupletraverse` visit items from the last to
+// the first (dicts and instances visit theirs in order). The order decides where
+// `move_unreachable` re-appends objects, which `untrack_tuples` can observe.
+const REVERSE_TRAVERSE: u8 = 128;
 
 const fn kind_bits(kind: Kind) -> u8 {
     match kind {
-        Kind::Tuple => CONTAINER | IS_TUPLE,
+        Kind::Tuple => CONTAINER | IS_TUPLE | REVERSE_TRAVERSE,
         Kind::Dict => CONTAINER | IS_DICT,
-        Kind::List | Kind::Instance => CONTAINER,
+        Kind::List => CONTAINER | REVERSE_TRAVERSE,
+        Kind::Instance => CONTAINER,
         _ => 0,
     }
 }
@@ -175,6 +192,7 @@ pub struct Generational {
     worklist: Vec<ObjId>,
     garbage: Vec<ObjId>,
     freed_by_refcount: u64,
+    gen2_vetoes: u64,
     by_reason: [u64; 3],
     next_due_ops: u64,
     next_due_ns: u64,
@@ -214,6 +232,7 @@ impl Generational {
             worklist: Vec::new(),
             garbage: Vec::new(),
             freed_by_refcount: 0,
+            gen2_vetoes: 0,
             by_reason: [0; 3],
         }
     }
@@ -504,6 +523,7 @@ impl Generational {
         for i in (0..NUM_GENERATIONS).rev() {
             if self.count[i] > self.threshold[i] {
                 if i == NUM_GENERATIONS - 1 && self.long_lived_pending < self.long_lived_total / 4 {
+                    self.gen2_vetoes += 1;
                     continue;
                 }
                 self.collect_with_callback(heap, i, Reason::Automatic);
@@ -620,32 +640,18 @@ impl Generational {
             let i = id.index();
             visited += 1;
             if self.gc_refs[i] > 0 {
-                let slots: &[ObjId] = if self.flags[i] & HAS_REFS != 0 {
-                    heap.slots(id)
-                } else {
-                    &[]
-                };
-                traversed += slots.len() as u64;
-                for &c in slots {
-                    if c.is_nil() {
-                        continue;
-                    }
-                    let ci = c.index();
-                    let cf = self.flags[ci];
-                    if cf & COLLECTING == 0 {
-                        continue;
-                    }
-                    if cf & UNREACHABLE != 0 {
-                        let cn = node(c);
-                        self.unlink_quiet(cn);
-                        self.link_tail_quiet(young, cn);
-                        self.flags[ci] = cf & !UNREACHABLE;
-                        self.gc_refs[ci] = 1;
-                        unreachable -= 1;
-                        writes += 4;
-                    } else if self.gc_refs[ci] == 0 {
-                        self.gc_refs[ci] = 1;
-                        writes += 1;
+                let f = self.flags[i];
+                if f & HAS_REFS != 0 {
+                    let slots = heap.slots(id);
+                    traversed += slots.len() as u64;
+                    if f & REVERSE_TRAVERSE != 0 {
+                        for &c in slots.iter().rev() {
+                            self.visit_reachable(c, young, &mut unreachable, &mut writes);
+                        }
+                    } else {
+                        for &c in slots {
+                            self.visit_reachable(c, young, &mut unreachable, &mut writes);
+                        }
                     }
                 }
                 self.flags[i] &= !COLLECTING;
@@ -757,6 +763,31 @@ impl Generational {
         st.collected += collected;
         heap.end_collection(t, examined, collected);
         collected
+    }
+
+    /// `visit_reachable`: `c` is referenced by an object found reachable.
+    #[inline(always)]
+    fn visit_reachable(&mut self, c: ObjId, young: u32, unreachable: &mut u64, writes: &mut u64) {
+        if c.is_nil() {
+            return;
+        }
+        let ci = c.index();
+        let cf = self.flags[ci];
+        if cf & COLLECTING == 0 {
+            return;
+        }
+        if cf & UNREACHABLE != 0 {
+            let cn = node(c);
+            self.unlink_quiet(cn);
+            self.link_tail_quiet(young, cn);
+            self.flags[ci] = cf & !UNREACHABLE;
+            self.gc_refs[ci] = 1;
+            *unreachable -= 1;
+            *writes += 4;
+        } else if self.gc_refs[ci] == 0 {
+            self.gc_refs[ci] = 1;
+            *writes += 1;
+        }
     }
 
     /// True if no item of the tuple or dict `id` may be tracked (`_PyTuple_MaybeUntrack`,
@@ -932,6 +963,7 @@ impl Strategy for Generational {
                 ("enabled".into(), self.enabled as u64),
                 ("long_lived_total".into(), self.long_lived_total),
                 ("long_lived_pending".into(), self.long_lived_pending),
+                ("gen2_vetoes".into(), self.gen2_vetoes),
                 ("gen0_size".into(), sizes[0]),
                 ("gen1_size".into(), sizes[1]),
                 ("gen2_size".into(), sizes[2]),
