@@ -32,13 +32,23 @@ fn refcount_leaks_exactly_the_cycles() {
 #[test]
 fn refcount_leak_matches_workload_parameters() {
     // Only self-appended lists holding 3 strings: 4 objects leak per cycle.
-    let r = run("refcount", "cycles", &["count=500", "mix=1:0:0", "strings=3"], 1);
+    let r = run(
+        "refcount",
+        "cycles",
+        &["count=500", "mix=1:0:0", "strings=3"],
+        1,
+    );
     assert_eq!(r.leaked_objects, 500 * 4);
     // Only two-dict cycles: 2 objects per cycle.
     let r = run("refcount", "cycles", &["count=500", "mix=0:0:1"], 1);
     assert_eq!(r.leaked_objects, 500 * 2);
     // Only self-referencing instances.
-    let r = run("refcount", "cycles", &["count=500", "mix=0:1:0", "acyclic=0"], 1);
+    let r = run(
+        "refcount",
+        "cycles",
+        &["count=500", "mix=0:1:0", "acyclic=0"],
+        1,
+    );
     assert_eq!(r.leaked_objects, 500);
     assert_eq!(r.frees, 0);
 }
@@ -90,10 +100,16 @@ fn gclab(args: &[&str]) -> (i32, String, String) {
 fn bad_input_exits_2_and_lists_what_is_valid() {
     let (code, _, err) = gclab(&["run", "-s", "nosuch", "-w", "cycles"]);
     assert_eq!(code, 2);
-    assert!(err.contains("valid strategies: ") && err.contains("refcount"), "{err}");
+    assert!(
+        err.contains("valid strategies: ") && err.contains("refcount"),
+        "{err}"
+    );
     let (code, _, err) = gclab(&["run", "-s", "refcount", "-w", "nosuch"]);
     assert_eq!(code, 2);
-    assert!(err.contains("valid workloads: ") && err.contains("cycles"), "{err}");
+    assert!(
+        err.contains("valid workloads: ") && err.contains("cycles"),
+        "{err}"
+    );
     let (code, _, err) = gclab(&["run", "-s", "refcount", "-w", "cycles", "-p", "nope=1"]);
     assert_eq!(code, 2);
     assert!(err.contains("valid parameters: count"), "{err}");
@@ -132,5 +148,53 @@ fn run_prints_summary_and_json() {
     assert_eq!(rec["strategy"], "refcount");
     assert!(rec["provenance"]["git_commit"].is_string());
     assert!(rec["leaked_objects"].as_u64().unwrap() > 0);
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn trace_then_replay_gives_the_same_figures() {
+    let dir = std::env::temp_dir().join(format!("gclab-trace-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    for (file, text) in [("c.trace", false), ("c.txt", true)] {
+        let path = dir.join(file);
+        let p = path.to_str().unwrap();
+        let mut args = vec![
+            "trace",
+            "-w",
+            "cycles",
+            "-p",
+            "count=700",
+            "--seed",
+            "9",
+            "-o",
+            p,
+        ];
+        if text {
+            args.push("--text");
+        }
+        let (code, _, err) = gclab(&args);
+        assert_eq!(code, 0, "{err}");
+        let direct = run("refcount", "cycles", &["count=700"], 9);
+        let replayed = run("refcount", &format!("trace:{p}"), &[], 0);
+        let strip = |r: &RunRecord| {
+            let mut v = r.deterministic();
+            v.as_object_mut().unwrap().remove("trace");
+            v
+        };
+        assert_eq!(strip(&direct), strip(&replayed), "{file}");
+    }
+    // A truncated trace is refused with exit code 2 and the byte offset.
+    let full = std::fs::read(dir.join("c.trace")).unwrap();
+    let cut = dir.join("cut.trace");
+    std::fs::write(&cut, &full[..full.len() / 2]).unwrap();
+    let (code, _, err) = gclab(&[
+        "run",
+        "-s",
+        "refcount",
+        "-w",
+        &format!("trace:{}", cut.display()),
+    ]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("byte offset"), "{err}");
     std::fs::remove_dir_all(&dir).ok();
 }

@@ -13,9 +13,17 @@ fn million_long_chain_frees_without_stack_overflow() {
     };
     let mut ex = Executor::new(RefCount::new(), &header, ExecConfig::default());
     let n = 1_000_000u32;
-    let mut ops = vec![Op::Alloc { dst: 0, kind: Kind::List, len: 0 }];
+    let mut ops = vec![Op::Alloc {
+        dst: 0,
+        kind: Kind::List,
+        len: 0,
+    }];
     for _ in 0..n {
-        ops.push(Op::Alloc { dst: 1, kind: Kind::List, len: 1 });
+        ops.push(Op::Alloc {
+            dst: 1,
+            kind: Kind::List,
+            len: 1,
+        });
         ops.push(Op::Append { list: 1, src: 0 });
         ops.push(Op::Copy { dst: 0, src: 1 });
     }
