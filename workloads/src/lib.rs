@@ -10,12 +10,27 @@ use gclab_core::params::{parse_pairs, ParamError, Params};
 use gclab_core::workload::{Workload, WorkloadEntry};
 
 pub mod churn;
+pub mod combinations;
+pub mod concat;
 pub mod cycles;
+pub mod gen_vs_list;
+pub mod map_vs_loop;
+pub mod thresholds;
+pub mod util;
 pub mod walkthrough;
 
 /// Every workload, in the order `gclab list` shows them.
 pub fn catalog() -> Vec<WorkloadEntry> {
-    vec![cycles::ENTRY, walkthrough::ENTRY, churn::ENTRY]
+    vec![
+        cycles::ENTRY,
+        walkthrough::ENTRY,
+        concat::ENTRY,
+        gen_vs_list::ENTRY,
+        map_vs_loop::ENTRY,
+        combinations::ENTRY,
+        thresholds::ENTRY,
+        churn::ENTRY,
+    ]
 }
 
 /// Why a workload could not be built.
