@@ -9,10 +9,14 @@
 use gclab_core::params::{parse_pairs, ParamError, Params};
 use gclab_core::workload::{Workload, WorkloadEntry};
 
+pub mod binary_trees;
 pub mod churn;
 pub mod combinations;
 pub mod concat;
 pub mod cycles;
+pub mod gc_cycles;
+pub mod gc_traversal;
+pub mod gcbench;
 pub mod gen_vs_list;
 pub mod map_vs_loop;
 pub mod thresholds;
@@ -29,7 +33,11 @@ pub fn catalog() -> Vec<WorkloadEntry> {
         map_vs_loop::ENTRY,
         combinations::ENTRY,
         thresholds::ENTRY,
+        binary_trees::ENTRY,
+        gcbench::ENTRY,
         churn::ENTRY,
+        gc_cycles::ENTRY,
+        gc_traversal::ENTRY,
     ]
 }
 
