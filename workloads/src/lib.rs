@@ -22,6 +22,7 @@ pub mod map_vs_loop;
 pub mod thresholds;
 pub mod util;
 pub mod walkthrough;
+pub mod web_service;
 
 /// Every workload, in the order `gclab list` shows them.
 pub fn catalog() -> Vec<WorkloadEntry> {
@@ -38,6 +39,7 @@ pub fn catalog() -> Vec<WorkloadEntry> {
         churn::ENTRY,
         gc_cycles::ENTRY,
         gc_traversal::ENTRY,
+        web_service::ENTRY,
     ]
 }
 
