@@ -34,6 +34,25 @@ enum Command {
     Run(RunArgs),
     /// Write a workload's op stream to a trace file.
     Trace(TraceArgs),
+    /// Characterise workloads (strategy-independent): ops, allocations, bytes, the minimum
+    /// possible peak, cyclic garbage, lifetimes; writes results/workloads/.
+    Workloads(WorkloadsArgs),
+}
+
+#[derive(Args)]
+struct WorkloadsArgs {
+    /// Only this workload (default: every workload and the guide's variants).
+    #[arg(long, short)]
+    workload: Option<String>,
+    /// Workload parameter `key=value` (repeatable; needs --workload).
+    #[arg(long = "param", short = 'p', value_name = "KEY=VALUE")]
+    params: Vec<String>,
+    /// Seed of the workloads' RNG.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Output directory.
+    #[arg(long, default_value = "results/workloads")]
+    out: PathBuf,
 }
 
 #[derive(Args)]
@@ -111,6 +130,7 @@ fn exit_code(e: &anyhow::Error) -> u8 {
             || cause.is::<ParamError>()
             || cause.is::<TraceError>()
             || cause.is::<UserError>()
+            || cause.is::<gclab_workloads::CharacteriseError>()
         {
             return 2;
         }
@@ -131,6 +151,12 @@ fn dispatch(cli: Cli) -> Result<()> {
         }
         Some(Command::Run(a)) => run(a),
         Some(Command::Trace(a)) => trace(a),
+        Some(Command::Workloads(a)) => {
+            if a.workload.is_none() && !a.params.is_empty() {
+                return Err(UserError("--param needs --workload".into()).into());
+            }
+            gclab::cmd_workloads::run(a.workload.as_deref(), &a.params, a.seed, &a.out)
+        }
     }
 }
 
