@@ -15,6 +15,7 @@ pub mod churn;
 pub mod combinations;
 pub mod concat;
 pub mod cycles;
+pub mod fidelity;
 pub mod gc_cycles;
 pub mod gc_traversal;
 pub mod gcbench;
@@ -30,6 +31,7 @@ pub fn catalog() -> Vec<WorkloadEntry> {
     vec![
         cycles::ENTRY,
         walkthrough::ENTRY,
+        fidelity::ENTRY,
         concat::ENTRY,
         gen_vs_list::ENTRY,
         map_vs_loop::ENTRY,
