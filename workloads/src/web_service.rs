@@ -26,7 +26,11 @@
 //! of `rows` 3-tuples `(int, str, cached value)` (the first `lookups` rows each look up a cache
 //! entry; later rows reuse the last value read). With probability `cyclic` the request also
 //! refers back to its response, so the whole request graph becomes cyclic garbage when dropped
-//! (only a cycle collector frees it). Each request ends with the event `request_end`.
+//! (only a cycle collector frees it). With probability `memo` the response is kept in the
+//! worker's memo ring of `memo_size` slots (a list allocated after the fork; the oldest entry is
+//! evicted), so some request state survives into the old generation, as sessions and caches do
+//! in a real worker, and full collections eventually run. Each request ends with the event
+//! `request_end`.
 //!
 //! ## GC settings
 //!
@@ -37,7 +41,7 @@
 //! start-up heap still referenced: the worker exits without tearing it down (`os._exit`), so
 //! the end-of-run teardown does not pollute the copy-on-write figures.
 
-use crate::util::{scaled, SIZE};
+use crate::util::{scaled, Lens, SIZE};
 use gclab_core::kind::Kind;
 use gclab_core::op::{GcOp, StreamHeader};
 use gclab_core::params::{ParamError, ParamSpec, ParamType, Params};
@@ -63,6 +67,8 @@ pub const ENTRY: WorkloadEntry = WorkloadEntry {
             ParamSpec { name: "config_reads", ty: ParamType::U64, default: "10", help: "configuration values read per request" },
             ParamSpec { name: "calls", ty: ParamType::U64, default: "30", help: "functions called (loaded from module dicts) per request" },
             ParamSpec { name: "cyclic", ty: ParamType::F64, default: "0.3", help: "probability that a request's graph is cyclic" },
+            ParamSpec { name: "memo", ty: ParamType::F64, default: "0.2", help: "probability that a response is kept in the worker's memo ring" },
+            ParamSpec { name: "memo_size", ty: ParamType::U64, default: "1000", help: "slots of the worker's memo ring (oldest evicted)" },
             ParamSpec { name: "skew", ty: ParamType::F64, default: "3", help: "access skew: entry floor(n * u^skew) for uniform u (1 = uniform; larger = hotter few)" },
             ParamSpec { name: "freeze", ty: ParamType::Bool, default: "false", help: "call gc.freeze() just before fork" },
             ParamSpec { name: "gc", ty: ParamType::Text, default: "on", help: "on | disable (gc.disable() at start) | threshold0 (gc.set_threshold(0) at start)" },
@@ -101,6 +107,8 @@ pub struct WebService {
     config_reads: u32,
     calls: u32,
     cyclic: f64,
+    memo: f64,
+    memo_size: u32,
     skew: f64,
     freeze: bool,
     gc: GcMode,
@@ -122,6 +130,10 @@ fn build(p: &Params) -> Result<Box<dyn Workload>, ParamError> {
     if !(0.0..=1.0).contains(&cyclic) {
         return Err(p.range_error("cyclic", format!("{cyclic} is outside 0..=1")));
     }
+    let memo = p.f64("memo");
+    if !(0.0..=1.0).contains(&memo) {
+        return Err(p.range_error("memo", format!("{memo} is outside 0..=1")));
+    }
     let skew = p.f64("skew");
     if !(1.0..=100.0).contains(&skew) {
         return Err(p.range_error("skew", format!("{skew} is outside 1..=100")));
@@ -140,6 +152,8 @@ fn build(p: &Params) -> Result<Box<dyn Workload>, ParamError> {
         config_reads: small("config_reads", 0)?,
         calls: small("calls", 0)?,
         cyclic,
+        memo,
+        memo_size: small("memo_size", 1)?,
         skew,
         freeze: p.bool("freeze"),
         gc,
@@ -159,6 +173,7 @@ const BODY: u32 = 9;
 const ROW: u32 = 10;
 const E: u32 = 11;
 const V: u32 = 12;
+const MEMO: u32 = 13;
 
 fn str_len(rng: &mut ChaCha8Rng, lo: u32, hi: u32) -> u32 {
     rng.random_range(lo..=hi)
@@ -242,7 +257,13 @@ impl WebService {
         Ok(())
     }
 
-    fn request(&self, rng: &mut ChaCha8Rng, out: &mut Emitter<'_>) -> Result<(), Stop> {
+    fn request(
+        &self,
+        rng: &mut ChaCha8Rng,
+        out: &mut Emitter<'_>,
+        memo: &mut Lens,
+        stored: &mut u64,
+    ) -> Result<(), Stop> {
         // Calls: load the function from its module (a refcount write on the shared heap).
         for _ in 0..self.calls {
             let (m, f) = (self.pick(rng, self.modules), self.pick(rng, self.funcs));
@@ -289,6 +310,16 @@ impl WebService {
         if rng.random_bool(self.cyclic) {
             out.store(REQ, 2, RESP)?;
         }
+        if rng.random_bool(self.memo) {
+            // memo[stored % memo_size] = resp: the ring fills, then evicts its oldest entry.
+            let slot = (*stored % self.memo_size as u64) as u32;
+            *stored += 1;
+            if slot < memo.len {
+                out.store(MEMO, slot, RESP)?;
+            } else {
+                memo.push(out, MEMO, RESP)?;
+            }
+        }
         for r in [M, F, X, Y, E, V, ROW, BODY, RESP, REQ] {
             out.clear(r)?;
         }
@@ -299,7 +330,7 @@ impl WebService {
 impl Workload for WebService {
     fn header(&self) -> StreamHeader {
         StreamHeader {
-            registers: 13,
+            registers: 14,
             names: NAMES.iter().map(|s| s.to_string()).collect(),
             ..Default::default()
         }
@@ -320,8 +351,11 @@ impl Workload for WebService {
             out.gc(GcOp::Freeze)?;
         }
         out.event(0)?;
+        out.alloc(MEMO, Kind::List, 0)?;
+        let mut memo = Lens::default();
+        let mut stored = 0u64;
         for _ in 0..self.requests {
-            self.request(rng, out)?;
+            self.request(rng, out, &mut memo, &mut stored)?;
         }
         // The worker exits without tearing down the start-up heap (a pre-fork worker leaves with
         // os._exit), so the shared heap stays live to the end of the stream.
