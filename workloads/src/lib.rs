@@ -10,6 +10,7 @@ use gclab_core::params::{parse_pairs, ParamError, Params};
 use gclab_core::workload::{Workload, WorkloadEntry};
 
 pub mod binary_trees;
+pub mod btree;
 pub mod characterise;
 pub mod churn;
 pub mod combinations;
@@ -42,6 +43,7 @@ pub fn catalog() -> Vec<WorkloadEntry> {
         churn::ENTRY,
         gc_cycles::ENTRY,
         gc_traversal::ENTRY,
+        btree::ENTRY,
         web_service::ENTRY,
     ]
 }

@@ -46,6 +46,8 @@ pub const SMALL: &[(&str, &[&str])] = &[
     ("churn", &["ops=3000", "roots=10"]),
     ("create_gc_cycles", &["cycles=5", "links=4", "loops=3"]),
     ("gc_traversal", &["levels=30", "loops=2"]),
+    ("btree", &["records=100", "degree=3"]),
+    ("btree", &["records=50", "degree=2", "recreate=0.7"]),
     (
         "web-service",
         &[
