@@ -54,7 +54,7 @@ pub const ENTRY: WorkloadEntry = WorkloadEntry {
             ParamSpec {
                 name: "reps",
                 ty: ParamType::U64,
-                default: "50",
+                default: "150",
                 help: "repetitions",
             },
             SIZE,

@@ -43,7 +43,7 @@ pub const ENTRY: WorkloadEntry = WorkloadEntry {
             ParamSpec { name: "words", ty: ParamType::U64, default: "1000", help: "strings in the long-lived input list" },
             ParamSpec { name: "n_min", ty: ParamType::U64, default: "1", help: "fewest words transformed per repetition" },
             ParamSpec { name: "n_max", ty: ParamType::U64, default: "40", help: "most words transformed per repetition (at most words)" },
-            ParamSpec { name: "reps", ty: ParamType::U64, default: "40000", help: "repetitions" },
+            ParamSpec { name: "reps", ty: ParamType::U64, default: "100000", help: "repetitions" },
             SIZE,
         ],
     },

@@ -13,6 +13,7 @@ use gclab_workloads::{characterise, find, Characteriser};
 pub const SMALL: &[(&str, &[&str])] = &[
     ("cycles", &["count=300"]),
     ("refcount-walkthrough", &[]),
+    ("fidelity", &["size=200"]),
     ("concat", &["reps=40"]),
     ("concat", &["reps=40", "variant=join"]),
     ("gen-vs-list", &["n=20", "reps=3"]),
