@@ -13,13 +13,22 @@ const SMALL: &[(&str, &[&str])] = &[
     ("refcount-walkthrough", &[]),
     ("concat", &["reps=50"]),
     ("gen-vs-list", &["n=30", "reps=2", "variant=gen"]),
-    ("map-vs-loop", &["words=30", "n_max=20", "reps=20", "variant=map"]),
+    (
+        "map-vs-loop",
+        &["words=30", "n_max=20", "reps=20", "variant=map"],
+    ),
     ("combinations", &["n=10", "reps=2", "variant=itertools"]),
     ("thresholds", &["rounds=5", "batch=50"]),
     ("binary-trees", &["depth=6"]),
     (
         "gcbench",
-        &["stretch_depth=6", "long_lived_depth=4", "array_size=100", "min_depth=2", "max_depth=4"],
+        &[
+            "stretch_depth=6",
+            "long_lived_depth=4",
+            "array_size=100",
+            "min_depth=2",
+            "max_depth=4",
+        ],
     ),
     ("churn", &["ops=2000"]),
     ("create_gc_cycles", &["loops=2"]),
@@ -28,8 +37,14 @@ const SMALL: &[(&str, &[&str])] = &[
     (
         "web-service",
         &[
-            "modules=5", "funcs=3", "consts=3", "cache_entries=50", "config=20", "requests=30",
-            "rows=5", "freeze=true",
+            "modules=5",
+            "funcs=3",
+            "consts=3",
+            "cache_entries=50",
+            "config=20",
+            "requests=30",
+            "rows=5",
+            "freeze=true",
         ],
     ),
 ];
@@ -131,7 +146,10 @@ fn bad_parameters_exit_2_with_a_message() {
     for (name, kv, needle) in cases {
         let (code, _, err) = gclab(&s(&["run", "-s", "none", "-w", name, "-p", kv]));
         assert_eq!(code, 2, "{name} {kv}: {err}");
-        assert!(err.contains(needle), "{name} {kv}: message {err:?} lacks {needle:?}");
+        assert!(
+            err.contains(needle),
+            "{name} {kv}: message {err:?} lacks {needle:?}"
+        );
     }
 }
 

@@ -398,3 +398,32 @@ fn table_rows_follow_from_the_definitions() {
     assert_eq!(g.allocations, l.allocations);
     assert!(l.min_peak_objects >= 21 && g.min_peak_objects <= 4);
 }
+
+#[test]
+fn web_service_freeze_spares_the_shared_pages_from_the_collector() {
+    let cow = |freeze: bool| {
+        let p = params(&[
+            "modules=40",
+            "funcs=10",
+            "consts=10",
+            "cache_entries=2000",
+            "config=200",
+            "requests=300",
+            "memo_size=200",
+        ])
+        .into_iter()
+        .chain([format!("freeze={freeze}")])
+        .collect::<Vec<_>>();
+        // The generational strategy's defaults are CPython 3.11's (700, 10, 10), collecting
+        // inside the allocation.
+        let gen = gclab_generational::Generational::from_pairs(&[]).unwrap();
+        run(gen, "web-service", &p, 1).heap.cow_report()
+    };
+    let open = cow(false);
+    let frozen = cow(true);
+    assert!(open.prefork_pages > 100, "{open:?}");
+    assert!(open.dirty_by_collector > 0, "{open:?}");
+    assert_eq!(frozen.dirty_by_collector, 0, "{frozen:?}");
+    // Reference counting writes the same shared pages either way.
+    assert_eq!(open.dirty_by_refcount, frozen.dirty_by_refcount);
+}
