@@ -37,6 +37,9 @@
 //! `gc=on` leaves the collector on; `gc=disable` calls `gc.disable()` at start; `gc=threshold0`
 //! calls `gc.set_threshold(0, 10, 10)` at start (Instagram's first fix, because a library
 //! re-enabled a disabled collector). `freeze=true` calls `gc.freeze()` just before `fork`.
+//! `reenable=true` turns the collector back on in the worker right after `fork` (`gc.enable()`,
+//! or `gc.set_threshold(700, 10, 10)`): with `gc=disable freeze=true reenable=true` this is the
+//! recipe of bpo-31558 (disable early in the parent, freeze before fork, re-enable in the child).
 //! `size` multiplies the number of requests. The stream ends after the last request with the
 //! start-up heap still referenced: the worker exits without tearing it down (`os._exit`), so
 //! the end-of-run teardown does not pollute the copy-on-write figures.
@@ -72,6 +75,7 @@ pub const ENTRY: WorkloadEntry = WorkloadEntry {
             ParamSpec { name: "skew", ty: ParamType::F64, default: "3", help: "access skew: entry floor(n * u^skew) for uniform u (1 = uniform; larger = hotter few)" },
             ParamSpec { name: "freeze", ty: ParamType::Bool, default: "false", help: "call gc.freeze() just before fork" },
             ParamSpec { name: "gc", ty: ParamType::Text, default: "on", help: "on | disable (gc.disable() at start) | threshold0 (gc.set_threshold(0) at start)" },
+            ParamSpec { name: "reenable", ty: ParamType::Bool, default: "false", help: "after fork, gc.enable() (gc=disable) or gc.set_threshold(700, 10, 10) (gc=threshold0) in the worker" },
             SIZE,
         ],
     },
@@ -112,6 +116,7 @@ pub struct WebService {
     skew: f64,
     freeze: bool,
     gc: GcMode,
+    reenable: bool,
 }
 
 fn build(p: &Params) -> Result<Box<dyn Workload>, ParamError> {
@@ -157,6 +162,7 @@ fn build(p: &Params) -> Result<Box<dyn Workload>, ParamError> {
         skew,
         freeze: p.bool("freeze"),
         gc,
+        reenable: p.bool("reenable"),
     }))
 }
 
@@ -351,6 +357,17 @@ impl Workload for WebService {
             out.gc(GcOp::Freeze)?;
         }
         out.event(0)?;
+        if self.reenable {
+            match self.gc {
+                GcMode::On => {}
+                GcMode::Disable => out.gc(GcOp::Enable)?,
+                GcMode::Threshold0 => out.gc(GcOp::SetThreshold {
+                    t0: 700,
+                    t1: 10,
+                    t2: 10,
+                })?,
+            }
+        }
         out.alloc(MEMO, Kind::List, 0)?;
         let mut memo = Lens::default();
         let mut stored = 0u64;
