@@ -298,9 +298,13 @@ fn fidelity(a: FidelityArgs) -> Result<()> {
             std::env::temp_dir().join(format!("gclab-fidelity-{}", std::process::id()))
         }),
     };
-    println!("| trace | CPython | collections gen0/1/2 real | modelled | objects collected real | modelled | final count real | modelled | match |");
-    println!("|---|---|---|---|---|---|---|---|---|");
-    let report = f::check(&opts, |line| println!("{line}"))?;
+    let mut header = true;
+    let report = f::check(&opts, |line| {
+        if std::mem::take(&mut header) {
+            print!("{}", f::table(&f::Report::default()));
+        }
+        println!("{line}");
+    })?;
     for (v, why) in &report.skipped {
         println!("skipped CPython {v}: {why}");
     }

@@ -27,7 +27,10 @@
 //! * **The collection**: merge the younger lists, `update_refs`, `subtract_refs`, the
 //!   breadth-first `move_unreachable`, `untrack_tuples`, promotion (gen1 survivors add to
 //!   `long_lived_pending`; a full collection untracks atom-only dicts and resets pending and
-//!   total), deletion of the garbage, and the free lists emptied by full collections.
+//!   total), deletion of the garbage, and the free lists emptied by full collections. Lists and
+//!   tuples are traversed last item first and dicts and instances first item first, as
+//!   CPython's `tp_traverse` functions do: the order decides where `move_unreachable`
+//!   re-appends objects, which `untrack_tuples` observes.
 //! * **Lazy tracking**: dicts start untracked and become tracked when a stored value "may be
 //!   tracked" (a container that is not a tuple, or a tracked tuple).
 //! * **The `gc` module**: `collect(g)` (returns collected + uncollectable; 0 when re-entered),
@@ -43,7 +46,16 @@
 //!
 //! Manual policies for a disabled collector (the `gc-disabled` preset): a full (or chosen
 //! generation) collection every N ops (`every_ops`), every T ms of wall time (`every_ms`), or
-//! whenever the workload emits a named event (`on_event`).
+//! whenever the workload emits a named event (`on_event`). The time-based policies are checked
+//! at allocations, safe points and events; a policy collection is like a `gc.collect(g)` call.
+//!
+//! Data layout: struct-of-arrays indexed by object id (`rc`, `gc_refs`: `u32`; `flags`: `u8`
+//! with the tracked/collecting/unreachable bits and the object's kind; `prev`/`next`: `u32`
+//! list links with five list heads in front), 17 bytes per object. Nothing recurses: freeing
+//! uses a worklist, collections walk lists. A gen0 collection touches only the young list.
+//! Header writes are reported to the heap (`note_rc_write`, `note_gc_write`) for the
+//! copy-on-write figures; during a collection every object of the collected set is reported
+//! once (its `gc_refs` write) and its further writes are counted in bulk.
 
 #![warn(missing_docs)]
 
