@@ -240,7 +240,11 @@ impl Generational {
 
     /// Free-list occupancy: (list, dict, tuples of all sizes).
     pub fn free_lists(&self) -> (u32, u32, u32) {
-        (self.list_free, self.dict_free, self.tuple_free.iter().sum())
+        (
+            self.list_free,
+            self.dict_free,
+            self.tuple_free.iter().sum(),
+        )
     }
 
     // ----- lists -----
@@ -446,7 +450,9 @@ impl Generational {
     fn collect_generations(&mut self, heap: &mut Heap) {
         for i in (0..NUM_GENERATIONS).rev() {
             if self.count[i] > self.threshold[i] {
-                if i == NUM_GENERATIONS - 1 && self.long_lived_pending < self.long_lived_total / 4 {
+                if i == NUM_GENERATIONS - 1
+                    && self.long_lived_pending < self.long_lived_total / 4
+                {
                     continue;
                 }
                 self.collect_with_callback(heap, i, Reason::Automatic);
@@ -876,11 +882,7 @@ fn c_int(p: &Params, key: &str) -> Result<i64, ParamError> {
     if v < i32::MIN as i64 || v > i32::MAX as i64 {
         return Err(p.range_error(
             key,
-            format!(
-                "{v} does not fit a C int (CPython raises OverflowError); valid: {}..={}",
-                i32::MIN,
-                i32::MAX
-            ),
+            format!("{v} does not fit a C int (CPython raises OverflowError); valid: {}..={}", i32::MIN, i32::MAX),
         ));
     }
     Ok(v)
