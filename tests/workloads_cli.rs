@@ -1,6 +1,6 @@
-//! Every workload runs under `refcount` and `none` from `gclab run` and from its trace, with the
-//! same figures; bad workload parameters exit 2 with a message; `gclab workloads` writes its
-//! table.
+//! Every workload runs under `refcount`, `none` and `cpython-3.11` from `gclab run` (checked by the
+//! oracle) and from its trace, with the same figures; bad workload parameters exit 2 with a
+//! message; `gclab workloads` writes its table.
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -101,8 +101,10 @@ fn every_workload_runs_directly_and_from_its_trace() {
         args.extend(p.iter().cloned());
         let (code, _, err) = gclab(&args);
         assert_eq!(code, 0, "trace {name}: {err}");
-        for strategy in ["refcount", "none"] {
-            let mut direct = s(&["run", "-s", strategy, "-w", name, "--json", "-"]);
+        for strategy in ["refcount", "none", "cpython-3.11"] {
+            // The direct run also checks, with the reachability oracle, that no reachable object
+            // is ever freed.
+            let mut direct = s(&["run", "--verify", "-s", strategy, "-w", name, "--json", "-"]);
             direct.extend(p.iter().cloned());
             let (code, out_d, err) = gclab(&direct);
             assert_eq!(code, 0, "run {strategy} {name}: {err}");

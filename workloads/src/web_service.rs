@@ -206,11 +206,14 @@ impl WebService {
                 let name = str_len(rng, 4, 24);
                 out.alloc(X, Kind::Str, name)?;
                 out.store(F, 1, X)?;
+                // The defaults: their values first, then the tuple (BUILD_TUPLE).
                 let nd = rng.random_range(0..3u32);
+                for d in 0..nd {
+                    out.alloc(E + d, Kind::Str, str_len(rng, 1, 12))?;
+                }
                 out.alloc(X, Kind::Tuple, nd)?;
                 for d in 0..nd {
-                    out.alloc(Y, Kind::Str, str_len(rng, 1, 12))?;
-                    out.store(X, d, Y)?;
+                    out.store(X, d, E + d)?;
                 }
                 out.store(F, 2, X)?;
                 out.store(F, 3, M)?;
@@ -223,9 +226,7 @@ impl WebService {
         }
         out.alloc(CACHE, Kind::Dict, 0)?;
         for i in 0..self.cache_entries {
-            out.alloc(E, Kind::Tuple, 2)?;
-            out.alloc(X, Kind::Str, str_len(rng, 8, 32))?;
-            out.store(E, 0, X)?;
+            out.alloc(Y, Kind::Str, str_len(rng, 8, 32))?;
             let n = rng.random_range(1..=6u32);
             out.alloc(V, Kind::List, 0)?;
             for _ in 0..n {
@@ -236,6 +237,9 @@ impl WebService {
                 }
                 out.append(V, X)?;
             }
+            // (key, values): the items first, then the tuple.
+            out.alloc(E, Kind::Tuple, 2)?;
+            out.store(E, 0, Y)?;
             out.store(E, 1, V)?;
             out.store(CACHE, i, E)?;
         }
@@ -303,11 +307,11 @@ impl WebService {
                 out.load(E, CACHE, i)?;
                 out.load(V, E, 1)?;
             }
-            out.alloc(ROW, Kind::Tuple, 3)?;
             out.alloc(X, Kind::Int, 1)?;
+            out.alloc(Y, Kind::Str, str_len(rng, 4, 40))?;
+            out.alloc(ROW, Kind::Tuple, 3)?;
             out.store(ROW, 0, X)?;
-            out.alloc(X, Kind::Str, str_len(rng, 4, 40))?;
-            out.store(ROW, 1, X)?;
+            out.store(ROW, 1, Y)?;
             out.store(ROW, 2, V)?;
             out.append(BODY, ROW)?;
             out.safe_point()?;
