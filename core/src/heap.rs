@@ -377,7 +377,9 @@ impl Heap {
             v.resize(len as usize, ObjId::NIL);
             v
         } else if kind == Kind::List && len > 0 {
-            ThinVec::with_capacity(len as usize)
+            // The modelled capacity is in the size; the real one is only a hint, bounded so that
+            // an untrusted length cannot allocate gigabytes.
+            ThinVec::with_capacity((len as usize).min(1024))
         } else {
             ThinVec::new()
         };
@@ -609,6 +611,27 @@ impl Heap {
             }
         }
         Ok((objs, bytes))
+    }
+
+    /// Recounts live objects and bytes from the arena itself, ignoring [`Heap::acct`]: a debug
+    /// helper for checking the incremental accounting (the conformance suite asserts that it
+    /// always equals `(acct.live_objects, acct.live_bytes)`). O(arena size).
+    pub fn recount(&self) -> (u64, u64) {
+        let mut objs = 0;
+        let mut bytes = 0;
+        for (i, &k) in self.kinds.iter().enumerate() {
+            if k != FREE {
+                objs += 1;
+                bytes += self.sizes[i] as u64;
+            }
+        }
+        (objs, bytes)
+    }
+
+    /// True if freed indices are reused (false in `--verify` mode, where they are quarantined so
+    /// that every use of a freed object is caught).
+    pub fn reuses_ids(&self) -> bool {
+        self.reuse_ids
     }
 
     /// Live objects by kind: a breakdown for reports.
