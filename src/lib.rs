@@ -8,6 +8,7 @@
 
 pub mod cmd_bench_collect;
 pub mod cmd_fidelity;
+pub mod cmd_workloads;
 pub mod provenance;
 pub mod registry;
 pub mod report;

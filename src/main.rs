@@ -34,6 +34,9 @@ enum Command {
     Run(RunArgs),
     /// Write a workload's op stream to a trace file.
     Trace(TraceArgs),
+    /// Characterise workloads (strategy-independent): ops, allocations, bytes, the minimum
+    /// possible peak, cyclic garbage, lifetimes; writes results/workloads/.
+    Workloads(WorkloadsArgs),
     /// Compare the generational model with real CPython 3.11/3.12/3.13, collection by collection.
     Fidelity(FidelityArgs),
     /// Time one full collection of the cpython-3.11 model over N live tracked containers
@@ -74,6 +77,22 @@ struct FidelityArgs {
     /// Also write the markdown table to FILE.
     #[arg(long, value_name = "FILE")]
     out: Option<PathBuf>,
+}
+
+#[derive(Args)]
+struct WorkloadsArgs {
+    /// Only this workload (default: every workload and the guide's variants).
+    #[arg(long, short)]
+    workload: Option<String>,
+    /// Workload parameter `key=value` (repeatable; needs --workload).
+    #[arg(long = "param", short = 'p', value_name = "KEY=VALUE")]
+    params: Vec<String>,
+    /// Seed of the workloads' RNG.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Output directory.
+    #[arg(long, default_value = "results/workloads")]
+    out: PathBuf,
 }
 
 #[derive(Args)]
@@ -128,10 +147,25 @@ fn main() -> ExitCode {
     match dispatch(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            eprintln!("error: {}", render(&e));
             ExitCode::from(exit_code(&e))
         }
     }
+}
+
+/// The error and its causes, skipping a cause whose text the message before it already shows.
+fn render(e: &anyhow::Error) -> String {
+    let mut out = String::new();
+    for cause in e.chain() {
+        let msg = cause.to_string();
+        if !out.contains(&msg) {
+            if !out.is_empty() {
+                out.push_str(": ");
+            }
+            out.push_str(&msg);
+        }
+    }
+    out
 }
 
 /// 2 for bad input (names, parameters, files, ops in a trace); 1 for anything else, such as a
@@ -151,6 +185,7 @@ fn exit_code(e: &anyhow::Error) -> u8 {
             || cause.is::<ParamError>()
             || cause.is::<TraceError>()
             || cause.is::<UserError>()
+            || cause.is::<gclab_workloads::CharacteriseError>()
             || matches!(
                 cause.downcast_ref::<gclab::cmd_bench_collect::BenchError>(),
                 Some(gclab::cmd_bench_collect::BenchError::Usage(_))
@@ -179,6 +214,12 @@ fn dispatch(cli: Cli) -> Result<()> {
         }
         Some(Command::Run(a)) => run(a),
         Some(Command::Trace(a)) => trace(a),
+        Some(Command::Workloads(a)) => {
+            if a.workload.is_none() && !a.params.is_empty() {
+                return Err(UserError("--param needs --workload".into()).into());
+            }
+            gclab::cmd_workloads::run(a.workload.as_deref(), &a.params, a.seed, &a.out)
+        }
         Some(Command::Fidelity(a)) => fidelity(a),
         Some(Command::BenchCollect(a)) => {
             let r = gclab::cmd_bench_collect::run(a.objects, &a.shape, a.reps)?;
