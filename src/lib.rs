@@ -6,7 +6,12 @@
 
 #![warn(missing_docs)]
 
+pub mod cmd_merge;
+pub mod cmd_sweep;
+pub mod experiment;
+pub mod metrics;
 pub mod provenance;
 pub mod registry;
 pub mod report;
 pub mod runner;
+pub mod sweep;

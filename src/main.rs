@@ -34,6 +34,10 @@ enum Command {
     Run(RunArgs),
     /// Write a workload's op stream to a trace file.
     Trace(TraceArgs),
+    /// Run every cell of an experiment file, appending one JSON line per run.
+    Sweep(gclab::cmd_sweep::SweepArgs),
+    /// Join shard outputs of a sweep, refusing duplicate and missing cells.
+    Merge(gclab::cmd_merge::MergeArgs),
 }
 
 #[derive(Args)]
@@ -111,6 +115,9 @@ fn exit_code(e: &anyhow::Error) -> u8 {
             || cause.is::<ParamError>()
             || cause.is::<TraceError>()
             || cause.is::<UserError>()
+            || cause.is::<gclab::experiment::ExperimentError>()
+            || cause.is::<gclab::sweep::MergeError>()
+            || matches!(cause.downcast_ref(), Some(gclab::sweep::SweepError::Usage(_)))
         {
             return 2;
         }
@@ -131,6 +138,8 @@ fn dispatch(cli: Cli) -> Result<()> {
         }
         Some(Command::Run(a)) => run(a),
         Some(Command::Trace(a)) => trace(a),
+        Some(Command::Sweep(a)) => gclab::cmd_sweep::run(a),
+        Some(Command::Merge(a)) => gclab::cmd_merge::run(a),
     }
 }
 
