@@ -461,6 +461,14 @@ fn run_cell(ctx: &Ctx<'_>, cell: &Cell) -> Row {
     };
     let cpu0 = metrics::thread_cpu_ns();
     let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        #[cfg(test)]
+        if tests::PANIC_ON
+            .lock()
+            .map(|p| p.as_deref() == Some(&format!("{}/{}", exp.name, cell.key)))
+            .unwrap_or(false)
+        {
+            panic!("deliberate test panic in {}", cell.key);
+        }
         runner::run_sampled(&spec, sampling)
     }));
     let cpu_ns = metrics::thread_cpu_ns().saturating_sub(cpu0);
@@ -806,6 +814,89 @@ pub fn deterministic_by_cell(rows: &[Row]) -> BTreeMap<String, serde_json::Value
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Cells whose key contains this panic (to test that a panic stays inside its cell).
+    pub(super) static PANIC_ON: Mutex<Option<String>> = Mutex::new(None);
+
+    fn exp(dir: &Path, extra: &str) -> Experiment {
+        exp_named(dir, extra, "t")
+    }
+
+    fn exp_named(dir: &Path, extra: &str, name: &str) -> Experiment {
+        let text = format!(
+            "replicates = 2\ntimeline_every = 300\n{extra}\n[[strategy]]\nname = \"refcount\"\n[[strategy]]\nname = \"none\"\n[[workload]]\nname = \"cycles\"\nparams = {{ count = 300 }}\n[[workload]]\nname = \"cycles\"\nlabel = \"cycles-dicts\"\nparams = {{ count = 200, mix = \"0:0:1\" }}\n"
+        );
+        Experiment::parse(&text, &dir.join("experiment.toml"), name.into(), dir.to_path_buf())
+            .unwrap()
+    }
+
+    fn opts(out: PathBuf, jobs: usize) -> SweepOptions {
+        SweepOptions {
+            jobs: Some(jobs),
+            resume: false,
+            shard: None,
+            out,
+            verify: false,
+            max_heap: None,
+            progress: false,
+            max_replicates: None,
+        }
+    }
+
+    #[test]
+    fn one_thread_and_two_give_identical_deterministic_columns() {
+        let d = tempfile::tempdir().unwrap();
+        let e = exp(d.path(), "");
+        let a = d.path().join("a/runs.jsonl");
+        let b = d.path().join("b/runs.jsonl");
+        run(&e, &opts(a.clone(), 1)).unwrap();
+        run(&e, &opts(b.clone(), 2)).unwrap();
+        let (ra, _) = read_rows(&a).unwrap();
+        let (rb, _) = read_rows(&b).unwrap();
+        assert_eq!(ra.len(), 8);
+        assert_eq!(deterministic_by_cell(&ra), deterministic_by_cell(&rb));
+        // Sidecars too, byte for byte.
+        for r in &ra {
+            let s = r.sidecar.as_ref().unwrap();
+            assert_eq!(
+                std::fs::read(d.path().join("a").join(s)).unwrap(),
+                std::fs::read(d.path().join("b").join(s)).unwrap()
+            );
+        }
+    }
+
+    #[test]
+    fn a_panicking_cell_is_recorded_and_the_sweep_goes_on() {
+        let d = tempfile::tempdir().unwrap();
+        let e = exp_named(d.path(), "", "panicky");
+        let out = d.path().join("runs.jsonl");
+        *PANIC_ON.lock().unwrap() = Some("panicky/cycles-dicts|none|s1|r1".into());
+        let s = run(&e, &opts(out.clone(), 2));
+        *PANIC_ON.lock().unwrap() = None;
+        let s = s.unwrap();
+        assert_eq!(s.ok, 7);
+        assert_eq!(s.failed.len(), 1);
+        let (rows, _) = read_rows(&out).unwrap();
+        let bad: Vec<_> = rows.iter().filter(|r| r.status == CellStatus::Failed).collect();
+        assert_eq!(bad.len(), 1);
+        assert!(bad[0].error.as_deref().unwrap().contains("deliberate test panic"));
+    }
+
+    #[test]
+    fn memory_budget_ends_cells_as_out_of_memory() {
+        let d = tempfile::tempdir().unwrap();
+        let e = exp(d.path(), "max_heap = 20000\nverify = true");
+        let out = d.path().join("runs.jsonl");
+        let s = run(&e, &opts(out.clone(), 2)).unwrap();
+        assert!(s.out_of_memory >= 4, "{s:?}");
+        let (rows, _) = read_rows(&out).unwrap();
+        let oom = rows
+            .iter()
+            .find(|r| r.status == CellStatus::OutOfMemory)
+            .unwrap();
+        assert!(oom.run.as_ref().unwrap().stop_reason.is_some());
+        assert!(rows.iter().all(|r| r.run.as_ref().unwrap().verify.is_some()));
+    }
 
     #[test]
     fn shard_parsing() {
