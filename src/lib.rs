@@ -6,10 +6,13 @@
 
 #![warn(missing_docs)]
 
+pub mod analysis;
 pub mod cmd_merge;
+pub mod cmd_plot;
 pub mod cmd_sweep;
 pub mod experiment;
 pub mod metrics;
+pub mod plot;
 pub mod provenance;
 pub mod registry;
 pub mod report;

@@ -38,6 +38,8 @@ enum Command {
     Sweep(gclab::cmd_sweep::SweepArgs),
     /// Join shard outputs of a sweep, refusing duplicate and missing cells.
     Merge(gclab::cmd_merge::MergeArgs),
+    /// Draw every figure of a results directory (SVG, and PNG with the bundled font).
+    Plot(gclab::cmd_plot::PlotArgs),
 }
 
 #[derive(Args)]
@@ -140,6 +142,7 @@ fn dispatch(cli: Cli) -> Result<()> {
         Some(Command::Trace(a)) => trace(a),
         Some(Command::Sweep(a)) => gclab::cmd_sweep::run(a),
         Some(Command::Merge(a)) => gclab::cmd_merge::run(a),
+        Some(Command::Plot(a)) => gclab::cmd_plot::run(a),
     }
 }
 
