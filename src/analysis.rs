@@ -122,7 +122,11 @@ impl ResultSet {
 
     /// Strategy labels, in experiment order.
     pub fn strategies(&self) -> Vec<String> {
-        self.exp.strategies.iter().map(|s| s.label.clone()).collect()
+        self.exp
+            .strategies
+            .iter()
+            .map(|s| s.label.clone())
+            .collect()
     }
 
     /// The group of a (workload, strategy) pair.

@@ -69,7 +69,10 @@ pub fn run(a: SweepArgs) -> Result<()> {
         return Ok(());
     }
     let out = a.out.unwrap_or_else(|| match shard {
-        Some((i, n)) => exp.dir.join("shards").join(format!("shard-{i}-of-{n}.jsonl")),
+        Some((i, n)) => exp
+            .dir
+            .join("shards")
+            .join(format!("shard-{i}-of-{n}.jsonl")),
         None => exp.dir.join("runs.jsonl"),
     });
     if let Some(p) = out.parent() {

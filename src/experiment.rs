@@ -116,6 +116,54 @@ pub struct PlotSpec {
     pub skip: Vec<String>,
 }
 
+/// One side of a claim's comparison: a metric of a (workload, strategy) pair, averaged over
+/// replicates.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MetricRef {
+    /// Workload label.
+    pub workload: String,
+    /// Strategy label.
+    pub strategy: String,
+    /// Dotted path into the deterministic row, e.g. `run.peak_live_bytes`,
+    /// `metrics.pauses_work.max`, `run.cow.dirty_pages`.
+    pub metric: String,
+}
+
+/// One check of a claim: `left op factor * right` (or `left op value`).
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Check {
+    /// Left side.
+    pub left: MetricRef,
+    /// `<`, `<=`, `>`, `>=`, `==`.
+    pub op: String,
+    /// Right side (a metric)...
+    pub right: Option<MetricRef>,
+    /// ...or a constant.
+    pub value: Option<f64>,
+    /// Multiplies the right side (default 1).
+    #[serde(default = "unit")]
+    pub factor: f64,
+    /// What the check means, in words.
+    #[serde(default)]
+    pub note: String,
+}
+
+fn unit() -> f64 {
+    1.0
+}
+
+/// A claim the experiment tests: it holds if every check holds, holds in part if some do.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Claim {
+    /// The claim, quoted or paraphrased.
+    pub text: String,
+    /// Checks against the measured numbers.
+    pub check: Vec<Check>,
+}
+
 /// The experiment file as written.
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -156,6 +204,9 @@ pub struct ExperimentFile {
     /// Figure options.
     #[serde(default)]
     pub plot: PlotSpec,
+    /// Claims checked against the results by `gclab report`.
+    #[serde(rename = "claim", default)]
+    pub claims: Vec<Claim>,
 }
 
 fn default_seeds() -> Vec<u64> {
@@ -238,7 +289,12 @@ pub struct Experiment {
 pub const SEED_HASH: &str = "fnv1a64+splitmix64/1";
 
 /// Derives a cell's seed from its identity.
-pub fn cell_seed(master: u64, workload: &str, resolved: &[(String, String)], replicate: u32) -> u64 {
+pub fn cell_seed(
+    master: u64,
+    workload: &str,
+    resolved: &[(String, String)],
+    replicate: u32,
+) -> u64 {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
     let mut eat = |bytes: &[u8]| {
         for &b in bytes {

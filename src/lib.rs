@@ -9,11 +9,14 @@
 pub mod analysis;
 pub mod cmd_merge;
 pub mod cmd_plot;
+pub mod cmd_report;
+pub mod cmd_reproduce;
 pub mod cmd_sweep;
 pub mod experiment;
 pub mod metrics;
 pub mod plot;
 pub mod provenance;
+pub mod readme;
 pub mod registry;
 pub mod report;
 pub mod runner;

@@ -40,6 +40,10 @@ enum Command {
     Merge(gclab::cmd_merge::MergeArgs),
     /// Draw every figure of a results directory (SVG, and PNG with the bundled font).
     Plot(gclab::cmd_plot::PlotArgs),
+    /// Write a result's tables and claim verdicts into its README (from runs.jsonl only).
+    Report(gclab::cmd_report::ReportArgs),
+    /// Rerun every published experiment and redraw its figures; `--check` compares instead.
+    Reproduce(gclab::cmd_reproduce::ReproduceArgs),
 }
 
 #[derive(Args)]
@@ -119,7 +123,10 @@ fn exit_code(e: &anyhow::Error) -> u8 {
             || cause.is::<UserError>()
             || cause.is::<gclab::experiment::ExperimentError>()
             || cause.is::<gclab::sweep::MergeError>()
-            || matches!(cause.downcast_ref(), Some(gclab::sweep::SweepError::Usage(_)))
+            || matches!(
+                cause.downcast_ref(),
+                Some(gclab::sweep::SweepError::Usage(_))
+            )
         {
             return 2;
         }
@@ -143,6 +150,8 @@ fn dispatch(cli: Cli) -> Result<()> {
         Some(Command::Sweep(a)) => gclab::cmd_sweep::run(a),
         Some(Command::Merge(a)) => gclab::cmd_merge::run(a),
         Some(Command::Plot(a)) => gclab::cmd_plot::run(a),
+        Some(Command::Report(a)) => gclab::cmd_report::run(a),
+        Some(Command::Reproduce(a)) => gclab::cmd_reproduce::run(a),
     }
 }
 

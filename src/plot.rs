@@ -262,12 +262,16 @@ fn bar_panel<DB: DrawingBackend>(
     // Category names under each group, drawn on the area in pixels (plotters' numeric axes
     // cannot place a label at each group's centre).
     let (bx, by) = area.get_base_pixel();
-    let label_style = TextStyle::from(("sans-serif", 13).into_font())
-        .pos(Pos::new(HPos::Center, VPos::Top));
+    let label_style =
+        TextStyle::from(("sans-serif", 13).into_font()).pos(Pos::new(HPos::Center, VPos::Top));
     for (i, c) in cats.iter().enumerate() {
         let (px, py) = chart.backend_coord(&(i as f64 + 0.5, 0.0));
-        area.draw(&Text::new(c.clone(), (px - bx, py - by + 6), label_style.clone()))
-            .map_err(&err)?;
+        area.draw(&Text::new(
+            c.clone(),
+            (px - bx, py - by + 6),
+            label_style.clone(),
+        ))
+        .map_err(&err)?;
     }
     let k = series.len().max(1) as f64;
     let width = 0.8 / k;
@@ -283,16 +287,12 @@ fn bar_panel<DB: DrawingBackend>(
             .label(s.label.clone())
             .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 12, y + 5)], c.filled()));
         chart
-            .draw_series(
-                s.points
-                    .iter()
-                    .zip(&s.err)
-                    .filter(|(_, e)| **e > 0.0)
-                    .map(|(&(x, y), &e)| {
-                        let xc = x + 0.1 + j as f64 * width + width * 0.46;
-                        ErrorBar::new_vertical(xc, y - e, y, y + e, BLACK.stroke_width(1), 4)
-                    }),
-            )
+            .draw_series(s.points.iter().zip(&s.err).filter(|(_, e)| **e > 0.0).map(
+                |(&(x, y), &e)| {
+                    let xc = x + 0.1 + j as f64 * width + width * 0.46;
+                    ErrorBar::new_vertical(xc, y - e, y, y + e, BLACK.stroke_width(1), 4)
+                },
+            ))
             .map_err(&err)?;
     }
     if let Some(r) = reference {
@@ -379,7 +379,11 @@ impl Fig<'_> {
             } => {
                 let y_max = series
                     .iter()
-                    .flat_map(|s| s.points.iter().zip(s.err.iter().chain(std::iter::repeat(&0.0))))
+                    .flat_map(|s| {
+                        s.points
+                            .iter()
+                            .zip(s.err.iter().chain(std::iter::repeat(&0.0)))
+                    })
                     .map(|(p, e)| p.1 + e)
                     .fold(reference.unwrap_or(0.0), f64::max);
                 let p = Panel {
@@ -403,9 +407,7 @@ impl Fig<'_> {
                 panels,
                 ..
             } => {
-                let body = root
-                    .titled(title, ("sans-serif", 22))
-                    .map_err(&err)?;
+                let body = root.titled(title, ("sans-serif", 22)).map_err(&err)?;
                 let panels: Vec<&(String, Vec<Series>)> =
                     panels.iter().filter(|(_, s)| !s.is_empty()).collect();
                 let areas = body.split_evenly(grid(panels.len()));
@@ -551,7 +553,10 @@ fn bars_of(rs: &ResultSet, value: impl Fn(&analysis::Run) -> Option<f64>) -> Vec
 }
 
 /// Draws every figure of a results directory; returns the files written.
-pub fn plot_dir(dir: &Path, png: bool) -> Result<Vec<PathBuf>, Box<dyn std::error::Error + Send + Sync>> {
+pub fn plot_dir(
+    dir: &Path,
+    png: bool,
+) -> Result<Vec<PathBuf>, Box<dyn std::error::Error + Send + Sync>> {
     register_font()?;
     let rs = ResultSet::load(dir)?;
     let figs = dir.join("figures");
@@ -559,7 +564,8 @@ pub fn plot_dir(dir: &Path, png: bool) -> Result<Vec<PathBuf>, Box<dyn std::erro
     let skip = &rs.exp.file.plot.skip;
     let mut written = Vec::new();
     let mut emit = |d: &Path, stem: &str, fig: Fig<'_>| -> Result<(), PlotError> {
-        let empty = matches!(&fig, Fig::Panels { panels, .. } if panels.iter().all(|(_, s)| s.is_empty()));
+        let empty =
+            matches!(&fig, Fig::Panels { panels, .. } if panels.iter().all(|(_, s)| s.is_empty()));
         if !empty && !skip.iter().any(|s| s == stem) {
             written.extend(fig.render(d, stem, png)?);
         }
@@ -632,7 +638,11 @@ pub fn plot_dir(dir: &Path, png: bool) -> Result<Vec<PathBuf>, Box<dyn std::erro
                         .runs
                         .iter()
                         .filter_map(|r| {
-                            let p = if wall { r.pauses_ns.as_ref()? } else { &r.pauses_work };
+                            let p = if wall {
+                                r.pauses_ns.as_ref()?
+                            } else {
+                                &r.pauses_work
+                            };
                             (p.count > 0).then(|| p.nines())
                         })
                         .collect();
@@ -680,7 +690,11 @@ pub fn plot_dir(dir: &Path, png: bool) -> Result<Vec<PathBuf>, Box<dyn std::erro
             .map(|w| {
                 let series = strategy_series(&rs, w, |g| {
                     let r = g.runs.first()?;
-                    let curve = if wall { r.mmu_wall.as_ref()? } else { &r.mmu_work };
+                    let curve = if wall {
+                        r.mmu_wall.as_ref()?
+                    } else {
+                        &r.mmu_work
+                    };
                     let pts: Vec<(f64, f64)> = curve
                         .iter()
                         .map(|&(x, y)| (x as f64 / if wall { 1e3 } else { 1.0 }, y))
@@ -725,7 +739,8 @@ pub fn plot_dir(dir: &Path, png: bool) -> Result<Vec<PathBuf>, Box<dyn std::erro
                         .iter()
                         .enumerate()
                         .filter_map(|(i, s)| {
-                            let (_, _, t) = timelines.iter().find(|(tw, ts, _)| tw == w && ts == s)?;
+                            let (_, _, t) =
+                                timelines.iter().find(|(tw, ts, _)| tw == w && ts == s)?;
                             let pts: Vec<(f64, f64)> = t
                                 .iter()
                                 .filter(|x| x[col] >= 0)

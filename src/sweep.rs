@@ -259,9 +259,9 @@ pub fn shard_from_slurm() -> Result<Option<(usize, usize)>, SweepError> {
     };
     let min = get("SLURM_ARRAY_TASK_MIN").unwrap_or_else(|| "0".into());
     let parse = |k: &str, v: &str| {
-        v.trim().parse::<usize>().map_err(|_| {
-            SweepError::Usage(format!("{k}='{v}' is not a non-negative integer"))
-        })
+        v.trim()
+            .parse::<usize>()
+            .map_err(|_| SweepError::Usage(format!("{k}='{v}' is not a non-negative integer")))
     };
     let id = parse("SLURM_ARRAY_TASK_ID", &id)?;
     let count = parse("SLURM_ARRAY_TASK_COUNT", &count)?;
@@ -346,7 +346,11 @@ pub fn sidecar_stem(key: &str) -> String {
         h ^= b as u64;
         h = h.wrapping_mul(0x0100_0000_01b3);
     }
-    format!("{}-{:08x}", slug.chars().take(80).collect::<String>(), h as u32)
+    format!(
+        "{}-{:08x}",
+        slug.chars().take(80).collect::<String>(),
+        h as u32
+    )
 }
 
 /// Reads a sidecar (plain or gzip-compressed JSON).
@@ -628,9 +632,12 @@ pub fn run(exp: &Experiment, opts: &SweepOptions) -> Result<SweepSummary, SweepE
                 .shard
                 .map_or_else(|| "0/1".to_string(), |(i, n)| format!("{i}/{n}")),
             threads,
-            slurm: std::env::var("SLURM_ARRAY_JOB_ID")
-                .ok()
-                .map(|j| format!("{j}_{}", std::env::var("SLURM_ARRAY_TASK_ID").unwrap_or_default())),
+            slurm: std::env::var("SLURM_ARRAY_JOB_ID").ok().map(|j| {
+                format!(
+                    "{j}_{}",
+                    std::env::var("SLURM_ARRAY_TASK_ID").unwrap_or_default()
+                )
+            }),
         },
     };
 
@@ -826,8 +833,13 @@ mod tests {
         let text = format!(
             "replicates = 2\ntimeline_every = 300\n{extra}\n[[strategy]]\nname = \"refcount\"\n[[strategy]]\nname = \"none\"\n[[workload]]\nname = \"cycles\"\nparams = {{ count = 300 }}\n[[workload]]\nname = \"cycles\"\nlabel = \"cycles-dicts\"\nparams = {{ count = 200, mix = \"0:0:1\" }}\n"
         );
-        Experiment::parse(&text, &dir.join("experiment.toml"), name.into(), dir.to_path_buf())
-            .unwrap()
+        Experiment::parse(
+            &text,
+            &dir.join("experiment.toml"),
+            name.into(),
+            dir.to_path_buf(),
+        )
+        .unwrap()
     }
 
     fn opts(out: PathBuf, jobs: usize) -> SweepOptions {
@@ -877,9 +889,16 @@ mod tests {
         assert_eq!(s.ok, 7);
         assert_eq!(s.failed.len(), 1);
         let (rows, _) = read_rows(&out).unwrap();
-        let bad: Vec<_> = rows.iter().filter(|r| r.status == CellStatus::Failed).collect();
+        let bad: Vec<_> = rows
+            .iter()
+            .filter(|r| r.status == CellStatus::Failed)
+            .collect();
         assert_eq!(bad.len(), 1);
-        assert!(bad[0].error.as_deref().unwrap().contains("deliberate test panic"));
+        assert!(bad[0]
+            .error
+            .as_deref()
+            .unwrap()
+            .contains("deliberate test panic"));
     }
 
     #[test]
@@ -895,7 +914,9 @@ mod tests {
             .find(|r| r.status == CellStatus::OutOfMemory)
             .unwrap();
         assert!(oom.run.as_ref().unwrap().stop_reason.is_some());
-        assert!(rows.iter().all(|r| r.run.as_ref().unwrap().verify.is_some()));
+        assert!(rows
+            .iter()
+            .all(|r| r.run.as_ref().unwrap().verify.is_some()));
     }
 
     #[test]
@@ -915,6 +936,9 @@ mod tests {
         assert!(rows.is_empty());
         assert_eq!(good, 0);
         std::fs::write(&p, "garbage\n{}\n").unwrap();
-        assert!(matches!(read_rows(&p), Err(SweepError::BadRow { line: 1, .. })));
+        assert!(matches!(
+            read_rows(&p),
+            Err(SweepError::BadRow { line: 1, .. })
+        ));
     }
 }

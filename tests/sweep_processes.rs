@@ -72,7 +72,10 @@ fn killed_sweep_resumes_with_every_cell_exactly_once() {
         "the sweep finished before it could be killed; make the cells bigger"
     );
     // A write cut by the kill: a partial last line.
-    let mut f = std::fs::OpenOptions::new().append(true).open(&runs).unwrap();
+    let mut f = std::fs::OpenOptions::new()
+        .append(true)
+        .open(&runs)
+        .unwrap();
     std::io::Write::write_all(&mut f, b"{\"schema\":\"gclab.sweep-row/1\",\"exp").unwrap();
     drop(f);
     sweep(&dir, &["--resume", "-j", "2"]);
