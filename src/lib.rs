@@ -13,6 +13,7 @@ pub mod cmd_plot;
 pub mod cmd_report;
 pub mod cmd_reproduce;
 pub mod cmd_sweep;
+pub mod cmd_workloads;
 pub mod experiment;
 pub mod metrics;
 pub mod plot;
