@@ -6,6 +6,7 @@
 
 #![warn(missing_docs)]
 
+pub mod cmd_new_strategy;
 pub mod provenance;
 pub mod registry;
 pub mod report;

@@ -34,6 +34,23 @@ enum Command {
     Run(RunArgs),
     /// Write a workload's op stream to a trace file.
     Trace(TraceArgs),
+    /// Create a new strategy crate `strategies/NAME/` from the template and register it.
+    NewStrategy(NewStrategyArgs),
+}
+
+#[derive(Args)]
+struct NewStrategyArgs {
+    /// Strategy name: lowercase letters, digits and '-' (the crate is `gclab-NAME`).
+    name: String,
+    /// Name of the strategy type (default: NAME in CamelCase).
+    #[arg(long = "type", value_name = "TYPE")]
+    ty: Option<String>,
+    /// Workspace root.
+    #[arg(long, default_value = ".")]
+    root: PathBuf,
+    /// Only write the crate; print the two lines to add instead of adding them.
+    #[arg(long)]
+    no_register: bool,
 }
 
 #[derive(Args)]
@@ -131,6 +148,13 @@ fn dispatch(cli: Cli) -> Result<()> {
         }
         Some(Command::Run(a)) => run(a),
         Some(Command::Trace(a)) => trace(a),
+        Some(Command::NewStrategy(a)) => {
+            let msg =
+                gclab::cmd_new_strategy::run(&a.root, &a.name, a.ty.as_deref(), a.no_register)
+                    .map_err(|e| UserError(e.to_string()))?;
+            print!("{msg}");
+            Ok(())
+        }
     }
 }
 

@@ -57,7 +57,12 @@ macro_rules! registry {
 }
 
 // One line per strategy crate.
-registry!(gclab_none::NoCollection, gclab_refcount::RefCount,);
+registry!(
+    gclab_none::NoCollection,
+    gclab_refcount::RefCount,
+    gclab_trial_deletion::TrialDeletion,
+    gclab_mark_sweep::MarkSweep,
+);
 
 fn unknown(name: &str) -> RegistryError {
     RegistryError::Unknown {
