@@ -28,7 +28,8 @@ fn verify_on_every_workload() {
         let built = gclab_workloads::find(name, &small(name))
             .or_else(|_| gclab_workloads::find(name, &[]))
             .expect("workload builds");
-        for params in [vec![], vec![("every".to_string(), "7".to_string())]] {
+        for buffer in ["10000", "1", "7", "0"] {
+            let params = vec![("buffer".to_string(), buffer.to_string())];
             let strategy = TrialDeletion::from_pairs(&params).expect("strategy builds");
             let cfg = ExecConfig {
                 verify: true,
@@ -40,5 +41,25 @@ fn verify_on_every_workload() {
             ex.finish()
                 .unwrap_or_else(|e| panic!("trial-deletion on {name} (end): {e}"));
         }
+    }
+}
+
+/// Trial deletion is complete: after the program's final `gc.collect()` nothing unreachable is
+/// left, whatever the buffer size (atoms held by cycles included).
+#[test]
+fn complete_after_gc_collect() {
+    for buffer in ["0", "3", "10000"] {
+        let built = gclab_workloads::find("cycles", &["count=500".into(), "collect=true".into()])
+            .expect("workload builds");
+        let s = TrialDeletion::from_pairs(&[("buffer".into(), buffer.into())]).expect("builds");
+        let cfg = ExecConfig {
+            verify: true,
+            ..ExecConfig::default()
+        };
+        let mut ex = Executor::new(s, &built.workload.header(), cfg);
+        workload::stream("cycles", &built.params, &*built.workload, 3, &mut ex).expect("runs");
+        ex.finish().expect("finishes");
+        assert_eq!(ex.heap.unreachable_live(), Ok((0, 0)), "buffer={buffer}");
+        assert!(ex.gc_returned() > 0 || buffer != "0");
     }
 }
