@@ -28,7 +28,11 @@ fn verify_on_every_workload() {
         let built = gclab_workloads::find(name, &small(name))
             .or_else(|_| gclab_workloads::find(name, &[]))
             .expect("workload builds");
-        for params in [vec![], vec![("every".to_string(), "7".to_string())]] {
+        for params in [
+            vec![],
+            vec![("initial".to_string(), "2000".to_string())],
+            vec![("budget".to_string(), "30000".to_string())],
+        ] {
             let strategy = MarkSweep::from_pairs(&params).expect("strategy builds");
             let cfg = ExecConfig {
                 verify: true,
