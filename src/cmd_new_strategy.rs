@@ -23,6 +23,10 @@ pub const TEMPLATE: &[(&str, &str)] = &[
         "tests/verify.rs",
         include_str!("../templates/strategy/tests/verify.rs.tmpl"),
     ),
+    (
+        "tests/conformance.rs",
+        include_str!("../templates/strategy/tests/conformance.rs.tmpl"),
+    ),
 ];
 
 /// Why a strategy crate could not be generated.
