@@ -7,6 +7,7 @@
 #![warn(missing_docs)]
 
 pub mod cmd_new_strategy;
+pub mod cmd_fidelity;
 pub mod provenance;
 pub mod registry;
 pub mod report;

@@ -36,6 +36,8 @@ enum Command {
     Trace(TraceArgs),
     /// Create a new strategy crate `strategies/NAME/` from the template and register it.
     NewStrategy(NewStrategyArgs),
+    /// Compare the generational model with real CPython 3.11/3.12/3.13, collection by collection.
+    Fidelity(FidelityArgs),
 }
 
 #[derive(Args)]
@@ -51,6 +53,28 @@ struct NewStrategyArgs {
     /// Only write the crate; print the two lines to add instead of adding them.
     #[arg(long)]
     no_register: bool,
+}
+
+#[derive(Args)]
+struct FidelityArgs {
+    /// Cases to run, comma-separated (default: all of the `fidelity` workload's cases).
+    #[arg(long, value_delimiter = ',')]
+    cases: Vec<String>,
+    /// Size of every case (default: each case's own).
+    #[arg(long)]
+    size: Option<u64>,
+    /// Seed of the traces.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// The replay script (default: scripts/cpython_replay.py of the source tree).
+    #[arg(long)]
+    script: Option<PathBuf>,
+    /// Directory for the traces (default: a directory under the system temp dir).
+    #[arg(long)]
+    dir: Option<PathBuf>,
+    /// Also write the markdown table to FILE.
+    #[arg(long, value_name = "FILE")]
+    out: Option<PathBuf>,
 }
 
 #[derive(Args)]
@@ -128,6 +152,10 @@ fn exit_code(e: &anyhow::Error) -> u8 {
             || cause.is::<ParamError>()
             || cause.is::<TraceError>()
             || cause.is::<UserError>()
+            || matches!(
+                cause.downcast_ref::<gclab::cmd_fidelity::FidelityError>(),
+                Some(gclab::cmd_fidelity::FidelityError::Usage(_))
+            )
         {
             return 2;
         }
@@ -155,6 +183,7 @@ fn dispatch(cli: Cli) -> Result<()> {
             print!("{msg}");
             Ok(())
         }
+        Some(Command::Fidelity(a)) => fidelity(a),
     }
 }
 
@@ -210,6 +239,35 @@ fn trace(a: TraceArgs) -> Result<()> {
         .flush()
         .with_context(|| format!("writing {}", a.output.display()))?;
     eprintln!("wrote {}", a.output.display());
+    Ok(())
+}
+
+fn fidelity(a: FidelityArgs) -> Result<()> {
+    use gclab::cmd_fidelity as f;
+    let opts = f::Options {
+        cases: a.cases,
+        size: a.size,
+        seed: a.seed,
+        script: a.script.unwrap_or_else(f::default_script),
+        dir: a
+            .dir
+            .unwrap_or_else(|| std::env::temp_dir().join(format!("gclab-fidelity-{}", std::process::id()))),
+    };
+    println!("| trace | CPython | collections gen0/1/2 real | modelled | objects collected real | modelled | final count real | modelled | match |");
+    println!("|---|---|---|---|---|---|---|---|---|");
+    let report = f::check(&opts, |line| println!("{line}"))?;
+    for (v, why) in &report.skipped {
+        println!("skipped CPython {v}: {why}");
+    }
+    if let Some(path) = a.out {
+        std::fs::write(&path, f::table(&report))
+            .with_context(|| format!("writing {}", path.display()))?;
+    }
+    let bad = report.rows.iter().filter(|r| !r.matches()).count();
+    if bad > 0 {
+        anyhow::bail!("{bad} of {} (trace, CPython) pairs do not match", report.rows.len());
+    }
+    println!("all {} (trace, CPython) pairs match", report.rows.len());
     Ok(())
 }
 

@@ -86,6 +86,7 @@ macro_rules! registry {
 registry!(
     gclab_none::NoCollection,
     gclab_refcount::RefCount,
+    gclab_generational::Generational,
     gclab_trial_deletion::TrialDeletion,
     gclab_mark_sweep::MarkSweep,
 );

@@ -10,11 +10,12 @@ use gclab_core::params::{parse_pairs, ParamError, Params};
 use gclab_core::workload::{Workload, WorkloadEntry};
 
 pub mod cycles;
+pub mod fidelity;
 pub mod walkthrough;
 
 /// Every workload, in the order `gclab list` shows them.
 pub fn catalog() -> Vec<WorkloadEntry> {
-    vec![cycles::ENTRY, walkthrough::ENTRY]
+    vec![cycles::ENTRY, walkthrough::ENTRY, fidelity::ENTRY]
 }
 
 /// Why a workload could not be built.
