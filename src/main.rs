@@ -36,6 +36,9 @@ enum Command {
     Trace(TraceArgs),
     /// Create a new strategy crate `strategies/NAME/` from the template and register it.
     NewStrategy(NewStrategyArgs),
+    /// Characterise workloads (strategy-independent): ops, allocations, bytes, the minimum
+    /// possible peak, cyclic garbage, lifetimes; writes results/workloads/.
+    Workloads(WorkloadsArgs),
     /// Compare the generational model with real CPython 3.11/3.12/3.13, collection by collection.
     Fidelity(FidelityArgs),
 }
@@ -75,6 +78,22 @@ struct FidelityArgs {
     /// Also write the markdown table to FILE.
     #[arg(long, value_name = "FILE")]
     out: Option<PathBuf>,
+}
+
+#[derive(Args)]
+struct WorkloadsArgs {
+    /// Only this workload (default: every workload and the guide's variants).
+    #[arg(long, short)]
+    workload: Option<String>,
+    /// Workload parameter `key=value` (repeatable; needs --workload).
+    #[arg(long = "param", short = 'p', value_name = "KEY=VALUE")]
+    params: Vec<String>,
+    /// Seed of the workloads' RNG.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Output directory.
+    #[arg(long, default_value = "results/workloads")]
+    out: PathBuf,
 }
 
 #[derive(Args)]
@@ -152,6 +171,7 @@ fn exit_code(e: &anyhow::Error) -> u8 {
             || cause.is::<ParamError>()
             || cause.is::<TraceError>()
             || cause.is::<UserError>()
+            || cause.is::<gclab_workloads::CharacteriseError>()
             || matches!(
                 cause.downcast_ref::<gclab::cmd_fidelity::FidelityError>(),
                 Some(gclab::cmd_fidelity::FidelityError::Usage(_))
@@ -182,6 +202,12 @@ fn dispatch(cli: Cli) -> Result<()> {
                     .map_err(|e| UserError(e.to_string()))?;
             print!("{msg}");
             Ok(())
+        }
+        Some(Command::Workloads(a)) => {
+            if a.workload.is_none() && !a.params.is_empty() {
+                return Err(UserError("--param needs --workload".into()).into());
+            }
+            gclab::cmd_workloads::run(a.workload.as_deref(), &a.params, a.seed, &a.out)
         }
         Some(Command::Fidelity(a)) => fidelity(a),
     }

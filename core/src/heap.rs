@@ -477,7 +477,15 @@ impl Heap {
         }
         let n = self.slots[i].len() as u32;
         let allocated = (self.sizes[i] - 56) / 8;
-        let cap = list_capacity(allocated, n, n + 1);
+        // A list with spare capacity takes the item without a resize. For a list grown by
+        // appends this is what `list_capacity` decides anyway (CPython keeps
+        // `allocated / 2 <= size <= allocated`); for a list allocated with pre-allocated slots
+        // it models a builder that fills them directly (`list_extend`), which never shrinks.
+        let cap = if n < allocated {
+            allocated
+        } else {
+            list_capacity(allocated, n, n + 1)
+        };
         if cap != allocated {
             self.resize_to(i, list_size(cap));
         }
