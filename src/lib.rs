@@ -9,6 +9,7 @@
 pub mod analysis;
 pub mod cmd_fidelity;
 pub mod cmd_merge;
+pub mod cmd_new_strategy;
 pub mod cmd_plot;
 pub mod cmd_report;
 pub mod cmd_reproduce;

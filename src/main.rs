@@ -44,11 +44,28 @@ enum Command {
     Report(gclab::cmd_report::ReportArgs),
     /// Rerun every published experiment and redraw its figures; `--check` compares instead.
     Reproduce(gclab::cmd_reproduce::ReproduceArgs),
+    /// Create a new strategy crate `strategies/NAME/` from the template and register it.
+    NewStrategy(NewStrategyArgs),
     /// Characterise workloads (strategy-independent): ops, allocations, bytes, the minimum
     /// possible peak, cyclic garbage, lifetimes; writes results/workloads/.
     Workloads(WorkloadsArgs),
     /// Compare the generational model with real CPython 3.11/3.12/3.13, collection by collection.
     Fidelity(FidelityArgs),
+}
+
+#[derive(Args)]
+struct NewStrategyArgs {
+    /// Strategy name: lowercase letters, digits and '-' (the crate is `gclab-NAME`).
+    name: String,
+    /// Name of the strategy type (default: NAME in CamelCase).
+    #[arg(long = "type", value_name = "TYPE")]
+    ty: Option<String>,
+    /// Workspace root.
+    #[arg(long, default_value = ".")]
+    root: PathBuf,
+    /// Only write the crate; print the two lines to add instead of adding them.
+    #[arg(long)]
+    no_register: bool,
 }
 
 #[derive(Args)]
@@ -200,6 +217,13 @@ fn dispatch(cli: Cli) -> Result<()> {
         Some(Command::Plot(a)) => gclab::cmd_plot::run(a),
         Some(Command::Report(a)) => gclab::cmd_report::run(a),
         Some(Command::Reproduce(a)) => gclab::cmd_reproduce::run(a),
+        Some(Command::NewStrategy(a)) => {
+            let msg =
+                gclab::cmd_new_strategy::run(&a.root, &a.name, a.ty.as_deref(), a.no_register)
+                    .map_err(|e| UserError(e.to_string()))?;
+            print!("{msg}");
+            Ok(())
+        }
         Some(Command::Workloads(a)) => {
             if a.workload.is_none() && !a.params.is_empty() {
                 return Err(UserError("--param needs --workload".into()).into());

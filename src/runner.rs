@@ -238,9 +238,15 @@ fn run_with<S: Strategy>(
     strategy: S,
     sampling: Sampling,
 ) -> Result<RunOutput, RunError> {
+    // A strategy with a heap budget (mark-sweep) runs under it: the executor then ends the run
+    // as out of memory when live bytes still exceed the budget after the strategy collected.
+    let max_heap = match (spec.max_heap, strategy.heap_budget()) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    };
     let cfg = ExecConfig {
         verify: spec.verify,
-        max_heap: spec.max_heap,
+        max_heap,
     };
     let t0 = Instant::now();
     let (header, mut ex, result) = match &spec.source {

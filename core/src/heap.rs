@@ -603,6 +603,27 @@ impl Heap {
         Ok((objs, bytes))
     }
 
+    /// Recounts live objects and bytes from the arena itself, ignoring [`Heap::acct`]: a debug
+    /// helper for checking the incremental accounting (the conformance suite asserts that it
+    /// always equals `(acct.live_objects, acct.live_bytes)`). O(arena size).
+    pub fn recount(&self) -> (u64, u64) {
+        let mut objs = 0;
+        let mut bytes = 0;
+        for (i, &k) in self.kinds.iter().enumerate() {
+            if k != FREE {
+                objs += 1;
+                bytes += self.sizes[i] as u64;
+            }
+        }
+        (objs, bytes)
+    }
+
+    /// True if freed indices are reused (false in `--verify` mode, where they are quarantined so
+    /// that every use of a freed object is caught).
+    pub fn reuses_ids(&self) -> bool {
+        self.reuse_ids
+    }
+
     /// Live objects by kind: a breakdown for reports.
     pub fn live_by_kind(&self) -> [u64; NUM_KINDS] {
         let mut out = [0; NUM_KINDS];

@@ -148,10 +148,18 @@ fn free_lists_bypass_the_count() {
 
 #[test]
 fn the_25_percent_rule_vetoes_gen2() {
-    let mut ex = exec(Config::default(), 2);
+    // Small thresholds so that gen2's count is often over its threshold while the rule says
+    // no: with (100, 2, 2), gen2 is due by count every ~900 allocations.
+    let mut ex = exec(
+        Config {
+            thresholds: [100, 2, 2],
+            ..Config::default()
+        },
+        2,
+    );
     ex.ops(&[alloc(0, Kind::List)]).unwrap();
     let mut vetoes = 0;
-    for _ in 0..300_000 {
+    for _ in 0..100_000 {
         let before_g1 = ex.strategy.get_stats()[1].collections;
         let before_g2 = ex.strategy.get_stats()[2].collections;
         let count2 = ex.strategy.get_count()[2];
@@ -166,7 +174,7 @@ fn the_25_percent_rule_vetoes_gen2() {
                 "gen2 ran with pending {pending} total {total}"
             );
         }
-        if g1 && !g2 && count2 + 1 > 10 {
+        if g1 && !g2 && count2 > 2 {
             // gen2's count was over its threshold, yet gen1 was chosen: the veto.
             assert!(pending < total / 4);
             vetoes += 1;
@@ -184,7 +192,7 @@ fn freeze_and_unfreeze() {
     assert_eq!(ex.strategy.get_count(), [0, 0, 0]);
     assert_eq!(ex.strategy.generation_sizes(), [0, 0, 0, 1000]);
     ex.ops(&[collect(2)]).unwrap();
-    let last = *ex.heap.collections().last().unwrap();
+    let last = ex.heap.collections().last().unwrap().clone();
     assert_eq!(last.examined, 0, "frozen objects are never examined");
     ex.ops(&[Op::Gc(GcOp::Unfreeze)]).unwrap();
     assert_eq!(ex.strategy.generation_sizes(), [0, 0, 1000, 0]);
@@ -347,7 +355,10 @@ fn lazy_dict_tracking_and_tuple_untracking() {
         ex.heap.registers()[5],
     );
     assert!(ex.strategy.is_tracked(outer));
-    ex.ops(&[collect(0)]).unwrap();
+    // Only the outer tuple is referenced from outside: move_unreachable moves the inner ones
+    // behind it, so untrack_tuples meets the outer tuple while they are still tracked.
+    ex.ops(&[Op::Clear { dst: 3 }, Op::Clear { dst: 4 }, collect(0)])
+        .unwrap();
     assert!(!ex.strategy.is_tracked(t1) && !ex.strategy.is_tracked(t2));
     assert!(
         ex.strategy.is_tracked(outer),
@@ -449,7 +460,8 @@ fn disabled_gc_with_manual_policies() {
     for _ in 0..5000 {
         ex.ops(&[alloc(0, Kind::Instance), Op::SafePoint]).unwrap();
     }
-    assert_eq!(ex.heap.collections().len(), 10);
+    // checked after ops 1000, 2000, ..., 9000 of the 10,000
+    assert_eq!(ex.heap.collections().len(), 9);
     assert!(ex.heap.collections().iter().all(|c| c.generation == 2));
 }
 
