@@ -130,7 +130,7 @@ pub struct MetricRef {
     pub metric: String,
 }
 
-/// One check of a claim: `left op factor * right` (or `left op value`).
+/// One check of a claim: `left op factor * right + offset` (or `left op factor * value + offset`).
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Check {
@@ -145,6 +145,9 @@ pub struct Check {
     /// Multiplies the right side (default 1).
     #[serde(default = "unit")]
     pub factor: f64,
+    /// Added to the right side after the factor (default 0).
+    #[serde(default)]
+    pub offset: f64,
     /// What the check means, in words.
     #[serde(default)]
     pub note: String,

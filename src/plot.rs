@@ -145,8 +145,8 @@ where
     DB: DrawingBackend,
     X: AsRangedCoord<Value = f64>,
     Y: AsRangedCoord<Value = f64>,
-    X::CoordDescType: ValueFormatter<f64>,
-    Y::CoordDescType: ValueFormatter<f64>,
+    X::CoordDescType: ValueFormatter<f64> + Ranged<ValueType = f64>,
+    Y::CoordDescType: ValueFormatter<f64> + Ranged<ValueType = f64>,
 {
     let err = draw_err(file);
     let mut chart = ChartBuilder::on(area)
@@ -215,6 +215,7 @@ where
         }
     }
     if let Some(pos) = p.legend.clone() {
+        let pos = emptiest_corner(&chart, series, pos);
         chart
             .configure_series_labels()
             .position(pos)
@@ -225,6 +226,74 @@ where
             .map_err(&err)?;
     }
     Ok(())
+}
+
+/// The legend position (of the four corners and the preferred one) whose box covers the fewest
+/// samples of the drawn lines, so the legend hides as little data as possible.
+fn emptiest_corner<DB, X, Y>(
+    chart: &ChartContext<'_, DB, Cartesian2d<X, Y>>,
+    series: &[Series],
+    preferred: SeriesLabelPosition,
+) -> SeriesLabelPosition
+where
+    DB: DrawingBackend,
+    X: Ranged<ValueType = f64>,
+    Y: Ranged<ValueType = f64>,
+{
+    let (xr, yr) = chart.plotting_area().get_pixel_range();
+    let w = 190;
+    let h = 18 * series.len() as i32 + 12;
+    let mut samples = Vec::new();
+    for s in series {
+        let px: Vec<(i32, i32)> = s.points.iter().map(|p| chart.backend_coord(p)).collect();
+        for pair in px.windows(2) {
+            for k in 0..=16 {
+                let t = k as f64 / 16.0;
+                samples.push((
+                    pair[0].0 + ((pair[1].0 - pair[0].0) as f64 * t) as i32,
+                    pair[0].1 + ((pair[1].1 - pair[0].1) as f64 * t) as i32,
+                ));
+            }
+        }
+        samples.extend(px);
+    }
+    let boxes = |pos: &SeriesLabelPosition| -> (i32, i32) {
+        let (l, r, t, b) = (xr.start, xr.end, yr.start, yr.end);
+        let mid = (t + b) / 2;
+        match pos {
+            SeriesLabelPosition::UpperLeft => (l, t),
+            SeriesLabelPosition::UpperRight => (r - w, t),
+            SeriesLabelPosition::LowerLeft => (l, b - h),
+            SeriesLabelPosition::LowerRight => (r - w, b - h),
+            SeriesLabelPosition::MiddleLeft => (l, mid - h / 2),
+            SeriesLabelPosition::MiddleRight => (r - w, mid - h / 2),
+            _ => (r - w, t),
+        }
+    };
+    let cost = |pos: &SeriesLabelPosition| {
+        let (x0, y0) = boxes(pos);
+        samples
+            .iter()
+            .filter(|(x, y)| *x >= x0 && *x <= x0 + w && *y >= y0 && *y <= y0 + h)
+            .count()
+    };
+    let mut best = preferred.clone();
+    let mut best_cost = cost(&preferred);
+    for pos in [
+        SeriesLabelPosition::UpperRight,
+        SeriesLabelPosition::UpperLeft,
+        SeriesLabelPosition::LowerRight,
+        SeriesLabelPosition::LowerLeft,
+        SeriesLabelPosition::MiddleLeft,
+        SeriesLabelPosition::MiddleRight,
+    ] {
+        let c = cost(&pos);
+        if c < best_cost {
+            best_cost = c;
+            best = pos;
+        }
+    }
+    best
 }
 
 /// Grouped bars: one group per category, one bar per series; `points[i].1` is the bar height
@@ -245,7 +314,11 @@ fn bar_panel<DB: DrawingBackend>(
         .margin(10)
         .x_label_area_size(42)
         .y_label_area_size(62)
-        .build_cartesian_2d(0f64..n, 0f64..y_max.max(1e-9) * 1.08)
+        .build_cartesian_2d(
+            0f64..n,
+            // Headroom above the bars for the legend in the upper right.
+            0f64..y_max.max(1e-9) * (1.1 + 0.06 * series.len() as f64),
+        )
         .map_err(&err)?;
     chart
         .configure_mesh()
@@ -650,15 +723,16 @@ pub fn plot_dir(
                         return None;
                     }
                     let mut pts = Vec::new();
-                    let mut err = Vec::new();
+                    let err = Vec::new();
                     for k in 0..5 {
                         let xs: Vec<f64> = per_run
                             .iter()
                             .map(|n| n[k] as f64 / if wall { 1e3 } else { 1.0 })
                             .collect();
-                        let (m, h) = mean_ci95(&xs);
+                        // Means over replicates; no CI bars (a lower bound below zero has no
+                        // place on the log axis, and they hid the lines).
+                        let (m, _) = mean_ci95(&xs);
                         pts.push((k as f64, m.max(1e-3)));
-                        err.push(h);
                     }
                     Some((pts, err))
                 });
@@ -678,7 +752,7 @@ pub fn plot_dir(
             y_log: true,
             y_range: None,
             x_cats: Some(nines.clone()),
-            legend: SeriesLabelPosition::UpperLeft,
+            legend: SeriesLabelPosition::LowerRight,
             panels: pause_panels(false),
             _p: Default::default(),
         },
@@ -717,7 +791,7 @@ pub fn plot_dir(
             y_log: false,
             y_range: Some((0.0, 1.05)),
             x_cats: None,
-            legend: SeriesLabelPosition::LowerRight,
+            legend: SeriesLabelPosition::MiddleLeft,
             panels: mmu_panels(false),
             _p: Default::default(),
         },
@@ -805,7 +879,9 @@ pub fn plot_dir(
                         let pts: Vec<(f64, f64)> = t
                             .iter()
                             .filter(|p| &p.workload == w)
-                            .map(|p| (p.x, (p.y[k] / div).max(1e-3)))
+                            // A zero (no collection ran) has no place on a log axis.
+                            .filter(|p| p.y[k] > 0.0)
+                            .map(|p| (p.x, p.y[k] / div))
                             .collect();
                         (!pts.is_empty()).then(|| Series {
                             label: w.clone(),
@@ -826,14 +902,14 @@ pub fn plot_dir(
                         "Threshold trade-off: {param} (log x) against collector work, max pause, peak memory"
                     ),
                     x_desc: format!("{param} (log)"),
-                    y_desc: "value (log; see panel title)".into(),
+                    y_desc: "log scale; unit in the panel title".into(),
                     x_log: true,
                     y_log: true,
                     y_range: None,
                     x_cats: None,
-                    legend: SeriesLabelPosition::UpperRight,
+                    legend: SeriesLabelPosition::LowerRight,
                     panels: vec![
-                        metric_panel("collector work (work units)", 0, 1.0),
+                        metric_panel("collector work (work units; none: no collection)", 0, 1.0),
                         metric_panel("max pause (work units)", 1, 1.0),
                         metric_panel("peak live memory (kB)", 2, 1e3),
                     ],
@@ -877,7 +953,7 @@ pub fn plot_dir(
             y_log: true,
             y_range: None,
             x_cats: Some(nines),
-            legend: SeriesLabelPosition::UpperLeft,
+            legend: SeriesLabelPosition::LowerRight,
             panels: pause_panels(true),
             _p: Default::default(),
         },
@@ -893,7 +969,7 @@ pub fn plot_dir(
             y_log: false,
             y_range: Some((0.0, 1.05)),
             x_cats: None,
-            legend: SeriesLabelPosition::LowerRight,
+            legend: SeriesLabelPosition::MiddleLeft,
             panels: mmu_panels(true),
             _p: Default::default(),
         },

@@ -29,13 +29,13 @@ pub fn metric(rs: &ResultSet, m: &MetricRef) -> Option<f64> {
 pub fn check(rs: &ResultSet, c: &Check) -> (Option<bool>, String) {
     let l = metric(rs, &c.left);
     let r = match (&c.right, c.value) {
-        (Some(m), _) => metric(rs, m).map(|x| x * c.factor),
-        (None, Some(v)) => Some(v * c.factor),
+        (Some(m), _) => metric(rs, m).map(|x| x * c.factor + c.offset),
+        (None, Some(v)) => Some(v * c.factor + c.offset),
         (None, None) => None,
     };
     let shown = |x: Option<f64>| x.map_or("n/a".to_string(), num);
     let desc = format!(
-        "{} = {} {} {}{}",
+        "{} = {} {} {}{}{}",
         side(&c.left),
         shown(l),
         c.op,
@@ -47,6 +47,11 @@ pub fn check(rs: &ResultSet, c: &Check) -> (Option<bool>, String) {
         match &c.right {
             Some(m) => format!("{} = {}", side(m), shown(metric(rs, m))),
             None => shown(c.value),
+        },
+        if c.offset != 0.0 {
+            format!(" + {}", num(c.offset))
+        } else {
+            String::new()
         }
     );
     let verdict = match (l, r) {
