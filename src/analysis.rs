@@ -6,6 +6,9 @@ use crate::metrics::{mean_ci95, Percentiles};
 use crate::sweep::{read_rows, read_sidecar, CellStatus, Row, SweepError};
 use std::path::Path;
 
+/// A heap timeline of one group: `(workload, strategy, samples)`; see [`crate::sweep::Sidecar`].
+pub type Timeline = (String, String, Vec<[i64; 5]>);
+
 /// One completed run, flattened for analysis.
 #[derive(Clone, Debug)]
 pub struct Run {
@@ -143,7 +146,7 @@ impl ResultSet {
 
     /// The heap timeline of the first completed run of each group that has one:
     /// `(workload, strategy, samples)`.
-    pub fn timelines(&self) -> Result<Vec<(String, String, Vec<[i64; 5]>)>, SweepError> {
+    pub fn timelines(&self) -> Result<Vec<Timeline>, SweepError> {
         let mut out = Vec::new();
         for g in &self.groups {
             if let Some(sc) = g.runs.first().and_then(|r| r.row.sidecar.clone()) {

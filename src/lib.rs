@@ -7,6 +7,7 @@
 #![warn(missing_docs)]
 
 pub mod analysis;
+pub mod cmd_default;
 pub mod cmd_fidelity;
 pub mod cmd_merge;
 pub mod cmd_new_strategy;

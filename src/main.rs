@@ -321,34 +321,8 @@ fn fidelity(a: FidelityArgs) -> Result<()> {
     Ok(())
 }
 
-/// The job `cargo run --release` runs: every registered strategy on the guide's cycles.
+/// The job `cargo run --release` runs: the default experiment (results/default), its figures
+/// and its README tables.
 fn default_job() -> Result<()> {
-    println!("gclab default job: every strategy on the guide's reference cycles (workload `cycles`, seed 1).");
-    println!("Run `gclab --help` for commands, `gclab list` for strategies and workloads.\n");
-    println!(
-        "{:<16} {:>10} {:>12} {:>14} {:>12} {:>14} {:>12}",
-        "strategy", "ops", "collections", "peak bytes", "leaked objs", "leaked bytes", "wall ms"
-    );
-    for info in gclab::registry::infos() {
-        let spec = RunSpec {
-            strategy: info.name.to_string(),
-            strategy_params: vec![],
-            source: Source::parse("cycles", vec![]),
-            seed: 1,
-            verify: false,
-            max_heap: None,
-        };
-        let r = runner::run(&spec)?.record;
-        println!(
-            "{:<16} {:>10} {:>12} {:>14} {:>12} {:>14} {:>12.2}",
-            r.strategy,
-            r.ops,
-            r.collections,
-            r.peak_live_bytes,
-            r.leaked_objects,
-            r.leaked_bytes,
-            r.time.wall_ns as f64 / 1e6
-        );
-    }
-    Ok(())
+    gclab::cmd_default::run()
 }

@@ -92,9 +92,7 @@ pub fn compact(v: f64) -> String {
     } else {
         (v, "")
     };
-    let s = if x == x.round() {
-        format!("{x:.0}")
-    } else if x.abs() >= 10.0 {
+    let s = if x == x.round() || x.abs() >= 10.0 {
         format!("{x:.0}")
     } else if x.abs() >= 1.0 {
         format!("{x:.1}")

@@ -74,9 +74,7 @@ fn side(m: &MetricRef) -> String {
 
 /// A number for a table: integers without decimals, others with 3 significant digits.
 pub fn num(x: f64) -> String {
-    if x == x.round() && x.abs() < 1e15 {
-        format!("{x:.0}")
-    } else if x.abs() >= 100.0 {
+    if (x == x.round() && x.abs() < 1e15) || x.abs() >= 100.0 {
         format!("{x:.0}")
     } else if x.abs() >= 1.0 {
         format!("{x:.2}")
@@ -162,7 +160,7 @@ pub fn markdown(rs: &ResultSet) -> String {
         "| workload | strategy | ops | collections | collector work | max pause (work) | p99 pause (work) | peak live bytes | garbage peak bytes | leaked bytes at end | LBO (work) |"
     );
     if any_cow {
-        s.push_str(" CoW pages dirtied / pre-fork |");
+        s.push_str(" CoW pages dirtied: all / by refcount / by collector, of pre-fork |");
     }
     s.push_str("\n|---|---|---|---|---|---|---|---|---|---|---|");
     if any_cow {
@@ -213,8 +211,10 @@ pub fn markdown(rs: &ResultSet) -> String {
         if any_cow {
             let _ = write!(
                 s,
-                " {} / {} |",
+                " {} / {} / {}, of {} |",
                 m(&|r| run(r, |x| x.cow.dirty_pages)),
+                m(&|r| run(r, |x| x.cow.dirty_by_refcount)),
+                m(&|r| run(r, |x| x.cow.dirty_by_collector)),
                 m(&|r| run(r, |x| x.cow.prefork_pages))
             );
         }

@@ -75,6 +75,7 @@ pub struct Executor<S: Strategy> {
     timeline_every: u64,
     timeline_garbage: bool,
     timeline: Vec<TimelineSample>,
+    timeline_ns: u64,
 }
 
 impl<S: Strategy> Executor<S> {
@@ -93,7 +94,14 @@ impl<S: Strategy> Executor<S> {
             timeline_every: 0,
             timeline_garbage: false,
             timeline: Vec::new(),
+            timeline_ns: 0,
         }
+    }
+
+    /// Wall time spent taking timeline samples (mostly the oracle), ns: a harness cost that
+    /// callers subtract from the run's wall time.
+    pub fn timeline_ns(&self) -> u64 {
+        self.timeline_ns
     }
 
     /// Samples the heap timeline every `every` ops (0 turns sampling off, the default). With
@@ -112,6 +120,7 @@ impl<S: Strategy> Executor<S> {
 
     /// Takes one timeline sample now (the sampler also calls this every K ops).
     pub fn take_sample(&mut self) {
+        let t = Instant::now();
         let (garbage_objects, garbage_bytes) = if self.timeline_garbage {
             match self.heap.unreachable_live() {
                 Ok((o, b)) => (Some(o), Some(b)),
@@ -127,6 +136,7 @@ impl<S: Strategy> Executor<S> {
             garbage_bytes,
             garbage_objects,
         });
+        self.timeline_ns += t.elapsed().as_nanos() as u64;
     }
 
     /// The probes observed so far.
