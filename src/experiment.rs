@@ -547,6 +547,37 @@ impl Experiment {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(512))]
+        /// Hostile input: arbitrary text never panics the reader, and a parse error always
+        /// names a line and a column.
+        #[test]
+        fn arbitrary_text_never_panics(text in "\\PC{0,200}") {
+            match parse(&text) {
+                Ok(_) => {}
+                Err(ExperimentError::Parse { line, column, .. }) => {
+                    prop_assert!(line >= 1 && column >= 1);
+                }
+                Err(_) => {}
+            }
+        }
+
+        /// Arbitrary bytes too (lossily decoded, as a file of any encoding would be refused
+        /// by `read_to_string` before parsing).
+        #[test]
+        fn arbitrary_tomlish_never_panics(
+            keys in proptest::collection::vec("[a-z_]{1,12}", 0..6),
+            vals in proptest::collection::vec("[0-9\\[\\]{}\"a-z=., ]{0,12}", 0..6),
+        ) {
+            let mut text = String::new();
+            for (k, v) in keys.iter().zip(&vals) {
+                text.push_str(&format!("{k} = {v}\n[[strategy]]\n"));
+            }
+            let _ = parse(&text);
+        }
+    }
 
     fn parse(text: &str) -> Result<Experiment, ExperimentError> {
         Experiment::parse(text, Path::new("x.toml"), "x".into(), PathBuf::from("."))

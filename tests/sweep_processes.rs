@@ -158,3 +158,45 @@ fn shards_merged_equal_a_single_process_sweep() {
     assert!(st.success());
     assert_eq!(det(&dir.join("runs.jsonl")), single);
 }
+
+/// The GNU parallel recipe of docs/scale-out.md, when `parallel` is installed (skipped, with a
+/// note, otherwise).
+#[test]
+fn gnu_parallel_recipe_drives_the_shards() {
+    let have = Command::new("parallel")
+        .arg("--version")
+        .output()
+        .map(|o| o.status.success())
+        .unwrap_or(false);
+    if !have {
+        eprintln!("GNU parallel is not installed; skipping the parallel recipe test");
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("par");
+    write_experiment(&dir, 2, 300);
+    sweep(&dir, &["-j", "2"]);
+    let single = det(&dir.join("runs.jsonl"));
+    std::fs::remove_file(dir.join("runs.jsonl")).unwrap();
+    let st = Command::new("parallel")
+        .args(["--will-cite", "--jobs", "2"])
+        .arg(format!(
+            "{BIN} sweep -q -j 1 --resume --shard {{}}/3 {}",
+            dir.display()
+        ))
+        .args([":::", "0", "1", "2"])
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let shards: Vec<_> = (0..3)
+        .map(|i| dir.join(format!("shards/shard-{i}-of-3.jsonl")))
+        .collect();
+    let st = Command::new(BIN)
+        .arg("merge")
+        .arg(&dir)
+        .args(&shards)
+        .status()
+        .unwrap();
+    assert!(st.success());
+    assert_eq!(det(&dir.join("runs.jsonl")), single);
+}
