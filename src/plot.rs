@@ -124,6 +124,8 @@ struct Panel<'a> {
     legend: Option<SeriesLabelPosition>,
     /// Category labels for a categorical x axis (points at 0, 1, 2, ...).
     x_cats: Option<&'a [String]>,
+    /// A dashed horizontal reference line (bars).
+    reference: Option<f64>,
 }
 
 fn draw_err<E: std::fmt::Display>(file: &Path) -> impl Fn(E) -> PlotError + '_ {
@@ -306,7 +308,6 @@ fn bar_panel<DB, Y>(
     series: &[Series],
     yr: Y,
     base: f64,
-    reference: Option<f64>,
 ) -> Result<(), PlotError>
 where
     DB: DrawingBackend,
@@ -377,7 +378,7 @@ where
             ))
             .map_err(&err)?;
     }
-    if let Some(r) = reference {
+    if let Some(r) = p.reference {
         chart
             .draw_series(DashedLineSeries::new(
                 [(0.0, r), (n, r)],
@@ -499,6 +500,7 @@ impl Fig<'_> {
                     y_desc,
                     legend: Some(SeriesLabelPosition::UpperRight),
                     x_cats: None,
+                    reference: *reference,
                 };
                 // Headroom above the bars for the legend in the upper right.
                 let head = 1.1 + 0.06 * series.len() as f64;
@@ -588,6 +590,7 @@ impl Fig<'_> {
                         y_desc,
                         legend: Some(legend.clone()),
                         x_cats: x_cats.as_deref(),
+                        reference: None,
                     };
                     match (*x_log, *y_log) {
                         (false, false) => line_panel(file, area, &p, x0..x1, y0..y1, series)?,
