@@ -507,27 +507,9 @@ impl Fig<'_> {
                 if *y_log && y_min_pos.is_finite() {
                     let lo = y_min_pos / 2.0;
                     let hi = y_max * (y_max / lo).powf(0.08 * series.len() as f64 + 0.1);
-                    bar_panel(
-                        file,
-                        root,
-                        &p,
-                        cats,
-                        series,
-                        (lo..hi).log_scale(),
-                        lo,
-                        *reference,
-                    )?;
+                    bar_panel(file, root, &p, cats, series, (lo..hi).log_scale(), lo)?;
                 } else {
-                    bar_panel(
-                        file,
-                        root,
-                        &p,
-                        cats,
-                        series,
-                        0f64..y_max * head,
-                        0.0,
-                        *reference,
-                    )?;
+                    bar_panel(file, root, &p, cats, series, 0f64..y_max * head, 0.0)?;
                 }
             }
             Fig::Panels {
