@@ -87,6 +87,8 @@ registry!(
     gclab_none::NoCollection,
     gclab_refcount::RefCount,
     gclab_generational::Generational,
+    gclab_trial_deletion::TrialDeletion,
+    gclab_mark_sweep::MarkSweep,
 );
 
 fn unknown(name: &str) -> RegistryError {
