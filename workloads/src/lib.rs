@@ -9,12 +9,13 @@
 use gclab_core::params::{parse_pairs, ParamError, Params};
 use gclab_core::workload::{Workload, WorkloadEntry};
 
+pub mod churn;
 pub mod cycles;
 pub mod walkthrough;
 
 /// Every workload, in the order `gclab list` shows them.
 pub fn catalog() -> Vec<WorkloadEntry> {
-    vec![cycles::ENTRY, walkthrough::ENTRY]
+    vec![cycles::ENTRY, walkthrough::ENTRY, churn::ENTRY]
 }
 
 /// Why a workload could not be built.
