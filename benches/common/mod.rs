@@ -82,7 +82,8 @@ pub fn capture_workload(name: &str, params: &[String], seed: u64, limit: usize) 
 }
 
 /// Replays `ops` once through a fresh strategy; returns the time spent executing (the
-/// strategy's construction and the heap's drop are not timed) and the live objects at the end.
+/// strategy's construction and the heap's drop are not timed), the live objects at the end, and
+/// whether the stream's first object (index 0) is still live.
 pub struct ReplayOnce<'a> {
     /// Stream header.
     pub header: &'a StreamHeader,
@@ -91,7 +92,7 @@ pub struct ReplayOnce<'a> {
 }
 
 impl WithStrategy for ReplayOnce<'_> {
-    type Output = (Duration, u64);
+    type Output = (Duration, u64, bool);
     fn call<S: Strategy>(self, s: S) -> Self::Output {
         let t = Instant::now();
         let mut ex = Executor::new(s, self.header, ExecConfig::default());
@@ -99,8 +100,9 @@ impl WithStrategy for ReplayOnce<'_> {
         ex.finish().expect("finish");
         let d = t.elapsed();
         let live = ex.heap.acct.live_objects;
+        let first = ex.heap.is_live(gclab_core::heap::ObjId(0));
         drop(ex);
-        (d, live)
+        (d, live, first)
     }
 }
 
@@ -108,7 +110,7 @@ impl WithStrategy for ReplayOnce<'_> {
 pub fn replay_n(name: &str, header: &StreamHeader, ops: &[Op], iters: u64) -> Duration {
     let mut total = Duration::ZERO;
     for _ in 0..iters {
-        let (d, _) = registry::with_strategy(name, &[], ReplayOnce { header, ops })
+        let (d, _, _) = registry::with_strategy(name, &[], ReplayOnce { header, ops })
             .unwrap_or_else(|e| panic!("strategy {name}: {e}"));
         total += d;
     }
