@@ -149,10 +149,11 @@ trait System {
 }
 
 /// Replays `stream` through system `S`; returns the elapsed time (including dropping every
-/// root and the final collection) and the nodes freed during the run.
-fn replay<S: System>(stream: &[COp]) -> (Duration, u64) {
+/// root and the final collection), the thread CPU time, and the nodes freed during the run.
+fn replay<S: System>(stream: &[COp]) -> (Duration, Duration, u64) {
     let before = drops();
     let t = Instant::now();
+    let c = cpu_time::ThreadTime::try_now().ok();
     let mut roots: Vec<S::Ptr> = Vec::with_capacity(1024);
     for op in stream {
         match *op {
@@ -169,7 +170,8 @@ fn replay<S: System>(stream: &[COp]) -> (Duration, u64) {
     drop(roots);
     S::collect();
     let d = t.elapsed();
-    (d, drops() - before)
+    let cpu = c.and_then(|c| c.try_elapsed().ok()).unwrap_or_default();
+    (d, cpu, drops() - before)
 }
 
 // ----- the systems -----
@@ -476,7 +478,7 @@ fn bench_peers(c: &mut Criterion) {
                     b.iter_custom(|iters| {
                         let mut total = Duration::ZERO;
                         for _ in 0..iters {
-                            let (d, freed) = replay::<$ty>(stream);
+                            let (d, _, freed) = replay::<$ty>(stream);
                             record(regime, $name, created, freed);
                             total += d;
                         }
@@ -498,7 +500,7 @@ fn bench_peers(c: &mut Criterion) {
                 b.iter_custom(|iters| {
                     let mut total = Duration::ZERO;
                     for _ in 0..iters {
-                        let (d, live, roots_live) = registry::with_strategy(
+                        let r = registry::with_strategy(
                             name,
                             &[],
                             ReplayOnce {
@@ -508,9 +510,9 @@ fn bench_peers(c: &mut Criterion) {
                         )
                         .unwrap_or_else(|e| panic!("{name}: {e}"));
                         // The root list (object 0) is one more object than the peers have.
-                        let live_nodes = live - u64::from(roots_live);
+                        let live_nodes = r.live - u64::from(r.first_live);
                         record(regime, &label, created, created - live_nodes);
-                        total += d;
+                        total += r.wall;
                     }
                     total
                 })
@@ -566,11 +568,11 @@ fn probe_child(system: &str) {
     let (stream, created) = churn_stream(ops, 50, seed, 0);
     let system = system.to_string();
     let run = move || match system.as_str() {
-        "rc" => replay::<NativeRc>(&stream).1,
-        "gcmodule" => replay::<GcModule>(&stream).1,
-        "dumpster" => replay::<Dumpster>(&stream).1,
-        "rust-cc" => replay::<RustCc>(&stream).1,
-        "bacon_rajan_cc" => replay::<BaconRajan>(&stream).1,
+        "rc" => replay::<NativeRc>(&stream).2,
+        "gcmodule" => replay::<GcModule>(&stream).2,
+        "dumpster" => replay::<Dumpster>(&stream).2,
+        "rust-cc" => replay::<RustCc>(&stream).2,
+        "bacon_rajan_cc" => replay::<BaconRajan>(&stream).2,
         _ => 0,
     };
     let freed = std::thread::Builder::new()
@@ -613,9 +615,121 @@ fn probe_all(ops: u64) {
 
 criterion_group!(benches, bench_peers);
 
+/// Table mode (`GCLAB_PEERS_TABLE=ROUNDS`): every system in both regimes, `ROUNDS` rounds,
+/// interleaved (round-robin over the systems in each round, so that a change in machine load
+/// hits every system alike), one JSON line per (regime, system) on standard output with every
+/// run's time in ns. `scripts/perf_vs_cpython.sh` turns these into the medians and ratios of
+/// `results/performance/`.
+fn table_mode(rounds: usize) {
+    let ops = env_usize("GCLAB_PEERS_OPS", 1_000_000) as u64;
+    let every = env_usize("GCLAB_PEERS_EVERY", (ops / 100).max(1) as usize) as u64;
+    let seed = env_usize("GCLAB_PEERS_SEED", 1) as u64;
+    let roots = 50;
+    let cap = capture_workload(
+        "churn",
+        &[format!("ops={ops}"), format!("roots={roots}")],
+        seed,
+        usize::MAX,
+    );
+    let names = registry::all_names();
+    let gclab: Vec<&str> = ["refcount", "cpython-3.11", "none"]
+        .into_iter()
+        .filter(|n| names.iter().any(|m| m == n))
+        .collect();
+    // `GCLAB_PEERS_ONLY=a,b` and `GCLAB_PEERS_REGIME=auto|manual` restrict the table (for
+    // profiling one system under callgrind or perf).
+    let only: Option<Vec<String>> = std::env::var("GCLAB_PEERS_ONLY")
+        .ok()
+        .map(|s| s.split(',').map(str::to_string).collect());
+    let want = |s: &str| only.as_ref().is_none_or(|o| o.iter().any(|x| x == s));
+    let regime_only = std::env::var("GCLAB_PEERS_REGIME").ok();
+    for (regime, every) in [("auto", 0), ("manual", every)] {
+        if regime_only.as_deref().is_some_and(|r| r != regime) {
+            continue;
+        }
+        let (stream, created) = churn_stream(ops, roots, seed, every);
+        let gstream = gclab_stream(&cap, every);
+        let mut times: BTreeMap<String, Vec<u64>> = BTreeMap::new();
+        let mut freed: BTreeMap<String, u64> = BTreeMap::new();
+        let mut cpus: BTreeMap<String, Vec<u64>> = BTreeMap::new();
+        for _ in 0..rounds {
+            macro_rules! peer {
+                ($name:literal, $ty:ty) => {{
+                    if want($name) {
+                        <$ty>::auto(every == 0);
+                        let (d, cpu, f) = replay::<$ty>(&stream);
+                        <$ty>::auto(true);
+                        times
+                            .entry($name.to_string())
+                            .or_default()
+                            .push(d.as_nanos() as u64);
+                        cpus.entry($name.to_string())
+                            .or_default()
+                            .push(cpu.as_nanos() as u64);
+                        freed.insert($name.to_string(), f);
+                    }
+                }};
+            }
+            peer!("rc", NativeRc);
+            peer!("gcmodule", GcModule);
+            peer!("dumpster", Dumpster);
+            peer!("rust-cc", RustCc);
+            peer!("bacon_rajan_cc", BaconRajan);
+            for name in gclab.iter().filter(|n| want(&format!("gclab-{n}"))) {
+                let r = registry::with_strategy(
+                    name,
+                    &[],
+                    ReplayOnce {
+                        header: &cap.header,
+                        ops: &gstream,
+                    },
+                )
+                .unwrap_or_else(|e| panic!("{name}: {e}"));
+                let label = format!("gclab-{name}");
+                times
+                    .entry(label.clone())
+                    .or_default()
+                    .push(r.wall.as_nanos() as u64);
+                cpus.entry(label.clone())
+                    .or_default()
+                    .push(r.cpu.as_nanos() as u64);
+                freed.insert(label, created - (r.live - u64::from(r.first_live)));
+            }
+        }
+        for (system, t) in &times {
+            let line = serde_json::json!({
+                "cpu_ns": cpus.get(system),
+                "regime": regime,
+                "system": system,
+                "churn_ops": ops,
+                "collect_every": every,
+                "seed": seed,
+                "nodes_created": created,
+                "nodes_freed": freed.get(system),
+                "times_ns": t,
+                "cpu_ns": cpus.get(system),
+            });
+            println!("{line}");
+        }
+    }
+}
+
 fn main() {
     if let Ok(system) = std::env::var("GCLAB_PEERS_PROBE") {
         probe_child(&system);
+        return;
+    }
+    if let Some(rounds) = std::env::var("GCLAB_PEERS_TABLE")
+        .ok()
+        .and_then(|s| s.parse().ok())
+    {
+        let h = std::thread::Builder::new()
+            .stack_size(1 << 30)
+            .spawn(move || table_mode(rounds))
+            .expect("spawn table thread");
+        if h.join().is_err() {
+            std::process::exit(101);
+        }
         return;
     }
     // The recursive peers (gcmodule's collector, dropping long chains) need a deep stack: the

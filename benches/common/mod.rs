@@ -81,9 +81,19 @@ pub fn capture_workload(name: &str, params: &[String], seed: u64, limit: usize) 
     cap
 }
 
-/// Replays `ops` once through a fresh strategy; returns the time spent executing (the
-/// strategy's construction and the heap's drop are not timed), the live objects at the end, and
-/// whether the stream's first object (index 0) is still live.
+/// What one replay measured.
+pub struct Replayed {
+    /// Wall time spent executing (the strategy's construction and the heap's drop excluded).
+    pub wall: Duration,
+    /// Thread CPU time over the same span (zero if the clock is unavailable).
+    pub cpu: Duration,
+    /// Live objects at the end.
+    pub live: u64,
+    /// Whether the stream's first object (index 0) is still live.
+    pub first_live: bool,
+}
+
+/// Replays `ops` once through a fresh strategy; see [`Replayed`].
 pub struct ReplayOnce<'a> {
     /// Stream header.
     pub header: &'a StreamHeader,
@@ -92,17 +102,24 @@ pub struct ReplayOnce<'a> {
 }
 
 impl WithStrategy for ReplayOnce<'_> {
-    type Output = (Duration, u64, bool);
+    type Output = Replayed;
     fn call<S: Strategy>(self, s: S) -> Self::Output {
+        let c = cpu_time::ThreadTime::try_now().ok();
         let t = Instant::now();
         let mut ex = Executor::new(s, self.header, ExecConfig::default());
         ex.ops(self.ops).expect("stream executes");
         ex.finish().expect("finish");
-        let d = t.elapsed();
+        let wall = t.elapsed();
+        let cpu = c.and_then(|c| c.try_elapsed().ok()).unwrap_or_default();
         let live = ex.heap.acct.live_objects;
-        let first = ex.heap.is_live(gclab_core::heap::ObjId(0));
+        let first_live = ex.heap.is_live(gclab_core::heap::ObjId(0));
         drop(ex);
-        (d, live, first)
+        Replayed {
+            wall,
+            cpu,
+            live,
+            first_live,
+        }
     }
 }
 
@@ -110,9 +127,9 @@ impl WithStrategy for ReplayOnce<'_> {
 pub fn replay_n(name: &str, header: &StreamHeader, ops: &[Op], iters: u64) -> Duration {
     let mut total = Duration::ZERO;
     for _ in 0..iters {
-        let (d, _, _) = registry::with_strategy(name, &[], ReplayOnce { header, ops })
+        let r = registry::with_strategy(name, &[], ReplayOnce { header, ops })
             .unwrap_or_else(|e| panic!("strategy {name}: {e}"));
-        total += d;
+        total += r.wall;
     }
     total
 }
