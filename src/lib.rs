@@ -6,6 +6,8 @@
 
 #![warn(missing_docs)]
 
+pub mod cmd_bench_collect;
+pub mod cmd_fidelity;
 pub mod provenance;
 pub mod registry;
 pub mod report;

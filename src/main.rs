@@ -34,6 +34,46 @@ enum Command {
     Run(RunArgs),
     /// Write a workload's op stream to a trace file.
     Trace(TraceArgs),
+    /// Compare the generational model with real CPython 3.11/3.12/3.13, collection by collection.
+    Fidelity(FidelityArgs),
+    /// Time one full collection of the cpython-3.11 model over N live tracked containers
+    /// (used by scripts/bench_full_collect.py); prints one JSON line.
+    BenchCollect(BenchCollectArgs),
+}
+
+#[derive(Args)]
+struct BenchCollectArgs {
+    /// Tracked containers in the live heap.
+    #[arg(long, default_value_t = 1_000_000)]
+    objects: u64,
+    /// Heap shape: `lists` (empty lists in one list) or `dicts` (dicts each holding a list).
+    #[arg(long, default_value = "lists")]
+    shape: String,
+    /// Full collections to time (the median is reported).
+    #[arg(long, default_value_t = 7)]
+    reps: usize,
+}
+
+#[derive(Args)]
+struct FidelityArgs {
+    /// Cases to run, comma-separated (default: all of the `fidelity` workload's cases).
+    #[arg(long, value_delimiter = ',')]
+    cases: Vec<String>,
+    /// Size of every case (default: each case's own).
+    #[arg(long)]
+    size: Option<u64>,
+    /// Seed of the traces.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// The replay script (default: scripts/cpython_replay.py of the source tree).
+    #[arg(long)]
+    script: Option<PathBuf>,
+    /// Directory for the traces (default: a directory under the system temp dir).
+    #[arg(long)]
+    dir: Option<PathBuf>,
+    /// Also write the markdown table to FILE.
+    #[arg(long, value_name = "FILE")]
+    out: Option<PathBuf>,
 }
 
 #[derive(Args)]
@@ -111,6 +151,14 @@ fn exit_code(e: &anyhow::Error) -> u8 {
             || cause.is::<ParamError>()
             || cause.is::<TraceError>()
             || cause.is::<UserError>()
+            || matches!(
+                cause.downcast_ref::<gclab::cmd_bench_collect::BenchError>(),
+                Some(gclab::cmd_bench_collect::BenchError::Usage(_))
+            )
+            || matches!(
+                cause.downcast_ref::<gclab::cmd_fidelity::FidelityError>(),
+                Some(gclab::cmd_fidelity::FidelityError::Usage(_))
+            )
         {
             return 2;
         }
@@ -131,6 +179,15 @@ fn dispatch(cli: Cli) -> Result<()> {
         }
         Some(Command::Run(a)) => run(a),
         Some(Command::Trace(a)) => trace(a),
+        Some(Command::Fidelity(a)) => fidelity(a),
+        Some(Command::BenchCollect(a)) => {
+            let r = gclab::cmd_bench_collect::run(a.objects, &a.shape, a.reps)?;
+            println!(
+                "{}",
+                serde_json::to_string(&r).context("serialising the result")?
+            );
+            Ok(())
+        }
     }
 }
 
@@ -186,6 +243,38 @@ fn trace(a: TraceArgs) -> Result<()> {
         .flush()
         .with_context(|| format!("writing {}", a.output.display()))?;
     eprintln!("wrote {}", a.output.display());
+    Ok(())
+}
+
+fn fidelity(a: FidelityArgs) -> Result<()> {
+    use gclab::cmd_fidelity as f;
+    let opts = f::Options {
+        cases: a.cases,
+        size: a.size,
+        seed: a.seed,
+        script: a.script.unwrap_or_else(f::default_script),
+        dir: a.dir.unwrap_or_else(|| {
+            std::env::temp_dir().join(format!("gclab-fidelity-{}", std::process::id()))
+        }),
+    };
+    println!("| trace | CPython | collections gen0/1/2 real | modelled | objects collected real | modelled | final count real | modelled | match |");
+    println!("|---|---|---|---|---|---|---|---|---|");
+    let report = f::check(&opts, |line| println!("{line}"))?;
+    for (v, why) in &report.skipped {
+        println!("skipped CPython {v}: {why}");
+    }
+    if let Some(path) = a.out {
+        std::fs::write(&path, f::table(&report))
+            .with_context(|| format!("writing {}", path.display()))?;
+    }
+    let bad = report.rows.iter().filter(|r| !r.matches()).count();
+    if bad > 0 {
+        anyhow::bail!(
+            "{bad} of {} (trace, CPython) pairs do not match",
+            report.rows.len()
+        );
+    }
+    println!("all {} (trace, CPython) pairs match", report.rows.len());
     Ok(())
 }
 

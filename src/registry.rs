@@ -57,7 +57,11 @@ macro_rules! registry {
 }
 
 // One line per strategy crate.
-registry!(gclab_none::NoCollection, gclab_refcount::RefCount,);
+registry!(
+    gclab_none::NoCollection,
+    gclab_refcount::RefCount,
+    gclab_generational::Generational,
+);
 
 fn unknown(name: &str) -> RegistryError {
     RegistryError::Unknown {

@@ -3,8 +3,8 @@
 //! The core every other gclab crate depends on: the object model ([`kind`]), the op-stream
 //! contract ([`op`], [`workload`]), the simulated heap with exact accounting and the reachability
 //! oracle ([`heap`]), the executor that runs a stream against a strategy ([`executor`]), the
-//! strategy plug-in API ([`strategy`]), typed parameters ([`params`]) and the recorder of
-//! collections ([`recorder`]).
+//! strategy plug-in API ([`strategy`]), typed parameters ([`params`]), the recorder of
+//! collections ([`recorder`]) and trace files of op streams ([`trace`]).
 //!
 //! ```text
 //! workload(params, seed) --op stream--> executor (simulated heap) --hooks--> strategy
@@ -32,4 +32,5 @@ pub use params::{ParamError, ParamSpec, ParamType, Params};
 pub use strategy::{
     GcReply, GenerationStats, Preset, Strategy, StrategyFactory, StrategyInfo, StrategyStats,
 };
+pub use trace::{TraceError, TraceFormat, TraceReader, TraceWriter};
 pub use workload::{Emitter, OpSink, Stop, Workload, WorkloadEntry, WorkloadInfo};

@@ -11,11 +11,12 @@ use gclab_core::workload::{Workload, WorkloadEntry};
 
 pub mod churn;
 pub mod cycles;
+pub mod fidelity;
 pub mod walkthrough;
 
 /// Every workload, in the order `gclab list` shows them.
 pub fn catalog() -> Vec<WorkloadEntry> {
-    vec![cycles::ENTRY, walkthrough::ENTRY, churn::ENTRY]
+    vec![cycles::ENTRY, walkthrough::ENTRY, churn::ENTRY, fidelity::ENTRY]
 }
 
 /// Why a workload could not be built.

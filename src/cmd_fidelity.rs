@@ -1,0 +1,426 @@
+//! `gclab fidelity`: the `generational` model against real CPython, collection by collection.
+//!
+//! For each case of the `fidelity` workload, the trace is written to a temporary directory,
+//! run through the model preset of each CPython version found (3.11 -> `cpython-3.11`, 3.12 ->
+//! `cpython-3.12`, 3.13 -> `cpython-3.13`, with `callbacks=true` because the replay installs a
+//! `gc.callbacks` hook), and replayed in that interpreter by `scripts/cpython_replay.py`. The
+//! two sequences of collections (generation, collected, uncollectable), the per-generation
+//! statistics and the final counts are compared.
+
+use crate::runner::{self, RunSpec, Source};
+use gclab_core::trace::{TraceFormat, TraceWriter};
+use serde::Deserialize;
+use std::fmt::Write as _;
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// Why the fidelity check could not run (a mismatch is a result, not an error).
+#[derive(Debug, thiserror::Error)]
+pub enum FidelityError {
+    /// A bad case name or size.
+    #[error("{0}")]
+    Usage(String),
+    /// The model run failed.
+    #[error("model run for case {case} failed: {source}")]
+    Model {
+        /// The case.
+        case: String,
+        /// The error.
+        #[source]
+        source: runner::RunError,
+    },
+    /// Writing the trace failed.
+    #[error("writing trace {path}: {msg}")]
+    Trace {
+        /// The file.
+        path: PathBuf,
+        /// What went wrong.
+        msg: String,
+    },
+    /// The replay script failed or printed something unreadable.
+    #[error("replay of {case} in {python}: {msg}")]
+    Replay {
+        /// The case.
+        case: String,
+        /// The interpreter.
+        python: String,
+        /// What went wrong.
+        msg: String,
+    },
+}
+
+/// The CPython versions judged, with the model preset for each.
+pub const VERSIONS: [(&str, &str, [i32; 3]); 3] = [
+    ("3.11", "cpython-3.11", [700, 10, 10]),
+    ("3.12", "cpython-3.12", [700, 10, 10]),
+    ("3.13", "cpython-3.13", [2000, 10, 10]),
+];
+
+/// The default size of each case (the full run).
+pub fn default_size(case: &str) -> u64 {
+    match case {
+        "append-lists" => 300_000,
+        "dict-cycles" => 50_000,
+        "mix" => 200_000,
+        "freeze" => 40_000,
+        "thresholds" => 30_000,
+        _ => 20_000,
+    }
+}
+
+/// An interpreter found for a version, or why none was.
+#[derive(Clone, Debug)]
+pub enum Interpreter {
+    /// Found at this path.
+    Found(PathBuf),
+    /// Not found; the reason.
+    Missing(String),
+}
+
+/// Looks for CPython `version` ("3.11"): `~/.pyenv/versions/<version>.*/bin/python` (highest
+/// patch level first), then `python<version>` on `PATH`.
+pub fn find_python(version: &str) -> Interpreter {
+    let mut tried = Vec::new();
+    if let Some(home) = std::env::var_os("HOME") {
+        let dir = Path::new(&home).join(".pyenv/versions");
+        tried.push(format!("{}/{version}.*/bin/python", dir.display()));
+        if let Ok(rd) = std::fs::read_dir(&dir) {
+            let mut found: Vec<(u32, PathBuf)> = rd
+                .filter_map(|e| e.ok())
+                .filter_map(|e| {
+                    let name = e.file_name().to_string_lossy().to_string();
+                    let rest = name.strip_prefix(&format!("{version}."))?;
+                    let patch: u32 = rest.parse().ok()?;
+                    let py = e.path().join("bin/python");
+                    py.is_file().then_some((patch, py))
+                })
+                .collect();
+            found.sort();
+            if let Some((_, p)) = found.pop() {
+                return Interpreter::Found(p);
+            }
+        }
+    }
+    let exe = format!("python{version}");
+    tried.push(format!("{exe} on PATH"));
+    if let Some(path) = std::env::var_os("PATH") {
+        for d in std::env::split_paths(&path) {
+            let p = d.join(&exe);
+            if p.is_file() {
+                return Interpreter::Found(p);
+            }
+        }
+    }
+    Interpreter::Missing(format!(
+        "CPython {version} not found (tried {})",
+        tried.join(", ")
+    ))
+}
+
+/// One collection: generation, collected, uncollectable.
+pub type Collection = [u64; 3];
+
+/// What one side (model or real) reports for one trace.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Side {
+    /// Every collection, in order.
+    pub collections: Vec<Collection>,
+    /// Collections per generation.
+    pub per_gen: [u64; 3],
+    /// Objects collected, all generations.
+    pub collected: u64,
+    /// `gc.get_count()` at the end.
+    pub count: [i64; 3],
+}
+
+impl Side {
+    fn from_collections(collections: Vec<Collection>, count: [i64; 3]) -> Side {
+        let mut per_gen = [0; 3];
+        let mut collected = 0;
+        for c in &collections {
+            per_gen[(c[0] as usize).min(2)] += 1;
+            collected += c[1];
+        }
+        Side {
+            collections,
+            per_gen,
+            collected,
+            count,
+        }
+    }
+}
+
+/// The comparison for one (case, version).
+#[derive(Clone, Debug)]
+pub struct Row {
+    /// The case.
+    pub case: String,
+    /// Its size.
+    pub size: u64,
+    /// CPython version string reported by the interpreter.
+    pub python: String,
+    /// The model preset.
+    pub preset: String,
+    /// Real CPython.
+    pub real: Side,
+    /// The model.
+    pub model: Side,
+    /// The replay's self check: GC objects the replay loop itself allocated (must be 0).
+    pub loop_allocations: i64,
+}
+
+impl Row {
+    /// Index of the first collection where the sequences differ (None if they are equal).
+    pub fn first_difference(&self) -> Option<usize> {
+        let (a, b) = (&self.real.collections, &self.model.collections);
+        (0..a.len().max(b.len())).find(|&i| a.get(i) != b.get(i))
+    }
+
+    /// True if the sequences, the final counts and the self check all agree.
+    pub fn matches(&self) -> bool {
+        self.first_difference().is_none()
+            && self.real.count == self.model.count
+            && self.loop_allocations == 0
+    }
+}
+
+#[derive(Deserialize)]
+struct ReplayOut {
+    python: String,
+    collections: Vec<Collection>,
+    count: [i64; 3],
+    self_check: SelfCheck,
+}
+
+#[derive(Deserialize)]
+struct SelfCheck {
+    loop_allocations: i64,
+}
+
+/// Options of a fidelity check.
+#[derive(Clone, Debug)]
+pub struct Options {
+    /// Cases to run (empty: all).
+    pub cases: Vec<String>,
+    /// Size for every case (None: each case's default).
+    pub size: Option<u64>,
+    /// The replay script.
+    pub script: PathBuf,
+    /// Where to write traces.
+    pub dir: PathBuf,
+    /// Seed of the traces.
+    pub seed: u64,
+}
+
+/// What happened for each version: its rows, or why it was skipped.
+#[derive(Debug, Default)]
+pub struct Report {
+    /// Compared rows.
+    pub rows: Vec<Row>,
+    /// Versions skipped, with the reason.
+    pub skipped: Vec<(String, String)>,
+}
+
+fn model_side(case: &str, size: u64, seed: u64, preset: &str) -> Result<Side, FidelityError> {
+    let spec = RunSpec {
+        strategy: preset.to_string(),
+        strategy_params: vec![("callbacks".into(), "true".into())],
+        source: Source::Workload {
+            name: "fidelity".into(),
+            params: vec![format!("case={case}"), format!("size={size}")],
+        },
+        seed,
+        verify: false,
+        max_heap: None,
+    };
+    let out = runner::run(&spec).map_err(|source| FidelityError::Model {
+        case: case.to_string(),
+        source,
+    })?;
+    let colls: Vec<Collection> = out
+        .collections
+        .iter()
+        .map(|c| [c.generation.max(0) as u64, c.freed, 0])
+        .collect();
+    let counter = |k: &str| {
+        out.record
+            .strategy_stats
+            .counters
+            .iter()
+            .find(|(n, _)| n == k)
+            .map(|(_, v)| *v as i64)
+            .unwrap_or(-1)
+    };
+    Ok(Side::from_collections(
+        colls,
+        [counter("count0"), counter("count1"), counter("count2")],
+    ))
+}
+
+fn write_trace(case: &str, size: u64, seed: u64, path: &Path) -> Result<(), FidelityError> {
+    let err = |msg: String| FidelityError::Trace {
+        path: path.to_path_buf(),
+        msg,
+    };
+    let params = vec![format!("case={case}"), format!("size={size}")];
+    let built = gclab_workloads::find("fidelity", &params).map_err(|e| err(e.to_string()))?;
+    let file = std::fs::File::create(path).map_err(|e| err(e.to_string()))?;
+    let mut w = TraceWriter::new(std::io::BufWriter::new(file), TraceFormat::Binary);
+    gclab_core::workload::stream("fidelity", &built.params, &*built.workload, seed, &mut w)
+        .map_err(|e| err(e.to_string()))?;
+    let mut inner = w.finish().map_err(|e| err(e.to_string()))?;
+    inner.flush().map_err(|e| err(e.to_string()))
+}
+
+fn real_side(
+    python: &Path,
+    script: &Path,
+    trace: &Path,
+    case: &str,
+    th: [i32; 3],
+) -> Result<(String, Side, i64), FidelityError> {
+    let err = |msg: String| FidelityError::Replay {
+        case: case.to_string(),
+        python: python.display().to_string(),
+        msg,
+    };
+    let out = Command::new(python)
+        .arg(script)
+        .arg(trace)
+        .arg("--thresholds")
+        .arg(format!("{},{},{}", th[0], th[1], th[2]))
+        .output()
+        .map_err(|e| err(format!("cannot run: {e}")))?;
+    if !out.status.success() {
+        return Err(err(format!(
+            "exited with {}: {}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr).trim()
+        )));
+    }
+    let r: ReplayOut =
+        serde_json::from_slice(&out.stdout).map_err(|e| err(format!("unreadable output: {e}")))?;
+    Ok((
+        r.python,
+        Side::from_collections(r.collections, r.count),
+        r.self_check.loop_allocations,
+    ))
+}
+
+/// Runs the check. `progress` is called with a line per finished row.
+pub fn check(opts: &Options, mut progress: impl FnMut(&str)) -> Result<Report, FidelityError> {
+    let all = gclab_workloads::fidelity::CASES;
+    let cases: Vec<String> = if opts.cases.is_empty() {
+        all.iter().map(|s| s.to_string()).collect()
+    } else {
+        opts.cases.clone()
+    };
+    for c in &cases {
+        if !all.contains(&c.as_str()) {
+            return Err(FidelityError::Usage(format!(
+                "unknown case '{c}'; valid cases: {}",
+                all.join(", ")
+            )));
+        }
+    }
+    if opts.size == Some(0) {
+        return Err(FidelityError::Usage("--size must be at least 1".into()));
+    }
+    std::fs::create_dir_all(&opts.dir).map_err(|e| FidelityError::Trace {
+        path: opts.dir.clone(),
+        msg: e.to_string(),
+    })?;
+    let mut report = Report::default();
+    let mut pythons = Vec::new();
+    for (v, preset, th) in VERSIONS {
+        match find_python(v) {
+            Interpreter::Found(p) => pythons.push((p, preset, th)),
+            Interpreter::Missing(why) => report.skipped.push((v.to_string(), why)),
+        }
+    }
+    for case in &cases {
+        let size = opts.size.unwrap_or_else(|| default_size(case));
+        let trace = opts.dir.join(format!("{case}-{size}.gclt"));
+        write_trace(case, size, opts.seed, &trace)?;
+        for (py, preset, th) in &pythons {
+            let model = model_side(case, size, opts.seed, preset)?;
+            let (python, real, loop_allocations) = real_side(py, &opts.script, &trace, case, *th)?;
+            let row = Row {
+                case: case.clone(),
+                size,
+                python,
+                preset: preset.to_string(),
+                real,
+                model,
+                loop_allocations,
+            };
+            progress(&table_line(&row));
+            report.rows.push(row);
+        }
+    }
+    Ok(report)
+}
+
+fn gens(s: &Side) -> String {
+    format!("{}/{}/{}", s.per_gen[0], s.per_gen[1], s.per_gen[2])
+}
+
+fn table_line(r: &Row) -> String {
+    let verdict = match r.first_difference() {
+        None if r.matches() => "yes".to_string(),
+        None if r.loop_allocations != 0 => {
+            format!("no: replay loop allocated {}", r.loop_allocations)
+        }
+        None => format!(
+            "no: final count real {:?} model {:?}",
+            r.real.count, r.model.count
+        ),
+        Some(i) => {
+            let show = |s: &Side| {
+                s.collections
+                    .get(i)
+                    .map(|c| format!("gen{} collected {}", c[0], c[1]))
+                    .unwrap_or_else(|| "none".into())
+            };
+            format!(
+                "no: collection #{} real {} model {}",
+                i + 1,
+                show(&r.real),
+                show(&r.model)
+            )
+        }
+    };
+    format!(
+        "| {} (size {}) | {} | {} | {} | {} | {} | {:?} | {:?} | {} |",
+        r.case,
+        r.size,
+        r.python,
+        gens(&r.real),
+        gens(&r.model),
+        r.real.collected,
+        r.model.collected,
+        r.real.count,
+        r.model.count,
+        verdict
+    )
+}
+
+/// The markdown table of a report.
+pub fn table(report: &Report) -> String {
+    let mut s = String::new();
+    let _ = writeln!(s, "| trace | CPython | collections gen0/1/2 real | modelled | objects collected real | modelled | final count real | modelled | match |");
+    let _ = writeln!(s, "|---|---|---|---|---|---|---|---|---|");
+    for r in &report.rows {
+        let _ = writeln!(s, "{}", table_line(r));
+    }
+    for (v, why) in &report.skipped {
+        let _ = writeln!(s, "\nSkipped CPython {v}: {why}");
+    }
+    s
+}
+
+/// The default replay script: `scripts/cpython_replay.py` in the source tree.
+pub fn default_script() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/cpython_replay.py")
+}

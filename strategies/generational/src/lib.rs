@@ -1,0 +1,1018 @@
+//! # gclab-generational
+//!
+//! CPython's memory manager as a gclab strategy: reference counting plus the generational cycle
+//! detector of CPython 3.11's `Modules/gcmodule.c`, with the 3.12 and 3.13 variants as presets.
+//! The specification is `shared/reference/cpython-gc.md` (sections 1-3 and 9); real CPython
+//! 3.11.7, 3.12.1 and 3.13.0 are the judges (`gclab fidelity`).
+//!
+//! What is modelled, exactly as CPython does it:
+//!
+//! * **Reference counting**: an object is freed when its count reaches zero; freeing releases
+//!   its children through an explicit worklist (no recursion: a chain of ten million objects
+//!   frees in constant stack).
+//! * **Three generations plus the permanent one**, as intrusive doubly-linked lists (`prev` and
+//!   `next` vectors indexed by object id, with five list heads in front).
+//! * **The young count**: +1 when a GC-capable object (`Kind::is_container`) is allocated,
+//!   whether or not it is tracked; -1 when one is deallocated, floored at 0. The free lists of
+//!   CPython 3.11 (list: 80, dict: 80, tuple: 2000 per size 1..=19) bypass both, and every full
+//!   collection empties them. The empty tuple is CPython's static singleton: never allocated,
+//!   never counted.
+//! * **The trigger**: `count0 > threshold0`, enabled, `threshold0 != 0`, not already
+//!   collecting (no exception is ever pending in a model). 3.11 collects at once, inside the
+//!   allocation; 3.12 and 3.13 (`deferred`) only schedule the collection and run it at the next
+//!   `SafePoint` op (the eval breaker), unless the GC was disabled meanwhile, re-selecting the
+//!   generation then.
+//! * **Generation selection**: the oldest generation whose count exceeds its threshold, except
+//!   that generation 2 is skipped while `long_lived_pending < long_lived_total / 4`.
+//! * **The collection**: merge the younger lists, `update_refs`, `subtract_refs`, the
+//!   breadth-first `move_unreachable`, `untrack_tuples`, promotion (gen1 survivors add to
+//!   `long_lived_pending`; a full collection untracks atom-only dicts and resets pending and
+//!   total), deletion of the garbage, and the free lists emptied by full collections.
+//! * **Lazy tracking**: dicts start untracked and become tracked when a stored value "may be
+//!   tracked" (a container that is not a tuple, or a tracked tuple).
+//! * **The `gc` module**: `collect(g)` (returns collected + uncollectable; 0 when re-entered),
+//!   per-generation statistics, `freeze`/`unfreeze`, `set_threshold` (0 turns automatic
+//!   collection off, negative values compare as CPython's C ints do), `enable`/`disable`.
+//! * **A `gc.callbacks` hook** (parameter `callbacks`): CPython builds an `info` dict for the
+//!   "start" and "stop" calls of every collection; those two dicts go through the dict free
+//!   list and the young count exactly as CPython's do. The fidelity replay installs such a
+//!   hook, so `gclab fidelity` models it.
+//!
+//! Model objects have no finalizers (`__del__`), no weak references and no legacy `tp_del`, so
+//! the uncollectable count is always 0 and every unreachable object is freed.
+//!
+//! Manual policies for a disabled collector (the `gc-disabled` preset): a full (or chosen
+//! generation) collection every N ops (`every_ops`), every T ms of wall time (`every_ms`), or
+//! whenever the workload emits a named event (`on_event`).
+
+#![warn(missing_docs)]
+
+use gclab_core::heap::{Heap, ObjId};
+use gclab_core::kind::Kind;
+use gclab_core::op::GcOp;
+use gclab_core::params::{ParamSpec, ParamType};
+use gclab_core::strategy::{
+    GcReply, GenerationStats, Preset, StrategyFactory, StrategyInfo, StrategyStats,
+};
+use gclab_core::{ParamError, Params, Strategy};
+
+/// Capacity of CPython's list free list (`PyList_MAXFREELIST`).
+pub const LIST_FREELIST_MAX: u32 = 80;
+/// Capacity of CPython's dict free list (`PyDict_MAXFREELIST`).
+pub const DICT_FREELIST_MAX: u32 = 80;
+/// Tuples of sizes `1..TUPLE_MAXSAVESIZE` have free lists (`PyTuple_MAXSAVESIZE`).
+pub const TUPLE_MAXSAVESIZE: usize = 20;
+/// Capacity of each tuple free list (`PyTuple_MAXFREELIST`).
+pub const TUPLE_FREELIST_MAX: u32 = 2000;
+/// Number of generations (`NUM_GENERATIONS`).
+pub const NUM_GENERATIONS: usize = 3;
+
+// List heads: nodes 0..NHEAD; object `i` is node `i + NHEAD`.
+const PERM: u32 = 3;
+const UNREACH: u32 = 4;
+const NHEAD: u32 = 5;
+
+const TRACKED: u8 = 1;
+const COLLECTING: u8 = 2;
+const UNREACHABLE: u8 = 4;
+// Kind bits, set at allocation so that collections never look the kind up in the heap.
+const CONTAINER: u8 = 8;
+const IS_TUPLE: u8 = 16;
+const IS_DICT: u8 = 32;
+// Set when a value is stored into the container (never cleared): a container without it has
+// no references, so traversals skip reading its slots.
+const HAS_REFS: u8 = 64;
+
+const fn kind_bits(kind: Kind) -> u8 {
+    match kind {
+        Kind::Tuple => CONTAINER | IS_TUPLE,
+        Kind::Dict => CONTAINER | IS_DICT,
+        Kind::List | Kind::Instance => CONTAINER,
+        _ => 0,
+    }
+}
+
+#[inline]
+const fn node(id: ObjId) -> u32 {
+    id.0 + NHEAD
+}
+#[inline]
+const fn obj(n: u32) -> ObjId {
+    ObjId(n - NHEAD)
+}
+
+/// The strategy's configuration (resolved parameters).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Config {
+    /// `gc.set_threshold` values at start (C ints; 0 and negatives as CPython treats them).
+    pub thresholds: [i64; 3],
+    /// 3.12+: schedule automatic collections and run them at the next safe point.
+    pub deferred: bool,
+    /// `gc.isenabled()` at start.
+    pub enabled: bool,
+    /// A `gc.callbacks` hook is installed (two `info` dicts per collection).
+    pub callbacks: bool,
+    /// Manual policy: collect `manual_generation` every this many ops (0: off).
+    pub every_ops: u64,
+    /// Manual policy: collect `manual_generation` every this many ms of wall time (0: off).
+    pub every_ms: u64,
+    /// Manual policy: collect `manual_generation` when the workload emits this event.
+    pub on_event: Option<String>,
+    /// The generation the manual policies collect.
+    pub manual_generation: usize,
+}
+
+impl Default for Config {
+    fn default() -> Config {
+        Config {
+            thresholds: [700, 10, 10],
+            deferred: false,
+            enabled: true,
+            callbacks: false,
+            every_ops: 0,
+            every_ms: 0,
+            on_event: None,
+            manual_generation: 2,
+        }
+    }
+}
+
+/// Why a collection ran (for the counters).
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+enum Reason {
+    Automatic,
+    Manual,
+    Policy,
+}
+
+/// Reference counting plus CPython's generational cycle detector. See the crate docs.
+#[derive(Debug)]
+pub struct Generational {
+    cfg: Config,
+    /// Reference counts, by object index.
+    rc: Vec<u32>,
+    /// `gc_refs` during a collection, by object index.
+    gc_refs: Vec<u32>,
+    /// TRACKED / COLLECTING / UNREACHABLE and the kind bits, by object index.
+    flags: Vec<u8>,
+    /// Tracked tuples and dicts (the untracking passes are skipped when there are none).
+    tracked_tuples: u64,
+    tracked_dicts: u64,
+    /// List links, by node (heads first).
+    next: Vec<u32>,
+    prev: Vec<u32>,
+    count: [i64; 3],
+    threshold: [i64; 3],
+    enabled: bool,
+    collecting: bool,
+    gc_scheduled: bool,
+    long_lived_total: u64,
+    long_lived_pending: u64,
+    gen_stats: [GenerationStats; 3],
+    list_free: u32,
+    dict_free: u32,
+    tuple_free: [u32; TUPLE_MAXSAVESIZE],
+    worklist: Vec<ObjId>,
+    garbage: Vec<ObjId>,
+    freed_by_refcount: u64,
+    by_reason: [u64; 3],
+    next_due_ops: u64,
+    next_due_ns: u64,
+}
+
+impl Generational {
+    /// A strategy with this configuration.
+    pub fn new(cfg: Config) -> Generational {
+        let mut next = Vec::with_capacity(1024);
+        let mut prev = Vec::with_capacity(1024);
+        for h in 0..NHEAD {
+            next.push(h);
+            prev.push(h);
+        }
+        Generational {
+            threshold: cfg.thresholds,
+            enabled: cfg.enabled,
+            next_due_ops: cfg.every_ops,
+            next_due_ns: cfg.every_ms.saturating_mul(1_000_000),
+            cfg,
+            rc: Vec::new(),
+            gc_refs: Vec::new(),
+            flags: Vec::new(),
+            tracked_tuples: 0,
+            tracked_dicts: 0,
+            next,
+            prev,
+            count: [0; 3],
+            collecting: false,
+            gc_scheduled: false,
+            long_lived_total: 0,
+            long_lived_pending: 0,
+            gen_stats: Default::default(),
+            list_free: 0,
+            dict_free: 0,
+            tuple_free: [0; TUPLE_MAXSAVESIZE],
+            worklist: Vec::new(),
+            garbage: Vec::new(),
+            freed_by_refcount: 0,
+            by_reason: [0; 3],
+        }
+    }
+
+    /// `gc.get_count()`.
+    pub fn get_count(&self) -> [i64; 3] {
+        self.count
+    }
+
+    /// `gc.get_threshold()`.
+    pub fn get_threshold(&self) -> [i64; 3] {
+        self.threshold
+    }
+
+    /// `gc.get_stats()`.
+    pub fn get_stats(&self) -> &[GenerationStats; 3] {
+        &self.gen_stats
+    }
+
+    /// `gc.isenabled()`.
+    pub fn is_enabled(&self) -> bool {
+        self.enabled
+    }
+
+    /// `gc.is_tracked(obj)`.
+    pub fn is_tracked(&self, obj: ObjId) -> bool {
+        self.flags
+            .get(obj.index())
+            .is_some_and(|f| f & TRACKED != 0)
+    }
+
+    /// `long_lived_total` and `long_lived_pending`.
+    pub fn long_lived(&self) -> (u64, u64) {
+        (self.long_lived_total, self.long_lived_pending)
+    }
+
+    /// Lengths of the generation lists (gen0, gen1, gen2, permanent): an O(n) walk.
+    pub fn generation_sizes(&self) -> [u64; 4] {
+        let mut out = [0; 4];
+        for (h, o) in out.iter_mut().enumerate() {
+            *o = self.list_len(h as u32);
+        }
+        out
+    }
+
+    /// Free-list occupancy: (list, dict, tuples of all sizes).
+    pub fn free_lists(&self) -> (u32, u32, u32) {
+        (self.list_free, self.dict_free, self.tuple_free.iter().sum())
+    }
+
+    // ----- lists -----
+
+    fn list_len(&self, head: u32) -> u64 {
+        let mut n = 0;
+        let mut x = self.next[head as usize];
+        while x != head {
+            n += 1;
+            x = self.next[x as usize];
+        }
+        n
+    }
+
+    #[inline]
+    fn touch(heap: &mut Heap, n: u32) {
+        if n >= NHEAD {
+            heap.note_gc_write(obj(n));
+        }
+    }
+
+    #[inline]
+    fn link_tail(&mut self, heap: &mut Heap, head: u32, n: u32) {
+        let p = self.prev[head as usize];
+        self.next[p as usize] = n;
+        self.prev[n as usize] = p;
+        self.next[n as usize] = head;
+        self.prev[head as usize] = n;
+        Self::touch(heap, p);
+        Self::touch(heap, n);
+    }
+
+    #[inline]
+    fn unlink(&mut self, heap: &mut Heap, n: u32) {
+        let p = self.prev[n as usize];
+        let x = self.next[n as usize];
+        self.next[p as usize] = x;
+        self.prev[x as usize] = p;
+        Self::touch(heap, p);
+        Self::touch(heap, x);
+    }
+
+    /// Appends every node of `from` to `to`, leaving `from` empty (`gc_list_merge`).
+    fn merge(&mut self, heap: &mut Heap, from: u32, to: u32) {
+        let first = self.next[from as usize];
+        if first == from {
+            return;
+        }
+        let last = self.prev[from as usize];
+        let tail = self.prev[to as usize];
+        self.next[tail as usize] = first;
+        self.prev[first as usize] = tail;
+        self.next[last as usize] = to;
+        self.prev[to as usize] = last;
+        self.next[from as usize] = from;
+        self.prev[from as usize] = from;
+        Self::touch(heap, tail);
+        Self::touch(heap, first);
+        Self::touch(heap, last);
+    }
+
+    #[inline]
+    fn track(&mut self, heap: &mut Heap, id: ObjId) {
+        self.set_tracked(id);
+        self.link_tail(heap, 0, node(id));
+    }
+
+    #[inline]
+    fn untrack(&mut self, heap: &mut Heap, id: ObjId) {
+        self.clear_tracked(id);
+        self.unlink(heap, node(id));
+    }
+
+    #[inline]
+    fn set_tracked(&mut self, id: ObjId) {
+        let f = &mut self.flags[id.index()];
+        *f |= TRACKED;
+        self.tracked_tuples += (*f & IS_TUPLE != 0) as u64;
+        self.tracked_dicts += (*f & IS_DICT != 0) as u64;
+    }
+
+    #[inline]
+    fn clear_tracked(&mut self, id: ObjId) {
+        let f = &mut self.flags[id.index()];
+        *f &= !TRACKED;
+        self.tracked_tuples -= (*f & IS_TUPLE != 0) as u64;
+        self.tracked_dicts -= (*f & IS_DICT != 0) as u64;
+    }
+
+    /// Unlinks a node whose neighbours are all in the set being collected (their headers are
+    /// already noted as written by this collection).
+    #[inline]
+    fn unlink_quiet(&mut self, n: u32) {
+        let p = self.prev[n as usize];
+        let x = self.next[n as usize];
+        self.next[p as usize] = x;
+        self.prev[x as usize] = p;
+    }
+
+    /// Appends a node to a list whose tail is in the set being collected (or is a head).
+    #[inline]
+    fn link_tail_quiet(&mut self, head: u32, n: u32) {
+        let p = self.prev[head as usize];
+        self.next[p as usize] = n;
+        self.prev[n as usize] = p;
+        self.next[n as usize] = head;
+        self.prev[head as usize] = n;
+    }
+
+    #[cold]
+    fn grow(&mut self, cap: usize) {
+        let cap = cap.max(self.rc.len() * 2).max(1024);
+        self.rc.resize(cap, 0);
+        self.gc_refs.resize(cap, 0);
+        self.flags.resize(cap, 0);
+        self.next.resize(cap + NHEAD as usize, 0);
+        self.prev.resize(cap + NHEAD as usize, 0);
+    }
+
+    /// `_PyObject_GC_MAY_BE_TRACKED`: a container that is not a tuple, or a tracked tuple.
+    #[inline]
+    fn may_be_tracked(&self, id: ObjId) -> bool {
+        let f = self.flags[id.index()];
+        f & CONTAINER != 0 && (f & IS_TUPLE == 0 || f & TRACKED != 0)
+    }
+
+    // ----- counting -----
+
+    /// The young-count side of allocating a container of `kind` with `len` slots. Returns
+    /// true if it went through `_PyObject_GC_Link` (not a free list, not the empty tuple).
+    #[inline]
+    fn count_alloc(&mut self, kind: Kind, len: usize) -> bool {
+        let from_free = match kind {
+            Kind::List => take(&mut self.list_free),
+            Kind::Dict => take(&mut self.dict_free),
+            Kind::Tuple => {
+                if len == 0 {
+                    return false;
+                }
+                len < TUPLE_MAXSAVESIZE && take(&mut self.tuple_free[len])
+            }
+            Kind::Instance => false,
+            _ => return false,
+        };
+        if from_free {
+            return false;
+        }
+        self.count[0] += 1;
+        true
+    }
+
+    /// The young-count side of deallocating a container (`PyObject_GC_Del` or a free list).
+    #[inline]
+    fn count_dealloc(&mut self, kind: Kind, len: usize) {
+        let to_free = match kind {
+            Kind::List => put(&mut self.list_free, LIST_FREELIST_MAX),
+            Kind::Dict => put(&mut self.dict_free, DICT_FREELIST_MAX),
+            Kind::Tuple => {
+                if len == 0 {
+                    return;
+                }
+                len < TUPLE_MAXSAVESIZE && put(&mut self.tuple_free[len], TUPLE_FREELIST_MAX)
+            }
+            Kind::Instance => false,
+            _ => return,
+        };
+        if !to_free && self.count[0] > 0 {
+            self.count[0] -= 1;
+        }
+    }
+
+    /// The `info` dict CPython builds (and frees) for one round of `gc.callbacks` calls.
+    fn callback_info_dict(&mut self) {
+        if self.cfg.callbacks {
+            self.count_alloc(Kind::Dict, 0);
+            self.count_dealloc(Kind::Dict, 0);
+        }
+    }
+
+    // ----- freeing -----
+
+    /// Drops one reference to `id`, freeing it (and what dies with it) at zero.
+    #[inline]
+    fn decref(&mut self, heap: &mut Heap, id: ObjId) {
+        heap.note_rc_write(id);
+        let n = &mut self.rc[id.index()];
+        *n -= 1;
+        if *n == 0 {
+            self.free_cascade(heap, id);
+        }
+    }
+
+    /// Deallocates one object: untracks it, does the count/free-list bookkeeping, frees it and
+    /// returns its slots.
+    #[inline]
+    fn dealloc(&mut self, heap: &mut Heap, id: ObjId) -> impl std::ops::Deref<Target = [ObjId]> {
+        let i = id.index();
+        if self.flags[i] & TRACKED != 0 {
+            self.untrack(heap, id);
+        }
+        let kind = heap.kind(id);
+        if kind.is_container() {
+            let len = heap.slots(id).len();
+            self.count_dealloc(kind, len);
+        }
+        heap.free(id)
+    }
+
+    #[inline(never)]
+    fn free_cascade(&mut self, heap: &mut Heap, id: ObjId) {
+        self.worklist.push(id);
+        while let Some(id) = self.worklist.pop() {
+            let children = self.dealloc(heap, id);
+            self.freed_by_refcount += 1;
+            for &c in children.iter() {
+                if c.is_nil() || self.flags[c.index()] & UNREACHABLE != 0 {
+                    continue;
+                }
+                heap.note_rc_write(c);
+                let n = &mut self.rc[c.index()];
+                *n -= 1;
+                if *n == 0 {
+                    self.worklist.push(c);
+                }
+            }
+        }
+    }
+
+    // ----- collecting -----
+
+    fn should_schedule(&self) -> bool {
+        self.count[0] > self.threshold[0]
+            && self.enabled
+            && self.threshold[0] != 0
+            && !self.collecting
+    }
+
+    /// `gc_collect_generations`: picks the generation (with the 25% veto) and collects it.
+    fn collect_generations(&mut self, heap: &mut Heap) {
+        for i in (0..NUM_GENERATIONS).rev() {
+            if self.count[i] > self.threshold[i] {
+                if i == NUM_GENERATIONS - 1 && self.long_lived_pending < self.long_lived_total / 4 {
+                    continue;
+                }
+                self.collect_with_callback(heap, i, Reason::Automatic);
+                return;
+            }
+        }
+    }
+
+    /// The automatic path: `collecting = 1; gc_collect_generations(); collecting = 0`.
+    fn run_gc(&mut self, heap: &mut Heap) {
+        self.collecting = true;
+        self.collect_generations(heap);
+        self.collecting = false;
+    }
+
+    /// `gc.collect(g)` and the manual policies: returns collected + uncollectable, or 0 when a
+    /// collection is already running.
+    fn collect_explicit(&mut self, heap: &mut Heap, g: usize, reason: Reason) -> u64 {
+        if self.collecting {
+            return 0;
+        }
+        self.collecting = true;
+        let n = self.collect_with_callback(heap, g, reason);
+        self.collecting = false;
+        n
+    }
+
+    /// `gc_collect_with_callback`.
+    fn collect_with_callback(&mut self, heap: &mut Heap, g: usize, reason: Reason) -> u64 {
+        self.callback_info_dict();
+        let n = self.collect_main(heap, g);
+        self.callback_info_dict();
+        self.by_reason[reason as usize] += 1;
+        n
+    }
+
+    /// `gc_collect_main` for generation `g`: returns the number of objects collected.
+    ///
+    /// Header writes: every object of the collected set has its `gc_refs` written by
+    /// `update_refs`, so it is reported once there (`note_gc_write`: copy-on-write pages and
+    /// one work unit); its later writes in this collection (more `gc_refs` updates, flag bits,
+    /// relinking within the set) are counted in bulk. Writes to objects outside the set (the
+    /// old generation's tail when lists are merged) are reported one by one.
+    fn collect_main(&mut self, heap: &mut Heap, g: usize) -> u64 {
+        let t = heap.begin_collection(g as i32);
+        if g + 1 < NUM_GENERATIONS {
+            self.count[g + 1] += 1;
+        }
+        for c in self.count.iter_mut().take(g + 1) {
+            *c = 0;
+        }
+        let young = g as u32;
+        for i in 0..g {
+            self.merge(heap, i as u32, young);
+        }
+        let old = if g + 1 < NUM_GENERATIONS {
+            g as u32 + 1
+        } else {
+            young
+        };
+        let mut writes = 0u64; // header writes beyond the first per object
+        let mut visited = 0u64;
+        let mut traversed = 0u64;
+
+        // update_refs
+        let mut examined = 0u64;
+        let cow = heap.cow_active();
+        let mut n = self.next[young as usize];
+        while n != young {
+            let id = obj(n);
+            let i = id.index();
+            self.gc_refs[i] = self.rc[i];
+            self.flags[i] |= COLLECTING;
+            if cow {
+                heap.note_gc_write(id);
+            }
+            examined += 1;
+            n = self.next[n as usize];
+        }
+        if !cow {
+            heap.work.gc_header_writes += examined;
+        }
+        visited += examined;
+
+        // subtract_refs
+        let mut n = self.next[young as usize];
+        while n != young {
+            if self.flags[obj(n).index()] & HAS_REFS == 0 {
+                n = self.next[n as usize];
+                continue;
+            }
+            let slots = heap.slots(obj(n));
+            traversed += slots.len() as u64;
+            for &c in slots {
+                if c.is_nil() {
+                    continue;
+                }
+                let ci = c.index();
+                if self.flags[ci] & COLLECTING != 0 {
+                    self.gc_refs[ci] -= 1;
+                    writes += 1;
+                }
+            }
+            n = self.next[n as usize];
+        }
+        visited += examined;
+
+        // move_unreachable: a breadth-first walk of young; objects found reachable from an
+        // already-scanned one are moved back to young's tail and scanned in their turn.
+        let mut unreachable = 0u64;
+        let mut n = self.next[young as usize];
+        while n != young {
+            let id = obj(n);
+            let i = id.index();
+            visited += 1;
+            if self.gc_refs[i] > 0 {
+                let slots: &[ObjId] = if self.flags[i] & HAS_REFS != 0 {
+                    heap.slots(id)
+                } else {
+                    &[]
+                };
+                traversed += slots.len() as u64;
+                for &c in slots {
+                    if c.is_nil() {
+                        continue;
+                    }
+                    let ci = c.index();
+                    let cf = self.flags[ci];
+                    if cf & COLLECTING == 0 {
+                        continue;
+                    }
+                    if cf & UNREACHABLE != 0 {
+                        let cn = node(c);
+                        self.unlink_quiet(cn);
+                        self.link_tail_quiet(young, cn);
+                        self.flags[ci] = cf & !UNREACHABLE;
+                        self.gc_refs[ci] = 1;
+                        unreachable -= 1;
+                        writes += 4;
+                    } else if self.gc_refs[ci] == 0 {
+                        self.gc_refs[ci] = 1;
+                        writes += 1;
+                    }
+                }
+                self.flags[i] &= !COLLECTING;
+                writes += 1;
+                n = self.next[n as usize];
+            } else {
+                let nx = self.next[n as usize];
+                self.unlink_quiet(n);
+                self.link_tail_quiet(UNREACH, n);
+                self.flags[i] |= UNREACHABLE;
+                unreachable += 1;
+                writes += 4;
+                n = nx;
+            }
+        }
+        let mut survivors = examined - unreachable;
+
+        // untrack_tuples (skipped when no tuple is tracked anywhere)
+        if self.tracked_tuples > 0 {
+            let mut n = self.next[young as usize];
+            while n != young {
+                let nx = self.next[n as usize];
+                let id = obj(n);
+                if self.flags[id.index()] & IS_TUPLE != 0 {
+                    visited += 1;
+                    if self.atoms_only(heap, id, &mut traversed) {
+                        self.clear_tracked(id);
+                        self.unlink_quiet(n);
+                        survivors -= 1;
+                        writes += 2;
+                    }
+                }
+                n = nx;
+            }
+        }
+
+        // promotion
+        if young != old {
+            if g == NUM_GENERATIONS - 2 {
+                self.long_lived_pending += survivors;
+            }
+            self.merge(heap, young, old);
+        } else {
+            // untrack_dicts: full collections only (issue #14775).
+            if self.tracked_dicts > 0 {
+                let mut n = self.next[young as usize];
+                while n != young {
+                    let nx = self.next[n as usize];
+                    let id = obj(n);
+                    if self.flags[id.index()] & IS_DICT != 0 {
+                        visited += 1;
+                        if self.atoms_only(heap, id, &mut traversed) {
+                            self.clear_tracked(id);
+                            self.unlink_quiet(n);
+                            survivors -= 1;
+                            writes += 2;
+                        }
+                    }
+                    n = nx;
+                }
+            }
+            self.long_lived_pending = 0;
+            self.long_lived_total = survivors;
+        }
+
+        // The garbage: no finalizers, weakrefs or tp_del in the model, so every unreachable
+        // object is collected (m) and none is uncollectable (n = 0). delete_garbage's tp_clear
+        // calls end with every garbage object freed; references from the garbage to objects
+        // outside it are dropped, which may free those by reference counting.
+        self.garbage.clear();
+        let mut n = self.next[UNREACH as usize];
+        while n != UNREACH {
+            self.garbage.push(obj(n));
+            n = self.next[n as usize];
+        }
+        self.next[UNREACH as usize] = UNREACH;
+        self.prev[UNREACH as usize] = UNREACH;
+        let collected = self.garbage.len() as u64;
+        let garbage = std::mem::take(&mut self.garbage);
+        for &id in &garbage {
+            self.clear_tracked(id);
+            let kind = heap.kind(id);
+            let len = heap.slots(id).len();
+            self.count_dealloc(kind, len);
+            let children = heap.free(id);
+            for &c in children.iter() {
+                if c.is_nil() || self.flags[c.index()] & UNREACHABLE != 0 {
+                    continue;
+                }
+                self.decref(heap, c);
+            }
+        }
+        for &id in &garbage {
+            self.flags[id.index()] = 0;
+        }
+        self.garbage = garbage;
+
+        if g == NUM_GENERATIONS - 1 {
+            // clear_freelists
+            self.list_free = 0;
+            self.dict_free = 0;
+            self.tuple_free = [0; TUPLE_MAXSAVESIZE];
+        }
+        heap.work.gc_header_writes += writes;
+        heap.work.objects_visited += visited;
+        heap.work.refs_traversed += traversed;
+        let st = &mut self.gen_stats[g];
+        st.collections += 1;
+        st.collected += collected;
+        heap.end_collection(t, examined, collected);
+        collected
+    }
+
+    /// True if no item of the tuple or dict `id` may be tracked (`_PyTuple_MaybeUntrack`,
+    /// `_PyDict_MaybeUntrack`). Empty slots are `None`.
+    fn atoms_only(&self, heap: &Heap, id: ObjId, traversed: &mut u64) -> bool {
+        let slots = heap.slots(id);
+        *traversed += slots.len() as u64;
+        slots.iter().all(|&c| c.is_nil() || !self.may_be_tracked(c))
+    }
+
+    /// The manual policies (every N ops, every T ms).
+    #[inline]
+    fn policies(&mut self, heap: &mut Heap) {
+        if self.cfg.every_ops > 0 && heap.work.ops >= self.next_due_ops {
+            self.next_due_ops = heap.work.ops + self.cfg.every_ops;
+            self.collect_explicit(heap, self.cfg.manual_generation, Reason::Policy);
+        }
+        if self.cfg.every_ms > 0 {
+            let now = heap.now_ns();
+            if now >= self.next_due_ns {
+                self.next_due_ns = now + self.cfg.every_ms * 1_000_000;
+                self.collect_explicit(heap, self.cfg.manual_generation, Reason::Policy);
+            }
+        }
+    }
+}
+
+#[inline]
+fn take(n: &mut u32) -> bool {
+    if *n > 0 {
+        *n -= 1;
+        true
+    } else {
+        false
+    }
+}
+
+#[inline]
+fn put(n: &mut u32, max: u32) -> bool {
+    if *n < max {
+        *n += 1;
+        true
+    } else {
+        false
+    }
+}
+
+impl Strategy for Generational {
+    #[inline]
+    fn alloc(&mut self, heap: &mut Heap, id: ObjId) {
+        let i = id.index();
+        if i >= self.rc.len() {
+            self.grow(heap.capacity().max(i + 1));
+        }
+        self.rc[i] = 0;
+        let kind = heap.kind(id);
+        self.flags[i] = kind_bits(kind);
+        if self.cfg.every_ops > 0 || self.cfg.every_ms > 0 {
+            self.policies(heap);
+        }
+        if !kind.is_container() {
+            return;
+        }
+        let len = heap.slots(id).len();
+        if self.count_alloc(kind, len) && self.should_schedule() {
+            if self.cfg.deferred {
+                // 3.12+: _Py_ScheduleGC; serviced at the next eval-breaker check.
+                self.gc_scheduled = true;
+            } else {
+                // 3.11: collect inside the allocation, before the new object is tracked.
+                self.run_gc(heap);
+            }
+        }
+        if kind != Kind::Dict && !(kind == Kind::Tuple && len == 0) {
+            self.track(heap, id);
+        }
+    }
+
+    #[inline]
+    fn retain(&mut self, heap: &mut Heap, id: ObjId) {
+        heap.note_rc_write(id);
+        self.rc[id.index()] += 1;
+    }
+
+    #[inline]
+    fn release(&mut self, heap: &mut Heap, id: ObjId) {
+        self.decref(heap, id);
+    }
+
+    #[inline]
+    fn stored(&mut self, heap: &mut Heap, container: ObjId, value: ObjId) {
+        // MAINTAIN_TRACKING: an untracked dict becomes tracked when it gets a value that may
+        // be tracked.
+        let f = self.flags[container.index()];
+        self.flags[container.index()] = f | HAS_REFS;
+        if f & (TRACKED | IS_DICT) == IS_DICT && self.may_be_tracked(value) {
+            self.track(heap, container);
+        }
+    }
+
+    #[inline]
+    fn safe_point(&mut self, heap: &mut Heap) {
+        if self.cfg.every_ops > 0 || self.cfg.every_ms > 0 {
+            self.policies(heap);
+        }
+        if self.gc_scheduled {
+            // _Py_RunGC: does nothing if the GC was disabled meanwhile.
+            self.gc_scheduled = false;
+            if self.enabled {
+                self.run_gc(heap);
+            }
+        }
+    }
+
+    fn event(&mut self, heap: &mut Heap, name: &str) {
+        if self.cfg.every_ops > 0 || self.cfg.every_ms > 0 {
+            self.policies(heap);
+        }
+        if self.cfg.on_event.as_deref() == Some(name) {
+            self.collect_explicit(heap, self.cfg.manual_generation, Reason::Policy);
+        }
+    }
+
+    fn gc(&mut self, heap: &mut Heap, op: &GcOp) -> GcReply {
+        match *op {
+            GcOp::Collect { generation } => {
+                let g = generation.clamp(0, 2) as usize;
+                GcReply::Collected(self.collect_explicit(heap, g, Reason::Manual))
+            }
+            GcOp::Freeze => {
+                for g in 0..NUM_GENERATIONS {
+                    self.merge(heap, g as u32, PERM);
+                    self.count[g] = 0;
+                }
+                GcReply::None
+            }
+            GcOp::Unfreeze => {
+                self.merge(heap, PERM, (NUM_GENERATIONS - 1) as u32);
+                GcReply::None
+            }
+            GcOp::Enable => {
+                self.enabled = true;
+                GcReply::None
+            }
+            GcOp::Disable => {
+                self.enabled = false;
+                GcReply::None
+            }
+            GcOp::SetThreshold { t0, t1, t2 } => {
+                self.threshold = [t0 as i64, t1 as i64, t2 as i64];
+                GcReply::None
+            }
+        }
+    }
+
+    fn refcount(&self, id: ObjId) -> Option<u64> {
+        self.rc.get(id.index()).map(|&n| n as u64)
+    }
+
+    fn stats(&self) -> StrategyStats {
+        let sizes = self.generation_sizes();
+        let (lf, df, tf) = self.free_lists();
+        let nonneg = |x: i64| x.max(0) as u64;
+        StrategyStats {
+            generations: self.gen_stats.to_vec(),
+            counters: vec![
+                ("count0".into(), nonneg(self.count[0])),
+                ("count1".into(), nonneg(self.count[1])),
+                ("count2".into(), nonneg(self.count[2])),
+                ("threshold0".into(), nonneg(self.threshold[0])),
+                ("threshold1".into(), nonneg(self.threshold[1])),
+                ("threshold2".into(), nonneg(self.threshold[2])),
+                ("enabled".into(), self.enabled as u64),
+                ("long_lived_total".into(), self.long_lived_total),
+                ("long_lived_pending".into(), self.long_lived_pending),
+                ("gen0_size".into(), sizes[0]),
+                ("gen1_size".into(), sizes[1]),
+                ("gen2_size".into(), sizes[2]),
+                ("frozen".into(), sizes[3]),
+                ("collections_automatic".into(), self.by_reason[0]),
+                ("collections_manual".into(), self.by_reason[1]),
+                ("collections_policy".into(), self.by_reason[2]),
+                ("freed_by_refcount".into(), self.freed_by_refcount),
+                ("freelist_list".into(), lf as u64),
+                ("freelist_dict".into(), df as u64),
+                ("freelist_tuple".into(), tf as u64),
+            ],
+            // refcount 4 + prev/next 8 + gc_refs 4 + flags 1
+            metadata_bytes_per_object: 17,
+        }
+    }
+}
+
+const PARAMS: &[ParamSpec] = &[
+    ParamSpec { name: "t0", ty: ParamType::I64, default: "700", help: "threshold0 (C int; 0 turns automatic collection off, negative collects at every counted allocation)" },
+    ParamSpec { name: "t1", ty: ParamType::I64, default: "10", help: "threshold1 (C int)" },
+    ParamSpec { name: "t2", ty: ParamType::I64, default: "10", help: "threshold2 (C int)" },
+    ParamSpec { name: "deferred", ty: ParamType::Bool, default: "false", help: "3.12+: run automatic collections at the next SafePoint instead of inside the allocation" },
+    ParamSpec { name: "enabled", ty: ParamType::Bool, default: "true", help: "gc.isenabled() at start (false: automatic collection off, counts still run)" },
+    ParamSpec { name: "callbacks", ty: ParamType::Bool, default: "false", help: "model a gc.callbacks hook (CPython's two info dicts per collection), as the fidelity replay installs" },
+    ParamSpec { name: "every_ops", ty: ParamType::U64, default: "0", help: "manual policy: collect `generation` every N ops of simulated time (0: off)" },
+    ParamSpec { name: "every_ms", ty: ParamType::U64, default: "0", help: "manual policy: collect `generation` every T ms of wall time (0: off)" },
+    ParamSpec { name: "on_event", ty: ParamType::Text, default: "", help: "manual policy: collect `generation` when the workload emits this event (e.g. request_end; empty: off)" },
+    ParamSpec { name: "generation", ty: ParamType::I64, default: "2", help: "generation the manual policies collect (0, 1 or 2)" },
+];
+
+const PRESETS: &[Preset] = &[
+    Preset { name: "cpython-3.11", description: "CPython 3.11: thresholds (700, 10, 10), collects inside the allocation", params: &[("t0", "700"), ("t1", "10"), ("t2", "10"), ("deferred", "false")] },
+    Preset { name: "cpython-3.12", description: "CPython 3.12: thresholds (700, 10, 10), collection deferred to the next safe point (eval breaker)", params: &[("t0", "700"), ("t1", "10"), ("t2", "10"), ("deferred", "true")] },
+    Preset { name: "cpython-3.13", description: "CPython 3.13: thresholds (2000, 10, 10), collection deferred to the next safe point", params: &[("t0", "2000"), ("t1", "10"), ("t2", "10"), ("deferred", "true")] },
+    Preset { name: "guide-800-20-20", description: "the guide's gc.set_threshold(800, 20, 20) on CPython 3.11", params: &[("t0", "800"), ("t1", "20"), ("t2", "20"), ("deferred", "false")] },
+    Preset { name: "gc-disabled", description: "gc.disable(): no automatic collection (counts still run, gc.collect ops work); add every_ops=N, every_ms=T or on_event=NAME for manual collection", params: &[("enabled", "false")] },
+];
+
+fn c_int(p: &Params, key: &str) -> Result<i64, ParamError> {
+    let v = p.i64(key);
+    if v < i32::MIN as i64 || v > i32::MAX as i64 {
+        return Err(p.range_error(
+            key,
+            format!(
+                "{v} does not fit a C int (CPython raises OverflowError); valid: {}..={}",
+                i32::MIN,
+                i32::MAX
+            ),
+        ));
+    }
+    Ok(v)
+}
+
+impl StrategyFactory for Generational {
+    const INFO: StrategyInfo = StrategyInfo {
+        name: "generational",
+        description: "CPython's reference counting + generational cycle detector (3.11 gcmodule.c; presets for 3.12/3.13 and gc.disable with manual policies)",
+        params: PARAMS,
+        presets: PRESETS,
+    };
+
+    fn build(p: &Params) -> Result<Self, ParamError> {
+        let g = p.i64("generation");
+        if !(0..=2).contains(&g) {
+            return Err(p.range_error(
+                "generation",
+                format!("{g}: CPython's gc.collect raises ValueError('invalid generation'); valid generations are 0, 1 and 2"),
+            ));
+        }
+        let ev = p.text("on_event");
+        let cfg = Config {
+            thresholds: [c_int(p, "t0")?, c_int(p, "t1")?, c_int(p, "t2")?],
+            deferred: p.bool("deferred"),
+            enabled: p.bool("enabled"),
+            callbacks: p.bool("callbacks"),
+            every_ops: p.u64("every_ops"),
+            every_ms: p.u64_in("every_ms", 0, 1 << 40)?,
+            on_event: (!ev.is_empty()).then(|| ev.to_string()),
+            manual_generation: g as usize,
+        };
+        Ok(Generational::new(cfg))
+    }
+}
