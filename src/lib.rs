@@ -8,6 +8,7 @@
 
 pub mod cmd_bench_collect;
 pub mod cmd_fidelity;
+pub mod cmd_mem_probe;
 pub mod provenance;
 pub mod registry;
 pub mod report;

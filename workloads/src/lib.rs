@@ -16,7 +16,12 @@ pub mod walkthrough;
 
 /// Every workload, in the order `gclab list` shows them.
 pub fn catalog() -> Vec<WorkloadEntry> {
-    vec![cycles::ENTRY, walkthrough::ENTRY, churn::ENTRY, fidelity::ENTRY]
+    vec![
+        cycles::ENTRY,
+        walkthrough::ENTRY,
+        churn::ENTRY,
+        fidelity::ENTRY,
+    ]
 }
 
 /// Why a workload could not be built.
