@@ -34,6 +34,21 @@ enum Command {
     Run(RunArgs),
     /// Write a workload's op stream to a trace file.
     Trace(TraceArgs),
+    /// Run every cell of an experiment file, appending one JSON line per run.
+    Sweep(gclab::cmd_sweep::SweepArgs),
+    /// Join shard outputs of a sweep, refusing duplicate and missing cells.
+    Merge(gclab::cmd_merge::MergeArgs),
+    /// Draw every figure of a results directory (SVG, and PNG with the bundled font).
+    Plot(gclab::cmd_plot::PlotArgs),
+    /// Write a result's tables and claim verdicts into its README (from runs.jsonl only).
+    Report(gclab::cmd_report::ReportArgs),
+    /// Rerun every published experiment and redraw its figures; `--check` compares instead.
+    Reproduce(gclab::cmd_reproduce::ReproduceArgs),
+    /// Create a new strategy crate `strategies/NAME/` from the template and register it.
+    NewStrategy(NewStrategyArgs),
+    /// Characterise workloads (strategy-independent): ops, allocations, bytes, the minimum
+    /// possible peak, cyclic garbage, lifetimes; writes results/workloads/.
+    Workloads(WorkloadsArgs),
     /// Compare the generational model with real CPython 3.11/3.12/3.13, collection by collection.
     Fidelity(FidelityArgs),
     /// Time one full collection of the cpython-3.11 model over N live tracked containers
@@ -71,6 +86,21 @@ struct BenchCollectArgs {
 }
 
 #[derive(Args)]
+struct NewStrategyArgs {
+    /// Strategy name: lowercase letters, digits and '-' (the crate is `gclab-NAME`).
+    name: String,
+    /// Name of the strategy type (default: NAME in CamelCase).
+    #[arg(long = "type", value_name = "TYPE")]
+    ty: Option<String>,
+    /// Workspace root.
+    #[arg(long, default_value = ".")]
+    root: PathBuf,
+    /// Only write the crate; print the two lines to add instead of adding them.
+    #[arg(long)]
+    no_register: bool,
+}
+
+#[derive(Args)]
 struct FidelityArgs {
     /// Cases to run, comma-separated (default: all of the `fidelity` workload's cases).
     #[arg(long, value_delimiter = ',')]
@@ -90,6 +120,22 @@ struct FidelityArgs {
     /// Also write the markdown table to FILE.
     #[arg(long, value_name = "FILE")]
     out: Option<PathBuf>,
+}
+
+#[derive(Args)]
+struct WorkloadsArgs {
+    /// Only this workload (default: every workload and the guide's variants).
+    #[arg(long, short)]
+    workload: Option<String>,
+    /// Workload parameter `key=value` (repeatable; needs --workload).
+    #[arg(long = "param", short = 'p', value_name = "KEY=VALUE")]
+    params: Vec<String>,
+    /// Seed of the workloads' RNG.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Output directory.
+    #[arg(long, default_value = "results/workloads")]
+    out: PathBuf,
 }
 
 #[derive(Args)]
@@ -167,6 +213,13 @@ fn exit_code(e: &anyhow::Error) -> u8 {
             || cause.is::<ParamError>()
             || cause.is::<TraceError>()
             || cause.is::<UserError>()
+            || cause.is::<gclab::experiment::ExperimentError>()
+            || cause.is::<gclab::sweep::MergeError>()
+            || matches!(
+                cause.downcast_ref(),
+                Some(gclab::sweep::SweepError::Usage(_))
+            )
+            || cause.is::<gclab_workloads::CharacteriseError>()
             || matches!(
                 cause.downcast_ref::<gclab::cmd_bench_collect::BenchError>(),
                 Some(gclab::cmd_bench_collect::BenchError::Usage(_))
@@ -202,6 +255,24 @@ fn dispatch(cli: Cli) -> Result<()> {
         }
         Some(Command::Run(a)) => run(a),
         Some(Command::Trace(a)) => trace(a),
+        Some(Command::Sweep(a)) => gclab::cmd_sweep::run(a),
+        Some(Command::Merge(a)) => gclab::cmd_merge::run(a),
+        Some(Command::Plot(a)) => gclab::cmd_plot::run(a),
+        Some(Command::Report(a)) => gclab::cmd_report::run(a),
+        Some(Command::Reproduce(a)) => gclab::cmd_reproduce::run(a),
+        Some(Command::NewStrategy(a)) => {
+            let msg =
+                gclab::cmd_new_strategy::run(&a.root, &a.name, a.ty.as_deref(), a.no_register)
+                    .map_err(|e| UserError(e.to_string()))?;
+            print!("{msg}");
+            Ok(())
+        }
+        Some(Command::Workloads(a)) => {
+            if a.workload.is_none() && !a.params.is_empty() {
+                return Err(UserError("--param needs --workload".into()).into());
+            }
+            gclab::cmd_workloads::run(a.workload.as_deref(), &a.params, a.seed, &a.out)
+        }
         Some(Command::Fidelity(a)) => fidelity(a),
         Some(Command::MemProbe(a)) => {
             let r = gclab::cmd_mem_probe::run(a.objects, &a.strategy, &a.shape)?;

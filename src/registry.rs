@@ -17,6 +17,17 @@ pub trait WithStrategy {
     fn call<S: Strategy>(self, s: S) -> Self::Output;
 }
 
+/// Something to do with a strategy *type* rather than one built value: the registry calls
+/// [`WithFactory::call`] with the concrete type and the resolved parameters (a preset's plus the
+/// caller's), so the work can build as many fresh strategies as it needs (the conformance suite
+/// builds one per random stream).
+pub trait WithFactory {
+    /// What the work returns.
+    type Output;
+    /// Does the work with strategy type `S`; `params` are for [`StrategyFactory::from_pairs`].
+    fn call<S: StrategyFactory>(self, params: Vec<(String, String)>) -> Self::Output;
+}
+
 /// Why a strategy could not be built.
 #[derive(Debug, thiserror::Error)]
 pub enum RegistryError {
@@ -53,6 +64,21 @@ macro_rules! registry {
             )*
             Err(unknown(base))
         }
+
+        fn factory_and_call<F: WithFactory>(
+            base: &str,
+            params: Vec<(String, String)>,
+            f: F,
+        ) -> Result<F::Output, RegistryError> {
+            $(
+                if base == <$ty as StrategyFactory>::INFO.name {
+                    // Fail early on bad parameters, as `with_strategy` does.
+                    <$ty as StrategyFactory>::from_pairs(&params)?;
+                    return Ok(f.call::<$ty>(params));
+                }
+            )*
+            Err(unknown(base))
+        }
     };
 }
 
@@ -61,6 +87,8 @@ registry!(
     gclab_none::NoCollection,
     gclab_refcount::RefCount,
     gclab_generational::Generational,
+    gclab_trial_deletion::TrialDeletion,
+    gclab_mark_sweep::MarkSweep,
 );
 
 fn unknown(name: &str) -> RegistryError {
@@ -114,4 +142,16 @@ pub fn with_strategy<F: WithStrategy>(
     let (info, mut all) = resolve(name)?;
     all.extend(params.iter().cloned());
     build_and_call(info.name, &all, f)
+}
+
+/// Resolves the strategy (or preset) `name` with extra `params` (which override the preset's)
+/// and runs `f` with its type; see [`WithFactory`].
+pub fn with_factory<F: WithFactory>(
+    name: &str,
+    params: &[(String, String)],
+    f: F,
+) -> Result<F::Output, RegistryError> {
+    let (info, mut all) = resolve(name)?;
+    all.extend(params.iter().cloned());
+    factory_and_call(info.name, all, f)
 }

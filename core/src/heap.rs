@@ -551,10 +551,16 @@ impl Heap {
         }
         let n = self.slots[i].len() as u32;
         let allocated = (self.sizes[i] - 56) / 8;
-        if n + 1 > allocated || n + 1 < (allocated >> 1) {
-            // CPython's list_resize keeps the allocation while `allocated/2 <= n+1 <=
-            // allocated` (a pre-sized list that is still mostly empty shrinks on append).
-            let cap = list_capacity(allocated, n, n + 1);
+        // A list with spare capacity takes the item without a resize. For a list grown by
+        // appends this is what `list_capacity` decides anyway (CPython keeps
+        // `allocated / 2 <= size <= allocated`); for a list allocated with pre-allocated slots
+        // it models a builder that fills them directly (`list_extend`), which never shrinks.
+        let cap = if n < allocated {
+            allocated
+        } else {
+            list_capacity(allocated, n, n + 1)
+        };
+        if cap != allocated {
             self.resize_to(i, list_size(cap));
             if cap > n {
                 self.slots[i].reserve_exact((cap - n) as usize);
@@ -694,6 +700,27 @@ impl Heap {
             }
         }
         Ok((objs, bytes))
+    }
+
+    /// Recounts live objects and bytes from the arena itself, ignoring [`Heap::acct`]: a debug
+    /// helper for checking the incremental accounting (the conformance suite asserts that it
+    /// always equals `(acct.live_objects, acct.live_bytes)`). O(arena size).
+    pub fn recount(&self) -> (u64, u64) {
+        let mut objs = 0;
+        let mut bytes = 0;
+        for (i, &k) in self.kinds.iter().enumerate() {
+            if k != FREE {
+                objs += 1;
+                bytes += self.sizes[i] as u64;
+            }
+        }
+        (objs, bytes)
+    }
+
+    /// True if freed indices are reused (false in `--verify` mode, where they are quarantined so
+    /// that every use of a freed object is caught).
+    pub fn reuses_ids(&self) -> bool {
+        self.reuse_ids
     }
 
     /// Live objects by kind: a breakdown for reports.

@@ -96,6 +96,14 @@ pub trait Strategy {
     fn stats(&self) -> StrategyStats {
         StrategyStats::default()
     }
+
+    /// The heap budget in bytes this strategy was configured with, if its policy has one (a
+    /// tracing collector triggered when live bytes reach a budget). The runner enforces it as
+    /// [`crate::ExecConfig::max_heap`]: if live bytes exceed it after an op (the strategy could
+    /// not collect enough), the run ends as out of memory.
+    fn heap_budget(&self) -> Option<u64> {
+        None
+    }
 }
 
 /// A named preset: a strategy with fixed parameter values (for example `cpython-3.11`).

@@ -44,6 +44,8 @@ use gclab_core::workload::{Emitter, Stop, Workload, WorkloadEntry, WorkloadInfo}
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 
+use crate::util::{scaled, Lens, SIZE};
+
 /// Catalogue entry.
 pub const ENTRY: WorkloadEntry = WorkloadEntry {
     info: WorkloadInfo {
@@ -52,7 +54,7 @@ pub const ENTRY: WorkloadEntry = WorkloadEntry {
         params: &[
             ParamSpec { name: "ops", ty: ParamType::U64, default: "1000000", help: "operations drawn (dumpster uses 1,000,000)" },
             ParamSpec { name: "roots", ty: ParamType::U64, default: "50", help: "nodes in the root vector at the start" },
-            ParamSpec { name: "size", ty: ParamType::U64, default: "1", help: "scale factor: multiplies ops (size=100 is a hundredfold run)" },
+            SIZE,
         ],
     },
     build,
@@ -66,12 +68,7 @@ pub struct Churn {
 }
 
 fn build(p: &Params) -> Result<Box<dyn Workload>, ParamError> {
-    let ops = p.u64_in("ops", 1, 1 << 36)?;
-    let size = p.u64_in("size", 1, 10_000)?;
-    let ops = ops
-        .checked_mul(size)
-        .filter(|&n| n <= 1 << 36)
-        .ok_or_else(|| p.range_error("size", "ops * size must be at most 2^36"))?;
+    let ops = scaled(p, "ops", 1 << 36)?;
     let roots = p.u64_in("roots", 0, 1 << 24)?;
     Ok(Box::new(Churn { ops, roots }))
 }
@@ -80,48 +77,6 @@ const ROOTS: u32 = 0;
 const A: u32 = 1;
 const B: u32 = 2;
 const T: u32 = 3;
-
-/// A list whose trailing slots may be `None` after a swap-remove: its logical and physical length.
-#[derive(Copy, Clone, Debug, Default)]
-struct Lens {
-    len: u32,
-    phys: u32,
-}
-
-impl Lens {
-    /// Pushes the value in register `src` onto the list in register `list`.
-    fn push(&mut self, out: &mut Emitter<'_>, list: u32, src: u32) -> Result<(), Stop> {
-        if self.len < self.phys {
-            out.store(list, self.len, src)?;
-        } else {
-            out.append(list, src)?;
-            self.phys += 1;
-        }
-        self.len += 1;
-        Ok(())
-    }
-
-    /// `swap_remove(i)` on the list in register `list`, using register `tmp`; `tmp` and `empty`
-    /// are left empty.
-    fn swap_remove(
-        &mut self,
-        out: &mut Emitter<'_>,
-        list: u32,
-        i: u32,
-        tmp: u32,
-    ) -> Result<(), Stop> {
-        let last = self.len - 1;
-        if i != last {
-            out.load(tmp, list, last)?;
-            out.store(list, i, tmp)?;
-            out.clear(tmp)?;
-        }
-        // `tmp` is empty here: storing it writes `None`.
-        out.store(list, last, tmp)?;
-        self.len -= 1;
-        Ok(())
-    }
-}
 
 /// The root vector's shadow: per root, its edge list's lengths.
 struct Roots {

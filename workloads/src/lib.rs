@@ -9,18 +9,40 @@
 use gclab_core::params::{parse_pairs, ParamError, Params};
 use gclab_core::workload::{Workload, WorkloadEntry};
 
+pub mod binary_trees;
+pub mod characterise;
 pub mod churn;
+pub mod combinations;
+pub mod concat;
 pub mod cycles;
 pub mod fidelity;
+pub mod gc_cycles;
+pub mod gc_traversal;
+pub mod gcbench;
+pub mod gen_vs_list;
+pub mod map_vs_loop;
+pub mod thresholds;
+pub mod util;
 pub mod walkthrough;
+pub mod web_service;
 
 /// Every workload, in the order `gclab list` shows them.
 pub fn catalog() -> Vec<WorkloadEntry> {
     vec![
         cycles::ENTRY,
         walkthrough::ENTRY,
-        churn::ENTRY,
         fidelity::ENTRY,
+        concat::ENTRY,
+        gen_vs_list::ENTRY,
+        map_vs_loop::ENTRY,
+        combinations::ENTRY,
+        thresholds::ENTRY,
+        binary_trees::ENTRY,
+        gcbench::ENTRY,
+        churn::ENTRY,
+        gc_cycles::ENTRY,
+        gc_traversal::ENTRY,
+        web_service::ENTRY,
     ]
 }
 
@@ -71,4 +93,46 @@ pub fn find(name: &str, params: &[String]) -> Result<Built, WorkloadError> {
         params,
         workload,
     })
+}
+
+pub use characterise::{Characterisation, Characteriser};
+
+/// Why a workload could not be characterised.
+#[derive(Debug, thiserror::Error)]
+pub enum CharacteriseError {
+    /// The workload could not be built.
+    #[error(transparent)]
+    Workload(#[from] WorkloadError),
+    /// The stream could not be analysed (a workload bug: an op on an empty register, ...).
+    #[error("characterising {workload}: {stop}")]
+    Stream {
+        /// The workload.
+        workload: String,
+        /// What stopped the stream.
+        stop: gclab_core::workload::Stop,
+    },
+}
+
+/// Characterises workload `name` with `key=value` parameters and `seed`: ops, allocations,
+/// bytes, the minimum possible peak live bytes and objects (an oracle collector's), the share of
+/// cyclic garbage and the mean lifetime. See [`characterise`](mod@characterise) for the method.
+/// Mark-sweep's heap-size sweeps use [`Characterisation::min_peak_bytes`] as `min_heap`.
+pub fn characterise(
+    name: &str,
+    params: &[String],
+    seed: u64,
+) -> Result<Characterisation, CharacteriseError> {
+    let built = find(name, params)?;
+    let mut header = built.workload.header();
+    header.workload = name.to_string();
+    header.params = built.params.pairs();
+    header.seed = seed;
+    let mut sink = Characteriser::new(&header);
+    let stop = |stop| CharacteriseError::Stream {
+        workload: name.to_string(),
+        stop,
+    };
+    gclab_core::workload::stream(name, &built.params, &*built.workload, seed, &mut sink)
+        .map_err(stop)?;
+    sink.finish(&header).map_err(stop)
 }

@@ -1,0 +1,199 @@
+//! Random op streams that are always valid.
+//!
+//! proptest generates a vector of [`RawOp`] templates; [`interpret`] turns each template into a
+//! concrete [`Op`] against the current state of the program (which registers hold which kind of
+//! container, how many slots each has), or drops it when no object fits. Because the stream is
+//! re-interpreted after every shrinking step, any subsequence proptest tries is still a valid
+//! stream, and shrinking can remove ops freely.
+
+use gclab_core::heap::Heap;
+use gclab_core::kind::{Kind, ALL_KINDS};
+use gclab_core::op::{GcOp, Op, Reg};
+use proptest::prelude::*;
+
+/// The name table of every generated stream (`Event` and `Probe` ops index it).
+pub const NAMES: [&str; 3] = ["request_end", "fork", "probe"];
+
+/// One op template. Register numbers are taken modulo the register count; when a template needs
+/// a container and the named register does not hold one that fits, the next register that does
+/// is used, and the template is dropped if none does.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum RawOp {
+    /// `dst = kind(len)`.
+    Alloc {
+        /// Destination register.
+        dst: u8,
+        /// Kind code (see [`Kind`]).
+        kind: u8,
+        /// Length.
+        len: u8,
+    },
+    /// `obj[slot] = src`.
+    Store {
+        /// Preferred container register.
+        obj: u8,
+        /// Slot, modulo the slots available (one more for a dict or instance: a new key).
+        slot: u8,
+        /// Value register (may be empty: stores `None`).
+        src: u8,
+    },
+    /// `list.append(src)`.
+    Append {
+        /// Preferred list register.
+        list: u8,
+        /// Value register.
+        src: u8,
+    },
+    /// `dst = obj[slot]`.
+    Load {
+        /// Destination register.
+        dst: u8,
+        /// Preferred container register.
+        obj: u8,
+        /// Slot, modulo the slots present.
+        slot: u8,
+    },
+    /// `dst = src`.
+    Copy {
+        /// Destination.
+        dst: u8,
+        /// Source.
+        src: u8,
+    },
+    /// `del dst`.
+    Clear {
+        /// Register.
+        dst: u8,
+    },
+    /// A named event.
+    Event {
+        /// Index into [`NAMES`].
+        id: u8,
+    },
+    /// A probe of a register.
+    Probe {
+        /// Register.
+        reg: u8,
+    },
+    /// A safe point.
+    SafePoint,
+    /// A `gc` call (generations always valid, thresholds small).
+    Gc(GcOp),
+}
+
+fn reg(n: u8) -> impl Strategy<Value = u8> {
+    0..n
+}
+
+fn gc_op() -> impl Strategy<Value = GcOp> {
+    prop_oneof![
+        4 => (0i32..=2).prop_map(|generation| GcOp::Collect { generation }),
+        1 => Just(GcOp::Freeze),
+        1 => Just(GcOp::Unfreeze),
+        1 => Just(GcOp::Enable),
+        1 => Just(GcOp::Disable),
+        2 => (0i32..5, 0i32..3, 0i32..3).prop_map(|(t0, t1, t2)| GcOp::SetThreshold { t0, t1, t2 }),
+    ]
+}
+
+/// A proptest strategy for one template over `registers` registers. Weights favour
+/// allocations and stores, so that streams build graphs with cycles.
+pub fn raw_op(registers: u8) -> impl Strategy<Value = RawOp> {
+    let n = registers.max(1);
+    // Containers twice as often as atoms.
+    let kind = prop_oneof![1 => 0u8..4, 2 => 4u8..8];
+    prop_oneof![
+        6 => (reg(n), kind, 0u8..4).prop_map(|(dst, kind, len)| RawOp::Alloc { dst, kind, len }),
+        8 => (reg(n), any::<u8>(), reg(n)).prop_map(|(obj, slot, src)| RawOp::Store { obj, slot, src }),
+        2 => (reg(n), reg(n)).prop_map(|(list, src)| RawOp::Append { list, src }),
+        2 => (reg(n), reg(n), any::<u8>()).prop_map(|(dst, obj, slot)| RawOp::Load { dst, obj, slot }),
+        2 => (reg(n), reg(n)).prop_map(|(dst, src)| RawOp::Copy { dst, src }),
+        3 => reg(n).prop_map(|dst| RawOp::Clear { dst }),
+        1 => (0u8..NAMES.len() as u8).prop_map(|id| RawOp::Event { id }),
+        1 => reg(n).prop_map(|reg| RawOp::Probe { reg }),
+        1 => Just(RawOp::SafePoint),
+        3 => gc_op().prop_map(RawOp::Gc),
+    ]
+}
+
+/// A proptest strategy for a stream of at most `max_ops` templates.
+pub fn raw_stream(registers: u8, max_ops: usize) -> impl Strategy<Value = Vec<RawOp>> {
+    proptest::collection::vec(raw_op(registers), 0..=max_ops)
+}
+
+/// The first register, starting at `start` and wrapping, whose object satisfies `fits(kind,
+/// slots)`.
+fn find_reg(heap: &Heap, start: u8, fits: impl Fn(Kind, usize) -> bool) -> Option<(Reg, usize)> {
+    let regs = heap.registers();
+    let n = regs.len();
+    (0..n).find_map(|k| {
+        let r = (start as usize + k) % n;
+        let v = regs[r];
+        if v.is_nil() || !heap.is_live(v) {
+            return None;
+        }
+        let len = heap.slots(v).len();
+        fits(heap.kind(v), len).then_some((r as Reg, len))
+    })
+}
+
+/// Turns a template into a valid op for the program state in `heap` (whose registers and
+/// objects are those the program sees), or `None` when no object fits the template.
+pub fn interpret(raw: &RawOp, heap: &Heap) -> Option<Op> {
+    let n = heap.registers().len().max(1);
+    let r = |x: u8| (x as usize % n) as Reg;
+    Some(match *raw {
+        RawOp::Alloc { dst, kind, len } => Op::Alloc {
+            dst: r(dst),
+            kind: ALL_KINDS[kind as usize % ALL_KINDS.len()],
+            len: len as u32,
+        },
+        RawOp::Store { obj, slot, src } => {
+            let (o, len) = find_reg(heap, obj, |k, len| match k {
+                Kind::Tuple | Kind::List => len > 0,
+                Kind::Dict | Kind::Instance => true,
+                _ => false,
+            })?;
+            let kind = heap.kind(heap.registers()[o as usize]);
+            let choices = if matches!(kind, Kind::Dict | Kind::Instance) {
+                len + 1
+            } else {
+                len
+            };
+            Op::Store {
+                obj: o,
+                slot: (slot as usize % choices) as u32,
+                src: r(src),
+            }
+        }
+        RawOp::Append { list, src } => {
+            let (l, _) = find_reg(heap, list, |k, _| k == Kind::List)?;
+            Op::Append {
+                list: l,
+                src: r(src),
+            }
+        }
+        RawOp::Load { dst, obj, slot } => {
+            let (o, len) = find_reg(heap, obj, |k, len| k.is_container() && len > 0)?;
+            Op::Load {
+                dst: r(dst),
+                obj: o,
+                slot: (slot as usize % len) as u32,
+            }
+        }
+        RawOp::Copy { dst, src } => Op::Copy {
+            dst: r(dst),
+            src: r(src),
+        },
+        RawOp::Clear { dst } => Op::Clear { dst: r(dst) },
+        RawOp::Event { id } => Op::Event {
+            id: id as u32 % NAMES.len() as u32,
+        },
+        RawOp::Probe { reg } => Op::Probe {
+            reg: r(reg),
+            label: 2,
+        },
+        RawOp::SafePoint => Op::SafePoint,
+        RawOp::Gc(g) => Op::Gc(g),
+    })
+}

@@ -1,0 +1,161 @@
+//! The suite must catch broken strategies and shrink their failures to a handful of ops; and a
+//! correct test-only collector of each kind must pass.
+
+use gclab_conformance::{find_failure, Config, Expect, Failure};
+use gclab_core::heap::{Heap, ObjId};
+use gclab_core::kind::Kind;
+use gclab_core::op::GcOp;
+use gclab_core::strategy::GcReply;
+use gclab_core::Strategy;
+
+/// Reference counting with an optional bug: it forgets the INCREF of a value stored into a dict.
+#[derive(Default)]
+struct Rc {
+    counts: Vec<u32>,
+    forget_dict_incref: bool,
+}
+
+impl Rc {
+    fn dec(&mut self, heap: &mut Heap, obj: ObjId) {
+        let mut work = vec![obj];
+        while let Some(o) = work.pop() {
+            let n = &mut self.counts[o.index()];
+            *n = n.saturating_sub(1);
+            if *n == 0 && heap.is_live(o) {
+                for c in heap.free(o).iter().filter(|c| !c.is_nil()) {
+                    work.push(*c);
+                }
+            }
+        }
+    }
+}
+
+impl Strategy for Rc {
+    fn alloc(&mut self, heap: &mut Heap, obj: ObjId) {
+        self.counts.resize(heap.capacity(), 0);
+        self.counts[obj.index()] = 0;
+    }
+    fn retain(&mut self, _heap: &mut Heap, obj: ObjId) {
+        self.counts[obj.index()] += 1;
+    }
+    fn release(&mut self, heap: &mut Heap, obj: ObjId) {
+        self.dec(heap, obj);
+    }
+    fn stored(&mut self, heap: &mut Heap, container: ObjId, value: ObjId) {
+        if self.forget_dict_incref && heap.kind(container) == Kind::Dict {
+            // The bug: undo the INCREF the store made.
+            self.counts[value.index()] -= 1;
+        }
+    }
+}
+
+/// A stop-the-world mark-sweep run by `gc.collect()`, with an optional bug: it skips garbage
+/// that refers to itself (one kind of cycle).
+#[derive(Default)]
+struct MarkSweep {
+    skip_self_cycles: bool,
+}
+
+impl Strategy for MarkSweep {
+    fn alloc(&mut self, _heap: &mut Heap, _obj: ObjId) {}
+    fn retain(&mut self, _heap: &mut Heap, _obj: ObjId) {}
+    fn release(&mut self, _heap: &mut Heap, _obj: ObjId) {}
+    fn gc(&mut self, heap: &mut Heap, op: &GcOp) -> GcReply {
+        let GcOp::Collect { generation } = op else {
+            return GcReply::None;
+        };
+        let t = heap.begin_collection(*generation);
+        let marks = heap.reachable().unwrap_or_default();
+        let dead: Vec<ObjId> = heap
+            .live_ids()
+            .filter(|id| !marks.get(id.index()).copied().unwrap_or(false))
+            .filter(|&id| !(self.skip_self_cycles && heap.slots(id).contains(&id)))
+            .collect();
+        let examined = heap.live_ids().count() as u64;
+        for &id in &dead {
+            heap.free(id);
+        }
+        heap.end_collection(t, examined, dead.len() as u64);
+        GcReply::Collected(dead.len() as u64)
+    }
+}
+
+fn cfg(label: &str) -> Config {
+    Config {
+        cases: 500,
+        label: format!("broken-{label}"),
+        ..Config::default()
+    }
+}
+
+fn assert_caught(f: Option<Failure>, property: &str, max_ops: usize) {
+    let f = f.expect("the broken strategy was not caught");
+    eprintln!("{f}");
+    assert_eq!(f.violation.property, property, "{f}");
+    assert!(
+        f.ops.len() <= max_ops,
+        "shrunk to {} ops, expected at most {max_ops}:\n{f}",
+        f.ops.len()
+    );
+}
+
+#[test]
+fn catches_a_refcount_that_frees_a_reachable_object() {
+    let make = || Rc {
+        forget_dict_incref: true,
+        ..Rc::default()
+    };
+    // Under `Safe` only safety is checked, so the premature free itself must be found (under
+    // `Refcount` the exactness check may report the same bug first).
+    let f = find_failure(make, Expect::Safe, &cfg("forgets-dict-incref"));
+    // Minimal: d = {}; x = obj; d[0] = x; del x (or overwrite x) -> x freed while in d.
+    assert_caught(f, "no reachable object freed", 6);
+}
+
+#[test]
+fn catches_a_collector_that_skips_a_cycle() {
+    let make = || MarkSweep {
+        skip_self_cycles: true,
+    };
+    let f = find_failure(make, Expect::Complete, &cfg("skips-self-cycles"));
+    // Minimal: x = obj; x[0] = x; del x; + the epilogue's unfreeze, collect(2).
+    assert_caught(f, "a full collection frees all garbage", 6);
+}
+
+#[test]
+fn catches_a_leak_under_the_refcount_expectation() {
+    // A collector that frees nothing claims to be pure refcounting: the first acyclic garbage
+    // object exposes it.
+    let f = find_failure(
+        || MarkSweep {
+            skip_self_cycles: false,
+        },
+        Expect::Refcount,
+        &cfg("marksweep-as-refcount"),
+    );
+    assert_caught(
+        f,
+        "refcount keeps exactly what is reachable from the registers or a cycle",
+        3,
+    );
+}
+
+#[test]
+fn correct_refcount_passes() {
+    let f = find_failure(Rc::default, Expect::Refcount, &cfg("rc-ok"));
+    assert!(
+        f.is_none(),
+        "{}",
+        f.map(|f| f.to_string()).unwrap_or_default()
+    );
+}
+
+#[test]
+fn correct_mark_sweep_passes() {
+    let f = find_failure(MarkSweep::default, Expect::Complete, &cfg("ms-ok"));
+    assert!(
+        f.is_none(),
+        "{}",
+        f.map(|f| f.to_string()).unwrap_or_default()
+    );
+}

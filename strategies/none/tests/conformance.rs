@@ -1,0 +1,3 @@
+//! The shared conformance suite: the no-collection baseline must be safe (it trivially is),
+//! account exactly and be deterministic.
+gclab_conformance::conformance_tests!(gclab_none::NoCollection, Safe);
