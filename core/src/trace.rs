@@ -823,7 +823,20 @@ impl<R: Read> BinaryDecoder<R> {
     }
 
     /// The next byte, or `None` at end of file.
+    #[inline(always)]
     fn byte(&mut self) -> Result<Option<u8>, TraceError> {
+        // Fast path: the byte is already buffered.
+        if let Some(&b) = self.r.buffer().first() {
+            self.r.consume(1);
+            self.off += 1;
+            return Ok(Some(b));
+        }
+        self.byte_slow()
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn byte_slow(&mut self) -> Result<Option<u8>, TraceError> {
         loop {
             match self.r.fill_buf() {
                 Ok(&[b, ..]) => {
@@ -854,7 +867,31 @@ impl<R: Read> BinaryDecoder<R> {
         }
     }
 
+    #[inline(always)]
     fn varint(&mut self, what: &str) -> Result<u64, TraceError> {
+        // Fast path: the whole varint (at most 10 bytes, no overflow) is already buffered.
+        let buf = self.r.buffer();
+        let mut v: u64 = 0;
+        let mut shift = 0u32;
+        for (i, &b) in buf.iter().take(10).enumerate() {
+            if shift == 63 && b > 1 {
+                break;
+            }
+            v |= u64::from(b & 0x7f) << shift;
+            if b & 0x80 == 0 {
+                self.r.consume(i + 1);
+                self.off += i as u64 + 1;
+                return Ok(v);
+            }
+            shift += 7;
+        }
+        self.varint_slow(what)
+    }
+
+    /// [`Self::varint`] byte by byte: across a buffer refill, at end of file, or on overflow.
+    #[cold]
+    #[inline(never)]
+    fn varint_slow(&mut self, what: &str) -> Result<u64, TraceError> {
         let start = self.off;
         let mut v: u64 = 0;
         let mut shift = 0u32;
@@ -874,6 +911,7 @@ impl<R: Read> BinaryDecoder<R> {
         }
     }
 
+    #[inline(always)]
     fn varint_u32(&mut self, what: &str) -> Result<u32, TraceError> {
         let start = self.off;
         let v = self.varint(what)?;
