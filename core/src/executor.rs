@@ -323,8 +323,8 @@ impl<S: Strategy> Executor<S> {
 
 impl<S: Strategy> OpSink for Executor<S> {
     fn ops(&mut self, ops: &[Op]) -> Result<(), Stop> {
-        if self.cfg.max_heap.is_none() && !self.cfg.verify {
-            // The common case, with the per-op budget and oracle checks hoisted out.
+        if self.cfg.max_heap.is_none() && !self.cfg.verify && self.timeline_every == 0 {
+            // The common case, with the per-op budget, oracle and timeline checks hoisted out.
             for op in ops {
                 if let Err(kind) = self.exec(op) {
                     return Err(self.err(op, kind));
