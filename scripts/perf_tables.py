@@ -234,21 +234,26 @@ def sweep(rounds, size, tmp):
     with open(exp, "w") as f:
         f.write(SWEEP_TOML % (size, size // 4))
     times = {1: [], 2: []}
+    cpus = {1: [], 2: []}
     cells = None
     for _ in range(rounds):
         for j in (1, 2):
             out = os.path.join(d, "runs-j%d.jsonl" % j)
             if os.path.exists(out):
                 os.remove(out)
+            before = resource.getrusage(resource.RUSAGE_CHILDREN)
             t = time.perf_counter_ns()
             p = subprocess.run([GCLAB, "sweep", exp, "-j", str(j), "-q", "-o", out],
                                capture_output=True, text=True)
             times[j].append(time.perf_counter_ns() - t)
+            after = resource.getrusage(resource.RUSAGE_CHILDREN)
+            cpus[j].append((after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime))
             if p.returncode != 0:
                 raise RuntimeError("sweep failed: " + p.stderr[-2000:])
             with open(out) as f:
                 cells = sum(1 for l in f if l.strip())
-    return dict(cells=cells, size=size, wall_ns_j1=times[1], wall_ns_j2=times[2])
+    return dict(cells=cells, size=size, wall_ns_j1=times[1], wall_ns_j2=times[2],
+                cpu_s_j1=cpus[1], cpu_s_j2=cpus[2])
 
 
 # ----- tables -----
@@ -272,6 +277,11 @@ def tables(m, tr, fc, pe, mem, sw):
         L.append("| %s | %s |" % (k, m[k]))
     L.append("| load average at start (1, 5, 15 min) | %s |" % ", ".join(
         "%.2f" % x for x in m["loadavg_at_start"]))
+    if m.get("kept_from_earlier_run", "none") != "none":
+        e = m.get("earlier_run", {})
+        L.append("| sections kept from an earlier run | %s (commit %s, %s UTC, load %s) |" % (
+            m["kept_from_earlier_run"], e.get("commit", "?"), e.get("date_utc", "?"),
+            ", ".join("%.2f" % x for x in e.get("loadavg_at_start", []))))
     L.append("")
     if tr:
         L.append("## 1. Trace replay: gclab against real CPython")
@@ -338,9 +348,12 @@ def tables(m, tr, fc, pe, mem, sw):
         j1, j2 = med(sw["wall_ns_j1"]), med(sw["wall_ns_j2"])
         L.append("## 5. Sweep scaling")
         L.append("")
-        L.append("| cells | -j 1 median s | -j 2 median s | speed-up |")
-        L.append("|---:|---:|---:|---:|")
-        L.append("| %d | %.2f | %.2f | **%.2fx** |" % (sw["cells"], j1 / 1e9, j2 / 1e9, j1 / j2))
+        L.append("| cells | -j 1 median s | -j 2 median s | speed-up | CPU s -j 1 / -j 2 | "
+                 "cores obtained -j 1 / -j 2 |")
+        L.append("|---:|---:|---:|---:|---|---|")
+        c1, c2 = med(sw.get("cpu_s_j1", [])), med(sw.get("cpu_s_j2", []))
+        L.append("| %d | %.2f | %.2f | **%.2fx** | %.2f / %.2f | %.2f / %.2f |" % (
+            sw["cells"], j1 / 1e9, j2 / 1e9, j1 / j2, c1, c2, c1 / (j1 / 1e9), c2 / (j2 / 1e9)))
         L.append("")
     return "\n".join(L) + "\n"
 
@@ -381,8 +394,24 @@ def main():
             mem = memory(100000 if q else 10000000)
         if "sweep" in only:
             print("sweep scaling ...", file=sys.stderr)
-            sw = sweep(max(1, a.rounds // 2), 20000 if q else 300000, tmp)
+            sw = sweep(max(1, a.rounds // 2), 20000 if q else 1000000, tmp)
     raw = dict(machine=m, trace_replay=tr, full_collect=fc, peers=pe, memory=mem, sweep=sw)
+    # Sections not re-run this time keep their last measurement (and say so in the tables).
+    kept = []
+    for k in ("trace_replay", "full_collect", "peers", "memory", "sweep"):
+        path = os.path.join(a.out, "raw", k + ".json")
+        if raw[k] is None and os.path.exists(path):
+            with open(path) as f:
+                raw[k] = json.load(f)
+            kept.append(k)
+    tr, fc, pe, mem, sw = (raw["trace_replay"], raw["full_collect"], raw["peers"],
+                           raw["memory"], raw["sweep"])
+    m["kept_from_earlier_run"] = ", ".join(kept) or "none"
+    if kept:
+        old = os.path.join(a.out, "raw", "machine.json")
+        if os.path.exists(old):
+            with open(old) as f:
+                m["earlier_run"] = json.load(f)
     for k, v in raw.items():
         if v is not None:
             with open(os.path.join(a.out, "raw", k + ".json"), "w") as f:
