@@ -277,11 +277,10 @@ def tables(m, tr, fc, pe, mem, sw):
         L.append("| %s | %s |" % (k, m[k]))
     L.append("| load average at start (1, 5, 15 min) | %s |" % ", ".join(
         "%.2f" % x for x in m["loadavg_at_start"]))
-    if m.get("kept_from_earlier_run", "none") != "none":
-        e = m.get("earlier_run", {})
-        L.append("| sections kept from an earlier run | %s (commit %s, %s UTC, load %s) |" % (
-            m["kept_from_earlier_run"], e.get("commit", "?"), e.get("date_utc", "?"),
-            ", ".join("%.2f" % x for x in e.get("loadavg_at_start", []))))
+    for k, st in sorted(m.get("sections", {}).items()):
+        L.append("| section %s measured at | commit %s%s, %s UTC, load %s |" % (
+            k, st["commit"], " (dirty)" if st["dirty"] else "", st["date_utc"],
+            ", ".join("%.2f" % x for x in st["loadavg_at_start"])))
     L.append("")
     if tr:
         L.append("## 1. Trace replay: gclab against real CPython")
@@ -396,22 +395,26 @@ def main():
             print("sweep scaling ...", file=sys.stderr)
             sw = sweep(max(1, a.rounds // 2), 20000 if q else 1000000, tmp)
     raw = dict(machine=m, trace_replay=tr, full_collect=fc, peers=pe, memory=mem, sweep=sw)
-    # Sections not re-run this time keep their last measurement (and say so in the tables).
-    kept = []
+    # Sections not re-run this time keep their last measurement; raw/provenance.json records,
+    # per section, the commit, date and load of the run that measured it.
+    prov_path = os.path.join(a.out, "raw", "provenance.json")
+    prov = {}
+    if os.path.exists(prov_path):
+        with open(prov_path) as f:
+            prov = json.load(f)
+    stamp = {k: m[k] for k in ("commit", "dirty", "date_utc", "loadavg_at_start")}
     for k in ("trace_replay", "full_collect", "peers", "memory", "sweep"):
         path = os.path.join(a.out, "raw", k + ".json")
         if raw[k] is None and os.path.exists(path):
             with open(path) as f:
                 raw[k] = json.load(f)
-            kept.append(k)
+        elif raw[k] is not None:
+            prov[k] = stamp
+    with open(prov_path, "w") as f:
+        json.dump(prov, f, indent=1)
+    m["sections"] = prov
     tr, fc, pe, mem, sw = (raw["trace_replay"], raw["full_collect"], raw["peers"],
                            raw["memory"], raw["sweep"])
-    m["kept_from_earlier_run"] = ", ".join(kept) or "none"
-    if kept:
-        old = os.path.join(a.out, "raw", "machine.json")
-        if os.path.exists(old):
-            with open(old) as f:
-                m["earlier_run"] = json.load(f)
     for k, v in raw.items():
         if v is not None:
             with open(os.path.join(a.out, "raw", k + ".json"), "w") as f:
