@@ -112,7 +112,10 @@ pub fn find_python(version: &str) -> Interpreter {
             }
         }
     }
-    Interpreter::Missing(format!("CPython {version} not found (tried {})", tried.join(", ")))
+    Interpreter::Missing(format!(
+        "CPython {version} not found (tried {})",
+        tried.join(", ")
+    ))
 }
 
 /// One collection: generation, collected, uncollectable.
@@ -296,8 +299,8 @@ fn real_side(
             String::from_utf8_lossy(&out.stderr).trim()
         )));
     }
-    let r: ReplayOut = serde_json::from_slice(&out.stdout)
-        .map_err(|e| err(format!("unreadable output: {e}")))?;
+    let r: ReplayOut =
+        serde_json::from_slice(&out.stdout).map_err(|e| err(format!("unreadable output: {e}")))?;
     Ok((
         r.python,
         Side::from_collections(r.collections, r.count),

@@ -6,8 +6,8 @@
 
 #![warn(missing_docs)]
 
-pub mod cmd_new_strategy;
 pub mod cmd_fidelity;
+pub mod cmd_new_strategy;
 pub mod cmd_workloads;
 pub mod provenance;
 pub mod registry;

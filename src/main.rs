@@ -275,9 +275,9 @@ fn fidelity(a: FidelityArgs) -> Result<()> {
         size: a.size,
         seed: a.seed,
         script: a.script.unwrap_or_else(f::default_script),
-        dir: a
-            .dir
-            .unwrap_or_else(|| std::env::temp_dir().join(format!("gclab-fidelity-{}", std::process::id()))),
+        dir: a.dir.unwrap_or_else(|| {
+            std::env::temp_dir().join(format!("gclab-fidelity-{}", std::process::id()))
+        }),
     };
     println!("| trace | CPython | collections gen0/1/2 real | modelled | objects collected real | modelled | final count real | modelled | match |");
     println!("|---|---|---|---|---|---|---|---|---|");
@@ -291,7 +291,10 @@ fn fidelity(a: FidelityArgs) -> Result<()> {
     }
     let bad = report.rows.iter().filter(|r| !r.matches()).count();
     if bad > 0 {
-        anyhow::bail!("{bad} of {} (trace, CPython) pairs do not match", report.rows.len());
+        anyhow::bail!(
+            "{bad} of {} (trace, CPython) pairs do not match",
+            report.rows.len()
+        );
     }
     println!("all {} (trace, CPython) pairs match", report.rows.len());
     Ok(())

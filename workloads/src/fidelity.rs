@@ -50,10 +50,21 @@ pub const CASES: [&str; 6] = [
 pub const ENTRY: WorkloadEntry = WorkloadEntry {
     info: WorkloadInfo {
         name: "fidelity",
-        description: "traces for judging the generational model against real CPython (gclab fidelity)",
+        description:
+            "traces for judging the generational model against real CPython (gclab fidelity)",
         params: &[
-            ParamSpec { name: "case", ty: ParamType::Text, default: "cycles", help: "cycles, append-lists, dict-cycles, mix, freeze or thresholds" },
-            ParamSpec { name: "size", ty: ParamType::U64, default: "20000", help: "scale: iterations (cycles, pairs, lists or mix steps)" },
+            ParamSpec {
+                name: "case",
+                ty: ParamType::Text,
+                default: "cycles",
+                help: "cycles, append-lists, dict-cycles, mix, freeze or thresholds",
+            },
+            ParamSpec {
+                name: "size",
+                ty: ParamType::U64,
+                default: "20000",
+                help: "scale: iterations (cycles, pairs, lists or mix steps)",
+            },
         ],
     },
     build,
@@ -246,7 +257,9 @@ impl Fidelity {
                 40..=69 => {
                     // a cross link: r.slot = s
                     let s = rng.random_range(0..NREGS);
-                    let Some(mut x) = sh[r as usize] else { continue };
+                    let Some(mut x) = sh[r as usize] else {
+                        continue;
+                    };
                     match x.kind {
                         Kind::List => {
                             if x.len > 0 && rng.random_range(0..2) == 0 {

@@ -85,6 +85,22 @@ const fn obj(n: u32) -> ObjId {
     ObjId(n - NHEAD)
 }
 
+/// One of the lists of tracked objects, for strategies that build on this one's cycle-detection
+/// core (see [`Generational::collect_region`]).
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub struct GcList(u32);
+
+impl GcList {
+    /// Generation 0 (CPython 3.14: the young generation); new objects are tracked here.
+    pub const GEN0: GcList = GcList(0);
+    /// Generation 1 (CPython 3.14: old space 0).
+    pub const GEN1: GcList = GcList(1);
+    /// Generation 2 (CPython 3.14: old space 1).
+    pub const GEN2: GcList = GcList(2);
+    /// The permanent generation (`gc.freeze()`).
+    pub const PERMANENT: GcList = GcList(PERM);
+}
+
 /// The strategy's configuration (resolved parameters).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Config {
@@ -159,6 +175,9 @@ pub struct Generational {
     by_reason: [u64; 3],
     next_due_ops: u64,
     next_due_ns: u64,
+    /// Objects tracked and untracked so far (for [`Generational::track_counts`]).
+    tracks: u64,
+    untracks: u64,
 }
 
 impl Generational {
@@ -194,6 +213,8 @@ impl Generational {
             garbage: Vec::new(),
             freed_by_refcount: 0,
             by_reason: [0; 3],
+            tracks: 0,
+            untracks: 0,
         }
     }
 
@@ -240,11 +261,77 @@ impl Generational {
 
     /// Free-list occupancy: (list, dict, tuples of all sizes).
     pub fn free_lists(&self) -> (u32, u32, u32) {
-        (
-            self.list_free,
-            self.dict_free,
-            self.tuple_free.iter().sum(),
-        )
+        (self.list_free, self.dict_free, self.tuple_free.iter().sum())
+    }
+
+    // ----- the cycle-detection core, for strategies built on this one (cpython-3.14) -----
+
+    /// Objects tracked and untracked since the start (`_PyObject_GC_TRACK` and
+    /// `_PyObject_GC_UNTRACK` calls, the garbage a collection frees included): CPython 3.14.1+
+    /// counts its young generation this way.
+    pub fn track_counts(&self) -> (u64, u64) {
+        (self.tracks, self.untracks)
+    }
+
+    /// Length of a list of tracked objects (an O(n) walk).
+    pub fn gc_list_len(&self, list: GcList) -> u64 {
+        self.list_len(list.0)
+    }
+
+    /// The first object of a list, if any.
+    pub fn gc_list_first(&self, list: GcList) -> Option<ObjId> {
+        let n = self.next[list.0 as usize];
+        (n != list.0).then(|| obj(n))
+    }
+
+    /// The objects of a list, in order.
+    pub fn gc_list_ids(&self, list: GcList) -> Vec<ObjId> {
+        let mut out = Vec::new();
+        let mut n = self.next[list.0 as usize];
+        while n != list.0 {
+            out.push(obj(n));
+            n = self.next[n as usize];
+        }
+        out
+    }
+
+    /// Moves a tracked object to the tail of `to` (`gc_list_move`).
+    ///
+    /// # Panics
+    /// If `id` is not tracked (a caller bug).
+    pub fn gc_list_move(&mut self, heap: &mut Heap, id: ObjId, to: GcList) {
+        assert!(self.is_tracked(id), "gc_list_move of untracked {id:?}");
+        self.unlink(heap, node(id));
+        self.link_tail(heap, to.0, node(id));
+    }
+
+    /// Appends every object of `from` to `to`, leaving `from` empty (`gc_list_merge`).
+    pub fn gc_list_merge(&mut self, heap: &mut Heap, from: GcList, to: GcList) {
+        self.merge(heap, from.0, to.0);
+    }
+
+    /// CPython's `gc_collect_region(from, to)` without the bookkeeping of a generation: finds
+    /// the objects of `from` that nothing outside `from` references, directly or through
+    /// other objects of `from` (`deduce_unreachable`), untracks atom-only tuples, moves the
+    /// survivors to `to` (which may be `from`) and frees the garbage. Returns
+    /// `(examined, collected)`. The caller records the collection
+    /// (`heap.begin_collection` / `end_collection`) and keeps the statistics.
+    pub fn collect_region(&mut self, heap: &mut Heap, from: GcList, to: GcList) -> (u64, u64) {
+        let examined = self.deduce_unreachable(heap, from.0);
+        self.untrack_tuples(heap, from.0);
+        if from != to {
+            self.merge(heap, from.0, to.0);
+        }
+        let collected = self.delete_garbage(heap);
+        (examined, collected)
+    }
+
+    /// Empties the list, dict and tuple free lists (`_PyGC_ClearAllFreeLists`, what a full
+    /// collection does).
+    pub fn clear_freelists(&mut self) {
+        self.list_free = 0;
+        self.dict_free = 0;
+        self.tuple_free = [0; TUPLE_MAXSAVESIZE];
     }
 
     // ----- lists -----
@@ -308,12 +395,14 @@ impl Generational {
 
     #[inline]
     fn track(&mut self, heap: &mut Heap, id: ObjId) {
+        self.tracks += 1;
         self.flags[id.index()] |= TRACKED;
         self.link_tail(heap, 0, node(id));
     }
 
     #[inline]
     fn untrack(&mut self, heap: &mut Heap, id: ObjId) {
+        self.untracks += 1;
         self.flags[id.index()] &= !TRACKED;
         self.unlink(heap, node(id));
     }
@@ -450,9 +539,7 @@ impl Generational {
     fn collect_generations(&mut self, heap: &mut Heap) {
         for i in (0..NUM_GENERATIONS).rev() {
             if self.count[i] > self.threshold[i] {
-                if i == NUM_GENERATIONS - 1
-                    && self.long_lived_pending < self.long_lived_total / 4
-                {
+                if i == NUM_GENERATIONS - 1 && self.long_lived_pending < self.long_lived_total / 4 {
                     continue;
                 }
                 self.collect_with_callback(heap, i, Reason::Automatic);
@@ -508,6 +595,50 @@ impl Generational {
             young
         };
 
+        let examined = self.deduce_unreachable(heap, young);
+
+        self.untrack_tuples(heap, young);
+
+        // promotion
+        if young != old {
+            if g == NUM_GENERATIONS - 2 {
+                self.long_lived_pending += self.list_len(young);
+            }
+            self.merge(heap, young, old);
+        } else {
+            // untrack_dicts: full collections only (issue #14775).
+            let mut n = self.next[young as usize];
+            while n != young {
+                let nx = self.next[n as usize];
+                let id = obj(n);
+                if heap.kind(id) == Kind::Dict && self.atoms_only(heap, id) {
+                    self.untrack(heap, id);
+                }
+                n = nx;
+            }
+            self.long_lived_pending = 0;
+            self.long_lived_total = self.list_len(young);
+        }
+
+        let collected = self.delete_garbage(heap);
+
+        if g == NUM_GENERATIONS - 1 {
+            // clear_freelists
+            self.list_free = 0;
+            self.dict_free = 0;
+            self.tuple_free = [0; TUPLE_MAXSAVESIZE];
+        }
+        let st = &mut self.gen_stats[g];
+        st.collections += 1;
+        st.collected += collected;
+        heap.end_collection(t, examined, collected);
+        collected
+    }
+
+    /// `deduce_unreachable(young)`: `update_refs`, `subtract_refs` and the breadth-first
+    /// `move_unreachable`, which leaves the objects reachable from outside `young` in `young`
+    /// and moves the rest to the unreachable list. Returns the number of objects examined.
+    fn deduce_unreachable(&mut self, heap: &mut Heap, young: u32) -> u64 {
         // update_refs
         let mut examined = 0u64;
         let mut n = self.next[young as usize];
@@ -583,10 +714,14 @@ impl Generational {
                 n = nx;
             }
         }
+        examined
+    }
 
+    /// `untrack_tuples(list)`: untracks the tuples of `list` that hold only atoms.
+    fn untrack_tuples(&mut self, heap: &mut Heap, list: u32) {
         // untrack_tuples
-        let mut n = self.next[young as usize];
-        while n != young {
+        let mut n = self.next[list as usize];
+        while n != list {
             let nx = self.next[n as usize];
             let id = obj(n);
             if heap.kind(id) == Kind::Tuple && self.atoms_only(heap, id) {
@@ -594,28 +729,10 @@ impl Generational {
             }
             n = nx;
         }
+    }
 
-        // promotion
-        if young != old {
-            if g == NUM_GENERATIONS - 2 {
-                self.long_lived_pending += self.list_len(young);
-            }
-            self.merge(heap, young, old);
-        } else {
-            // untrack_dicts: full collections only (issue #14775).
-            let mut n = self.next[young as usize];
-            while n != young {
-                let nx = self.next[n as usize];
-                let id = obj(n);
-                if heap.kind(id) == Kind::Dict && self.atoms_only(heap, id) {
-                    self.untrack(heap, id);
-                }
-                n = nx;
-            }
-            self.long_lived_pending = 0;
-            self.long_lived_total = self.list_len(young);
-        }
-
+    /// Frees the objects on the unreachable list (`delete_garbage`); returns how many.
+    fn delete_garbage(&mut self, heap: &mut Heap) -> u64 {
         // The garbage: no finalizers, weakrefs or tp_del in the model, so every unreachable
         // object is collected (m) and none is uncollectable (n = 0). delete_garbage's tp_clear
         // calls end with every garbage object freed; references from the garbage to objects
@@ -628,6 +745,7 @@ impl Generational {
         }
         let collected = self.garbage.len() as u64;
         let garbage = std::mem::take(&mut self.garbage);
+        self.untracks += garbage.len() as u64;
         for &id in &garbage {
             self.flags[id.index()] &= !TRACKED;
             self.unlink(heap, node(id));
@@ -646,17 +764,6 @@ impl Generational {
             self.flags[id.index()] = 0;
         }
         self.garbage = garbage;
-
-        if g == NUM_GENERATIONS - 1 {
-            // clear_freelists
-            self.list_free = 0;
-            self.dict_free = 0;
-            self.tuple_free = [0; TUPLE_MAXSAVESIZE];
-        }
-        let st = &mut self.gen_stats[g];
-        st.collections += 1;
-        st.collected += collected;
-        heap.end_collection(t, examined, collected);
         collected
     }
 
@@ -882,7 +989,11 @@ fn c_int(p: &Params, key: &str) -> Result<i64, ParamError> {
     if v < i32::MIN as i64 || v > i32::MAX as i64 {
         return Err(p.range_error(
             key,
-            format!("{v} does not fit a C int (CPython raises OverflowError); valid: {}..={}", i32::MIN, i32::MAX),
+            format!(
+                "{v} does not fit a C int (CPython raises OverflowError); valid: {}..={}",
+                i32::MIN,
+                i32::MAX
+            ),
         ));
     }
     Ok(v)

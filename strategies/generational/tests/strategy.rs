@@ -17,7 +17,11 @@ fn exec(cfg: Config, regs: u32) -> Executor<Generational> {
 
 fn preset(name: &str) -> Generational {
     let info = <Generational as StrategyFactory>::INFO;
-    let p = info.presets.iter().find(|p| p.name == name).expect("preset");
+    let p = info
+        .presets
+        .iter()
+        .find(|p| p.name == name)
+        .expect("preset");
     let pairs: Vec<(String, String)> = p
         .params
         .iter()
@@ -52,11 +56,23 @@ fn cycles_are_reclaimed() {
     for _ in 0..1000 {
         ex.ops(&[
             alloc(0, Kind::Instance),
-            Op::Store { obj: 0, slot: 0, src: 0 },
+            Op::Store {
+                obj: 0,
+                slot: 0,
+                src: 0,
+            },
             alloc(0, Kind::Dict),
             alloc(1, Kind::Dict),
-            Op::Store { obj: 0, slot: 0, src: 1 },
-            Op::Store { obj: 1, slot: 0, src: 0 },
+            Op::Store {
+                obj: 0,
+                slot: 0,
+                src: 1,
+            },
+            Op::Store {
+                obj: 1,
+                slot: 0,
+                src: 0,
+            },
             Op::Clear { dst: 0 },
             Op::Clear { dst: 1 },
         ])
@@ -108,8 +124,12 @@ fn free_lists_bypass_the_count() {
         ex.ops(&[alloc(r, Kind::List)]).unwrap();
     }
     ex.ops(&[Op::Gc(GcOp::Freeze)]).unwrap(); // count 0, lists still alive
-    ex.ops(&[Op::Gc(GcOp::SetThreshold { t0: 0, t1: 10, t2: 10 })])
-        .unwrap();
+    ex.ops(&[Op::Gc(GcOp::SetThreshold {
+        t0: 0,
+        t1: 10,
+        t2: 10,
+    })])
+    .unwrap();
     for r in 0..1000 {
         ex.ops(&[Op::Clear { dst: r }]).unwrap();
     }
@@ -149,7 +169,10 @@ fn the_25_percent_rule_vetoes_gen2() {
         let g1 = ex.strategy.get_stats()[1].collections > before_g1;
         let g2 = ex.strategy.get_stats()[2].collections > before_g2;
         if g2 {
-            assert!(pending >= total / 4, "gen2 ran with pending {pending} total {total}");
+            assert!(
+                pending >= total / 4,
+                "gen2 ran with pending {pending} total {total}"
+            );
         }
         if g1 && !g2 && count2 > 2 {
             // gen2's count was over its threshold, yet gen1 was chosen: the veto.
@@ -180,12 +203,20 @@ fn freeze_and_unfreeze() {
 #[test]
 fn threshold_zero_turns_automatic_collection_off() {
     let mut ex = exec(Config::default(), 1);
-    ex.ops(&[Op::Gc(GcOp::SetThreshold { t0: 0, t1: 10, t2: 10 })])
-        .unwrap();
+    ex.ops(&[Op::Gc(GcOp::SetThreshold {
+        t0: 0,
+        t1: 10,
+        t2: 10,
+    })])
+    .unwrap();
     for _ in 0..5000 {
         ex.ops(&[
             alloc(0, Kind::Instance),
-            Op::Store { obj: 0, slot: 0, src: 0 },
+            Op::Store {
+                obj: 0,
+                slot: 0,
+                src: 0,
+            },
             Op::Clear { dst: 0 },
         ])
         .unwrap();
@@ -201,8 +232,12 @@ fn threshold_zero_turns_automatic_collection_off() {
 #[test]
 fn negative_threshold_collects_at_every_counted_allocation() {
     let mut ex = exec(Config::default(), 1);
-    ex.ops(&[Op::Gc(GcOp::SetThreshold { t0: -1, t1: 10, t2: 10 })])
-        .unwrap();
+    ex.ops(&[Op::Gc(GcOp::SetThreshold {
+        t0: -1,
+        t1: 10,
+        t2: 10,
+    })])
+    .unwrap();
     for _ in 0..50 {
         ex.ops(&[alloc(0, Kind::Instance)]).unwrap();
     }
@@ -223,7 +258,8 @@ fn deep_chain_of_a_million_frees_without_stack_overflow() {
         ])
         .unwrap();
     }
-    ex.ops(&[Op::Clear { dst: 0 }, Op::Clear { dst: 2 }]).unwrap();
+    ex.ops(&[Op::Clear { dst: 0 }, Op::Clear { dst: 2 }])
+        .unwrap();
     assert_eq!(ex.heap.acct.live_objects, 0);
 
     // The same chain closed into a ring: freed by the collector.
@@ -252,24 +288,65 @@ fn deep_chain_of_a_million_frees_without_stack_overflow() {
 #[test]
 fn lazy_dict_tracking_and_tuple_untracking() {
     let mut ex = exec(Config::default(), 6);
-    ex.ops(&[alloc(0, Kind::Dict), alloc(1, Kind::Float)]).unwrap();
+    ex.ops(&[alloc(0, Kind::Dict), alloc(1, Kind::Float)])
+        .unwrap();
     let d = ex.heap.registers()[0];
     assert!(!ex.strategy.is_tracked(d), "{{}} starts untracked");
-    ex.ops(&[Op::Store { obj: 0, slot: 0, src: 1 }]).unwrap();
+    ex.ops(&[Op::Store {
+        obj: 0,
+        slot: 0,
+        src: 1,
+    }])
+    .unwrap();
     assert!(!ex.strategy.is_tracked(d), "an atom does not track it");
-    ex.ops(&[alloc(2, Kind::List), Op::Store { obj: 0, slot: 1, src: 2 }])
-        .unwrap();
+    ex.ops(&[
+        alloc(2, Kind::List),
+        Op::Store {
+            obj: 0,
+            slot: 1,
+            src: 2,
+        },
+    ])
+    .unwrap();
     assert!(ex.strategy.is_tracked(d), "d['k'] = [] tracks it");
 
     // (x, 's') is untracked by one gen0 collection; a tuple of two such tuples needs two.
     ex.ops(&[
-        Op::Alloc { dst: 3, kind: Kind::Tuple, len: 2 },
-        Op::Store { obj: 3, slot: 0, src: 1 },
-        Op::Alloc { dst: 4, kind: Kind::Tuple, len: 2 },
-        Op::Store { obj: 4, slot: 0, src: 1 },
-        Op::Alloc { dst: 5, kind: Kind::Tuple, len: 2 },
-        Op::Store { obj: 5, slot: 0, src: 3 },
-        Op::Store { obj: 5, slot: 1, src: 4 },
+        Op::Alloc {
+            dst: 3,
+            kind: Kind::Tuple,
+            len: 2,
+        },
+        Op::Store {
+            obj: 3,
+            slot: 0,
+            src: 1,
+        },
+        Op::Alloc {
+            dst: 4,
+            kind: Kind::Tuple,
+            len: 2,
+        },
+        Op::Store {
+            obj: 4,
+            slot: 0,
+            src: 1,
+        },
+        Op::Alloc {
+            dst: 5,
+            kind: Kind::Tuple,
+            len: 2,
+        },
+        Op::Store {
+            obj: 5,
+            slot: 0,
+            src: 3,
+        },
+        Op::Store {
+            obj: 5,
+            slot: 1,
+            src: 4,
+        },
     ])
     .unwrap();
     let (t1, t2, outer) = (
@@ -283,17 +360,30 @@ fn lazy_dict_tracking_and_tuple_untracking() {
     ex.ops(&[Op::Clear { dst: 3 }, Op::Clear { dst: 4 }, collect(0)])
         .unwrap();
     assert!(!ex.strategy.is_tracked(t1) && !ex.strategy.is_tracked(t2));
-    assert!(ex.strategy.is_tracked(outer), "still tracked after one collection");
+    assert!(
+        ex.strategy.is_tracked(outer),
+        "still tracked after one collection"
+    );
     ex.ops(&[collect(1)]).unwrap();
     assert!(!ex.strategy.is_tracked(outer));
 
     // A dict of atoms is untracked by full collections only.
-    ex.ops(&[Op::Clear { dst: 2 }, Op::Store { obj: 0, slot: 1, src: 1 }])
-        .unwrap();
+    ex.ops(&[
+        Op::Clear { dst: 2 },
+        Op::Store {
+            obj: 0,
+            slot: 1,
+            src: 1,
+        },
+    ])
+    .unwrap();
     ex.ops(&[collect(1)]).unwrap();
     assert!(ex.strategy.is_tracked(d), "gen1 leaves dicts tracked");
     ex.ops(&[collect(2)]).unwrap();
-    assert!(!ex.strategy.is_tracked(d), "gen2 untracks an atom-only dict");
+    assert!(
+        !ex.strategy.is_tracked(d),
+        "gen2 untracks an atom-only dict"
+    );
 }
 
 #[test]
@@ -301,8 +391,15 @@ fn deferred_collection_runs_at_the_safe_point_unless_disabled() {
     let mut ex = exec(Config::default(), 1);
     ex.strategy = preset("cpython-3.12");
     for _ in 0..701 {
-        ex.ops(&[alloc(0, Kind::Instance), Op::Store { obj: 0, slot: 0, src: 0 }])
-            .unwrap();
+        ex.ops(&[
+            alloc(0, Kind::Instance),
+            Op::Store {
+                obj: 0,
+                slot: 0,
+                src: 0,
+            },
+        ])
+        .unwrap();
     }
     assert!(ex.heap.collections().is_empty(), "only scheduled");
     ex.ops(&[Op::SafePoint]).unwrap();
@@ -310,9 +407,18 @@ fn deferred_collection_runs_at_the_safe_point_unless_disabled() {
     for _ in 0..701 {
         ex.ops(&[alloc(0, Kind::Instance)]).unwrap();
     }
-    ex.ops(&[Op::Gc(GcOp::Disable), Op::SafePoint, Op::Gc(GcOp::Enable), Op::SafePoint])
-        .unwrap();
-    assert_eq!(ex.heap.collections().len(), 1, "skipped: disabled at the safe point");
+    ex.ops(&[
+        Op::Gc(GcOp::Disable),
+        Op::SafePoint,
+        Op::Gc(GcOp::Enable),
+        Op::SafePoint,
+    ])
+    .unwrap();
+    assert_eq!(
+        ex.heap.collections().len(),
+        1,
+        "skipped: disabled at the safe point"
+    );
 }
 
 #[test]
@@ -328,7 +434,11 @@ fn disabled_gc_with_manual_policies() {
     for _ in 0..3000 {
         ex.ops(&[
             alloc(0, Kind::Instance),
-            Op::Store { obj: 0, slot: 0, src: 0 },
+            Op::Store {
+                obj: 0,
+                slot: 0,
+                src: 0,
+            },
             Op::Clear { dst: 0 },
         ])
         .unwrap();
@@ -358,7 +468,10 @@ fn disabled_gc_with_manual_policies() {
 #[test]
 fn bad_parameters_are_rejected() {
     let p = |k: &str, v: &str| Generational::from_pairs(&[(k.to_string(), v.to_string())]);
-    assert!(p("t0", "-5").is_ok(), "negative thresholds are CPython's business");
+    assert!(
+        p("t0", "-5").is_ok(),
+        "negative thresholds are CPython's business"
+    );
     assert!(p("t0", "3000000000").is_err(), "not a C int");
     assert!(p("generation", "3").is_err());
     assert!(p("deferred", "maybe").is_err());
