@@ -326,6 +326,11 @@ impl Generational {
         (examined, collected)
     }
 
+    /// `untrack_tuples(list)`: untracks the tuples of `list` that hold only atoms.
+    pub fn gc_list_untrack_tuples(&mut self, heap: &mut Heap, list: GcList) {
+        self.untrack_tuples(heap, list.0);
+    }
+
     /// Empties the list, dict and tuple free lists (`_PyGC_ClearAllFreeLists`, what a full
     /// collection does).
     pub fn clear_freelists(&mut self) {
@@ -862,11 +867,19 @@ impl Strategy for Generational {
     fn stored(&mut self, heap: &mut Heap, container: ObjId, value: ObjId) {
         // MAINTAIN_TRACKING: an untracked dict becomes tracked when it gets a value that may
         // be tracked.
-        if self.flags[container.index()] & TRACKED == 0
-            && heap.kind(container) == Kind::Dict
-            && self.may_be_tracked(heap, value)
-        {
-            self.track(heap, container);
+        if self.flags[container.index()] & TRACKED == 0 {
+            let retrack = match heap.kind(container) {
+                Kind::Dict => self.may_be_tracked(heap, value),
+                // A tuple untracked by a collection (its items all atoms or empty) whose slot
+                // is written afterwards with any container, even an untracked tuple or itself:
+                // CPython cannot do that (its tuples are immutable once built), but an op
+                // stream can, and an untracked tuple on a cycle would never be collected.
+                Kind::Tuple => heap.kind(value).is_container(),
+                _ => false,
+            };
+            if retrack {
+                self.track(heap, container);
+            }
         }
     }
 
