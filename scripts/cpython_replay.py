@@ -11,8 +11,10 @@ LEB128 varints), executes its ops with real Python objects, and prints one JSON 
 * ``stats``: ``gc.get_stats()`` over the replay (the values at its start subtracted);
 * ``count``: ``gc.get_count()`` right after the replay; ``thresholds``; the version;
 * ``self_check``: ``gc.get_count()`` before and after running the replay loop over ops that
-  allocate nothing (copies, clears, safe points, events): equal counts show that the loop
-  itself allocates no GC-tracked object.
+  allocate nothing (copies, clears, safe points, events), and ``loop_allocations``, the
+  difference minus the one tuple the first ``gc.get_count()`` returned: 0 shows that the loop
+  itself allocates no GC-tracked object. (The first call of the replay function allocates
+  one object in CPython; a warm-up call with no ops absorbs it before any measurement.)
 
 How the objects are made (what the model counts, the replay must allocate, and nothing else):
 

@@ -60,7 +60,7 @@ pub const VERSIONS: [(&str, &str, [i32; 3]); 3] = [
 /// The default size of each case (the full run).
 pub fn default_size(case: &str) -> u64 {
     match case {
-        "append-lists" => 300_000,
+        "append-lists" => 1_000_000,
         "dict-cycles" => 50_000,
         "mix" => 200_000,
         "freeze" => 40_000,

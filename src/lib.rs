@@ -6,6 +6,7 @@
 
 #![warn(missing_docs)]
 
+pub mod cmd_bench_collect;
 pub mod cmd_fidelity;
 pub mod cmd_new_strategy;
 pub mod cmd_workloads;

@@ -41,6 +41,22 @@ enum Command {
     Workloads(WorkloadsArgs),
     /// Compare the generational model with real CPython 3.11/3.12/3.13, collection by collection.
     Fidelity(FidelityArgs),
+    /// Time one full collection of the cpython-3.11 model over N live tracked containers
+    /// (used by scripts/bench_full_collect.py); prints one JSON line.
+    BenchCollect(BenchCollectArgs),
+}
+
+#[derive(Args)]
+struct BenchCollectArgs {
+    /// Tracked containers in the live heap.
+    #[arg(long, default_value_t = 1_000_000)]
+    objects: u64,
+    /// Heap shape: `lists` (empty lists in one list) or `dicts` (dicts each holding a list).
+    #[arg(long, default_value = "lists")]
+    shape: String,
+    /// Full collections to time (the median is reported).
+    #[arg(long, default_value_t = 7)]
+    reps: usize,
 }
 
 #[derive(Args)]
@@ -173,6 +189,10 @@ fn exit_code(e: &anyhow::Error) -> u8 {
             || cause.is::<UserError>()
             || cause.is::<gclab_workloads::CharacteriseError>()
             || matches!(
+                cause.downcast_ref::<gclab::cmd_bench_collect::BenchError>(),
+                Some(gclab::cmd_bench_collect::BenchError::Usage(_))
+            )
+            || matches!(
                 cause.downcast_ref::<gclab::cmd_fidelity::FidelityError>(),
                 Some(gclab::cmd_fidelity::FidelityError::Usage(_))
             )
@@ -210,6 +230,14 @@ fn dispatch(cli: Cli) -> Result<()> {
             gclab::cmd_workloads::run(a.workload.as_deref(), &a.params, a.seed, &a.out)
         }
         Some(Command::Fidelity(a)) => fidelity(a),
+        Some(Command::BenchCollect(a)) => {
+            let r = gclab::cmd_bench_collect::run(a.objects, &a.shape, a.reps)?;
+            println!(
+                "{}",
+                serde_json::to_string(&r).context("serialising the result")?
+            );
+            Ok(())
+        }
     }
 }
 
@@ -279,9 +307,13 @@ fn fidelity(a: FidelityArgs) -> Result<()> {
             std::env::temp_dir().join(format!("gclab-fidelity-{}", std::process::id()))
         }),
     };
-    println!("| trace | CPython | collections gen0/1/2 real | modelled | objects collected real | modelled | final count real | modelled | match |");
-    println!("|---|---|---|---|---|---|---|---|---|");
-    let report = f::check(&opts, |line| println!("{line}"))?;
+    let mut header = true;
+    let report = f::check(&opts, |line| {
+        if std::mem::take(&mut header) {
+            print!("{}", f::table(&f::Report::default()));
+        }
+        println!("{line}");
+    })?;
     for (v, why) in &report.skipped {
         println!("skipped CPython {v}: {why}");
     }

@@ -315,6 +315,14 @@ impl Heap {
         }
     }
 
+    /// True once a `fork` event has started copy-on-write accounting: a strategy that batches
+    /// its header-write counts must then report each written object with
+    /// [`Heap::note_gc_write`] / [`Heap::note_rc_write`].
+    #[inline]
+    pub fn cow_active(&self) -> bool {
+        self.cow.active
+    }
+
     #[cold]
     fn cow_touch(&mut self, id: ObjId, cause: WriteCause) {
         let i = id.index();

@@ -23,8 +23,8 @@
 //! * `append-lists`: `size` empty lists appended to one list (the 25% rule at work);
 //! * `dict-cycles`: `size` two-dict cycles built then dropped, a quarter of them kept alive for a
 //!   while in a holder list that is itself dropped every 1000 pairs;
-//! * `mix`: a seeded mix of tuples, dicts, lists and instances with random drops, cross links
-//!   and occasional `gc.collect(g)`;
+//! * `mix`: a seeded mix of tuples (1-4 items, now and then 18-22), dicts, lists and instances
+//!   with random drops, cross links, loads from containers and occasional `gc.collect(g)`;
 //! * `freeze`: a live structure built, `gc.freeze()`, cycles, `gc.unfreeze()`, more cycles;
 //! * `thresholds`: cycles while `gc.set_threshold` changes (including 0 and a negative value)
 //!   and `gc.disable()`/`gc.enable()` toggle.
@@ -229,8 +229,13 @@ impl Fidelity {
             let r = rng.random_range(0..NREGS);
             match rng.random_range(0..100) {
                 0..=14 => {
-                    // a tuple of 1..=4 items taken from other registers
-                    let n = rng.random_range(1..=4u32);
+                    // a tuple of 1..=4 items taken from other registers, or now and then of
+                    // 18..=22 (around the end of the tuple free lists, sizes 1..=19)
+                    let n = if rng.random_range(0..8) == 0 {
+                        rng.random_range(18..=22u32)
+                    } else {
+                        rng.random_range(1..=4u32)
+                    };
                     let items: Vec<Reg> = (0..n)
                         .map(|_| rng.random_range(0..NREGS))
                         .filter(|&x| x != r)
@@ -280,7 +285,25 @@ impl Fidelity {
                     }
                     sh[r as usize] = Some(x);
                 }
-                70..=98 => {
+                70..=74 => {
+                    // d = r[slot]: a load from a container (the loaded object's kind is not
+                    // tracked, so d is only used as a value afterwards)
+                    let Some(x) = sh[r as usize] else { continue };
+                    if !x.kind.is_container() || x.len == 0 {
+                        continue;
+                    }
+                    let d = rng.random_range(0..NREGS);
+                    if d == r {
+                        continue;
+                    }
+                    f.op(Op::Load {
+                        dst: d,
+                        obj: r,
+                        slot: rng.random_range(0..x.len),
+                    })?;
+                    sh[d as usize] = None;
+                }
+                75..=98 => {
                     f.clear(r)?;
                     sh[r as usize] = None;
                 }

@@ -49,7 +49,7 @@ use gclab_core::heap::{Heap, ObjId};
 use gclab_core::strategy::{
     GcReply, GenerationStats, Preset, StrategyFactory, StrategyInfo, StrategyStats,
 };
-use gclab_core::{GcOp, ParamError, ParamSpec, ParamType, Params, Strategy};
+use gclab_core::{GcOp, Kind, ParamError, ParamSpec, ParamType, Params, Strategy};
 use gclab_generational::{Config, GcList, Generational};
 use std::collections::VecDeque;
 
@@ -413,6 +413,13 @@ impl Strategy for CPython314 {
     fn stored(&mut self, heap: &mut Heap, container: ObjId, value: ObjId) {
         let was = self.inner.is_tracked(container);
         self.inner.stored(heap, container, value);
+        if !was && heap.kind(container) == Kind::Tuple && heap.kind(value).is_container() {
+            // A tuple untracked by an increment (its items all atoms or empty) whose slot is
+            // written afterwards with a container: CPython cannot do that (its tuples are
+            // immutable once built; one with an empty slot is never untracked), but an op
+            // stream can, and an untracked tuple on a cycle would never be collected.
+            self.inner.gc_track(heap, container);
+        }
         if !was && self.inner.is_tracked(container) {
             self.space[container.index()] = self.not_visited();
             self.sync_counts();

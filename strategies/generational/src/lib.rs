@@ -27,7 +27,10 @@
 //! * **The collection**: merge the younger lists, `update_refs`, `subtract_refs`, the
 //!   breadth-first `move_unreachable`, `untrack_tuples`, promotion (gen1 survivors add to
 //!   `long_lived_pending`; a full collection untracks atom-only dicts and resets pending and
-//!   total), deletion of the garbage, and the free lists emptied by full collections.
+//!   total), deletion of the garbage, and the free lists emptied by full collections. Lists and
+//!   tuples are traversed last item first and dicts and instances first item first, as
+//!   CPython's `tp_traverse` functions do: the order decides where `move_unreachable`
+//!   re-appends objects, which `untrack_tuples` observes.
 //! * **Lazy tracking**: dicts start untracked and become tracked when a stored value "may be
 //!   tracked" (a container that is not a tuple, or a tracked tuple).
 //! * **The `gc` module**: `collect(g)` (returns collected + uncollectable; 0 when re-entered),
@@ -43,7 +46,16 @@
 //!
 //! Manual policies for a disabled collector (the `gc-disabled` preset): a full (or chosen
 //! generation) collection every N ops (`every_ops`), every T ms of wall time (`every_ms`), or
-//! whenever the workload emits a named event (`on_event`).
+//! whenever the workload emits a named event (`on_event`). The time-based policies are checked
+//! at allocations, safe points and events; a policy collection is like a `gc.collect(g)` call.
+//!
+//! Data layout: struct-of-arrays indexed by object id (`rc`, `gc_refs`: `u32`; `flags`: `u8`
+//! with the tracked/collecting/unreachable bits and the object's kind; `prev`/`next`: `u32`
+//! list links with five list heads in front), 17 bytes per object. Nothing recurses: freeing
+//! uses a worklist, collections walk lists. A gen0 collection touches only the young list.
+//! Header writes are reported to the heap (`note_rc_write`, `note_gc_write`) for the
+//! copy-on-write figures; during a collection every object of the collected set is reported
+//! once (its `gc_refs` write) and its further writes are counted in bulk.
 
 #![warn(missing_docs)]
 
@@ -75,6 +87,27 @@ const NHEAD: u32 = 5;
 const TRACKED: u8 = 1;
 const COLLECTING: u8 = 2;
 const UNREACHABLE: u8 = 4;
+// Kind bits, set at allocation so that collections never look the kind up in the heap.
+const CONTAINER: u8 = 8;
+const IS_TUPLE: u8 = 16;
+const IS_DICT: u8 = 32;
+// Set when a value is stored into the container (never cleared): a container without it has
+// no references, so traversals skip reading its slots.
+const HAS_REFS: u8 = 64;
+// Lists and tuples: CPython's `list_traverse` and `tupletraverse` visit items from the last to
+// the first (dicts and instances visit theirs in order). The order decides where
+// `move_unreachable` re-appends objects, which `untrack_tuples` can observe.
+const REVERSE_TRAVERSE: u8 = 128;
+
+const fn kind_bits(kind: Kind) -> u8 {
+    match kind {
+        Kind::Tuple => CONTAINER | IS_TUPLE | REVERSE_TRAVERSE,
+        Kind::Dict => CONTAINER | IS_DICT,
+        Kind::List => CONTAINER | REVERSE_TRAVERSE,
+        Kind::Instance => CONTAINER,
+        _ => 0,
+    }
+}
 
 #[inline]
 const fn node(id: ObjId) -> u32 {
@@ -83,6 +116,14 @@ const fn node(id: ObjId) -> u32 {
 #[inline]
 const fn obj(n: u32) -> ObjId {
     ObjId(n - NHEAD)
+}
+
+/// Work a collection step accumulates and adds to the heap's counters once, at the end.
+#[derive(Default)]
+struct Acc {
+    writes: u64,
+    visited: u64,
+    traversed: u64,
 }
 
 /// One of the lists of tracked objects, for strategies that build on this one's cycle-detection
@@ -153,8 +194,11 @@ pub struct Generational {
     rc: Vec<u32>,
     /// `gc_refs` during a collection, by object index.
     gc_refs: Vec<u32>,
-    /// TRACKED / COLLECTING / UNREACHABLE, by object index.
+    /// TRACKED / COLLECTING / UNREACHABLE and the kind bits, by object index.
     flags: Vec<u8>,
+    /// Tracked tuples and dicts (the untracking passes are skipped when there are none).
+    tracked_tuples: u64,
+    tracked_dicts: u64,
     /// List links, by node (heads first).
     next: Vec<u32>,
     prev: Vec<u32>,
@@ -172,6 +216,7 @@ pub struct Generational {
     worklist: Vec<ObjId>,
     garbage: Vec<ObjId>,
     freed_by_refcount: u64,
+    gen2_vetoes: u64,
     by_reason: [u64; 3],
     next_due_ops: u64,
     next_due_ns: u64,
@@ -198,6 +243,8 @@ impl Generational {
             rc: Vec::new(),
             gc_refs: Vec::new(),
             flags: Vec::new(),
+            tracked_tuples: 0,
+            tracked_dicts: 0,
             next,
             prev,
             count: [0; 3],
@@ -212,6 +259,7 @@ impl Generational {
             worklist: Vec::new(),
             garbage: Vec::new(),
             freed_by_refcount: 0,
+            gen2_vetoes: 0,
             by_reason: [0; 3],
             tracks: 0,
             untracks: 0,
@@ -310,6 +358,13 @@ impl Generational {
         self.merge(heap, from.0, to.0);
     }
 
+    /// `untrack_tuples(list)`: untracks the tuples of `list` that hold only atoms.
+    pub fn gc_list_untrack_tuples(&mut self, heap: &mut Heap, list: GcList) {
+        let mut acc = Acc::default();
+        self.untrack_tuples(heap, list.0, &mut acc);
+        Self::add_work(heap, &acc);
+    }
+
     /// CPython's `gc_collect_region(from, to)` without the bookkeeping of a generation: finds
     /// the objects of `from` that nothing outside `from` references, directly or through
     /// other objects of `from` (`deduce_unreachable`), untracks atom-only tuples, moves the
@@ -317,18 +372,33 @@ impl Generational {
     /// `(examined, collected)`. The caller records the collection
     /// (`heap.begin_collection` / `end_collection`) and keeps the statistics.
     pub fn collect_region(&mut self, heap: &mut Heap, from: GcList, to: GcList) -> (u64, u64) {
-        let examined = self.deduce_unreachable(heap, from.0);
-        self.untrack_tuples(heap, from.0);
+        let mut acc = Acc::default();
+        let (examined, _) = self.deduce_unreachable(heap, from.0, &mut acc);
+        self.untrack_tuples(heap, from.0, &mut acc);
         if from != to {
             self.merge(heap, from.0, to.0);
         }
         let collected = self.delete_garbage(heap);
+        Self::add_work(heap, &acc);
         (examined, collected)
     }
 
-    /// `untrack_tuples(list)`: untracks the tuples of `list` that hold only atoms.
-    pub fn gc_list_untrack_tuples(&mut self, heap: &mut Heap, list: GcList) {
-        self.untrack_tuples(heap, list.0);
+    fn add_work(heap: &mut Heap, acc: &Acc) {
+        heap.work.gc_header_writes += acc.writes;
+        heap.work.objects_visited += acc.visited;
+        heap.work.refs_traversed += acc.traversed;
+    }
+
+    /// Tracks `id` (into generation 0) if it is an untracked container other than the empty
+    /// tuple; does nothing otherwise.
+    pub fn gc_track(&mut self, heap: &mut Heap, id: ObjId) {
+        let k = heap.kind(id);
+        if k.is_container()
+            && !self.is_tracked(id)
+            && !(k == Kind::Tuple && heap.slots(id).is_empty())
+        {
+            self.track(heap, id);
+        }
     }
 
     /// Empties the list, dict and tuple free lists (`_PyGC_ClearAllFreeLists`, what a full
@@ -400,16 +470,52 @@ impl Generational {
 
     #[inline]
     fn track(&mut self, heap: &mut Heap, id: ObjId) {
-        self.tracks += 1;
-        self.flags[id.index()] |= TRACKED;
+        self.set_tracked(id);
         self.link_tail(heap, 0, node(id));
     }
 
     #[inline]
     fn untrack(&mut self, heap: &mut Heap, id: ObjId) {
-        self.untracks += 1;
-        self.flags[id.index()] &= !TRACKED;
+        self.clear_tracked(id);
         self.unlink(heap, node(id));
+    }
+
+    #[inline]
+    fn set_tracked(&mut self, id: ObjId) {
+        self.tracks += 1;
+        let f = &mut self.flags[id.index()];
+        *f |= TRACKED;
+        self.tracked_tuples += (*f & IS_TUPLE != 0) as u64;
+        self.tracked_dicts += (*f & IS_DICT != 0) as u64;
+    }
+
+    #[inline]
+    fn clear_tracked(&mut self, id: ObjId) {
+        self.untracks += 1;
+        let f = &mut self.flags[id.index()];
+        *f &= !TRACKED;
+        self.tracked_tuples -= (*f & IS_TUPLE != 0) as u64;
+        self.tracked_dicts -= (*f & IS_DICT != 0) as u64;
+    }
+
+    /// Unlinks a node whose neighbours are all in the set being collected (their headers are
+    /// already noted as written by this collection).
+    #[inline]
+    fn unlink_quiet(&mut self, n: u32) {
+        let p = self.prev[n as usize];
+        let x = self.next[n as usize];
+        self.next[p as usize] = x;
+        self.prev[x as usize] = p;
+    }
+
+    /// Appends a node to a list whose tail is in the set being collected (or is a head).
+    #[inline]
+    fn link_tail_quiet(&mut self, head: u32, n: u32) {
+        let p = self.prev[head as usize];
+        self.next[p as usize] = n;
+        self.prev[n as usize] = p;
+        self.next[n as usize] = head;
+        self.prev[head as usize] = n;
     }
 
     #[cold]
@@ -424,9 +530,9 @@ impl Generational {
 
     /// `_PyObject_GC_MAY_BE_TRACKED`: a container that is not a tuple, or a tracked tuple.
     #[inline]
-    fn may_be_tracked(&self, heap: &Heap, id: ObjId) -> bool {
-        let k = heap.kind(id);
-        k.is_container() && (k != Kind::Tuple || self.flags[id.index()] & TRACKED != 0)
+    fn may_be_tracked(&self, id: ObjId) -> bool {
+        let f = self.flags[id.index()];
+        f & CONTAINER != 0 && (f & IS_TUPLE == 0 || f & TRACKED != 0)
     }
 
     // ----- counting -----
@@ -545,6 +651,7 @@ impl Generational {
         for i in (0..NUM_GENERATIONS).rev() {
             if self.count[i] > self.threshold[i] {
                 if i == NUM_GENERATIONS - 1 && self.long_lived_pending < self.long_lived_total / 4 {
+                    self.gen2_vetoes += 1;
                     continue;
                 }
                 self.collect_with_callback(heap, i, Reason::Automatic);
@@ -582,6 +689,12 @@ impl Generational {
     }
 
     /// `gc_collect_main` for generation `g`: returns the number of objects collected.
+    ///
+    /// Header writes: every object of the collected set has its `gc_refs` written by
+    /// `update_refs`, so it is reported once there (`note_gc_write`: copy-on-write pages and
+    /// one work unit); its later writes in this collection (more `gc_refs` updates, flag bits,
+    /// relinking within the set) are counted in bulk. Writes to objects outside the set (the
+    /// old generation's tail when lists are merged) are reported one by one.
     fn collect_main(&mut self, heap: &mut Heap, g: usize) -> u64 {
         let t = heap.begin_collection(g as i32);
         if g + 1 < NUM_GENERATIONS {
@@ -599,30 +712,39 @@ impl Generational {
         } else {
             young
         };
-
-        let examined = self.deduce_unreachable(heap, young);
-
-        self.untrack_tuples(heap, young);
+        let mut acc = Acc::default();
+        let (examined, unreachable) = self.deduce_unreachable(heap, young, &mut acc);
+        let mut survivors = examined - unreachable;
+        survivors -= self.untrack_tuples(heap, young, &mut acc);
+        let (mut writes, mut visited, mut traversed) = (acc.writes, acc.visited, acc.traversed);
 
         // promotion
         if young != old {
             if g == NUM_GENERATIONS - 2 {
-                self.long_lived_pending += self.list_len(young);
+                self.long_lived_pending += survivors;
             }
             self.merge(heap, young, old);
         } else {
             // untrack_dicts: full collections only (issue #14775).
-            let mut n = self.next[young as usize];
-            while n != young {
-                let nx = self.next[n as usize];
-                let id = obj(n);
-                if heap.kind(id) == Kind::Dict && self.atoms_only(heap, id) {
-                    self.untrack(heap, id);
+            if self.tracked_dicts > 0 {
+                let mut n = self.next[young as usize];
+                while n != young {
+                    let nx = self.next[n as usize];
+                    let id = obj(n);
+                    if self.flags[id.index()] & IS_DICT != 0 {
+                        visited += 1;
+                        if self.atoms_only(heap, id, &mut traversed) {
+                            self.clear_tracked(id);
+                            self.unlink_quiet(n);
+                            survivors -= 1;
+                            writes += 2;
+                        }
+                    }
+                    n = nx;
                 }
-                n = nx;
             }
             self.long_lived_pending = 0;
-            self.long_lived_total = self.list_len(young);
+            self.long_lived_total = survivors;
         }
 
         let collected = self.delete_garbage(heap);
@@ -633,6 +755,9 @@ impl Generational {
             self.dict_free = 0;
             self.tuple_free = [0; TUPLE_MAXSAVESIZE];
         }
+        heap.work.gc_header_writes += writes;
+        heap.work.objects_visited += visited;
+        heap.work.refs_traversed += traversed;
         let st = &mut self.gen_stats[g];
         st.collections += 1;
         st.collected += collected;
@@ -641,102 +766,122 @@ impl Generational {
     }
 
     /// `deduce_unreachable(young)`: `update_refs`, `subtract_refs` and the breadth-first
-    /// `move_unreachable`, which leaves the objects reachable from outside `young` in `young`
-    /// and moves the rest to the unreachable list. Returns the number of objects examined.
-    fn deduce_unreachable(&mut self, heap: &mut Heap, young: u32) -> u64 {
+    /// `move_unreachable`, which leaves in `young` the objects reachable from outside it and
+    /// moves the rest to the unreachable list. Returns (examined, unreachable).
+    fn deduce_unreachable(&mut self, heap: &mut Heap, young: u32, acc: &mut Acc) -> (u64, u64) {
+        let (mut writes, mut visited, mut traversed) = (0u64, 0u64, 0u64);
         // update_refs
         let mut examined = 0u64;
+        let cow = heap.cow_active();
         let mut n = self.next[young as usize];
         while n != young {
-            let i = obj(n).index();
+            let id = obj(n);
+            let i = id.index();
             self.gc_refs[i] = self.rc[i];
             self.flags[i] |= COLLECTING;
-            heap.note_gc_write(obj(n));
+            if cow {
+                heap.note_gc_write(id);
+            }
             examined += 1;
             n = self.next[n as usize];
         }
-        heap.work.objects_visited += examined;
+        if !cow {
+            heap.work.gc_header_writes += examined;
+        }
+        visited += examined;
 
         // subtract_refs
         let mut n = self.next[young as usize];
         while n != young {
-            let id = obj(n);
-            let len = heap.slots(id).len();
-            heap.work.refs_traversed += len as u64;
-            for k in 0..len {
-                let c = heap.slots(id)[k];
+            if self.flags[obj(n).index()] & HAS_REFS == 0 {
+                n = self.next[n as usize];
+                continue;
+            }
+            let slots = heap.slots(obj(n));
+            traversed += slots.len() as u64;
+            for &c in slots {
                 if c.is_nil() {
                     continue;
                 }
                 let ci = c.index();
                 if self.flags[ci] & COLLECTING != 0 {
                     self.gc_refs[ci] -= 1;
-                    heap.note_gc_write(c);
+                    writes += 1;
                 }
             }
             n = self.next[n as usize];
         }
-        heap.work.objects_visited += examined;
+        visited += examined;
 
         // move_unreachable: a breadth-first walk of young; objects found reachable from an
         // already-scanned one are moved back to young's tail and scanned in their turn.
+        let mut unreachable = 0u64;
         let mut n = self.next[young as usize];
         while n != young {
             let id = obj(n);
             let i = id.index();
-            heap.work.objects_visited += 1;
+            visited += 1;
             if self.gc_refs[i] > 0 {
-                let len = heap.slots(id).len();
-                heap.work.refs_traversed += len as u64;
-                for k in 0..len {
-                    let c = heap.slots(id)[k];
-                    if c.is_nil() {
-                        continue;
-                    }
-                    let ci = c.index();
-                    let cf = self.flags[ci];
-                    if cf & COLLECTING == 0 {
-                        continue;
-                    }
-                    if cf & UNREACHABLE != 0 {
-                        self.unlink(heap, node(c));
-                        self.link_tail(heap, young, node(c));
-                        self.flags[ci] &= !UNREACHABLE;
-                        self.gc_refs[ci] = 1;
-                    } else if self.gc_refs[ci] == 0 {
-                        self.gc_refs[ci] = 1;
-                        heap.note_gc_write(c);
+                let f = self.flags[i];
+                if f & HAS_REFS != 0 {
+                    let slots = heap.slots(id);
+                    traversed += slots.len() as u64;
+                    if f & REVERSE_TRAVERSE != 0 {
+                        for &c in slots.iter().rev() {
+                            self.visit_reachable(c, young, &mut unreachable, &mut writes);
+                        }
+                    } else {
+                        for &c in slots {
+                            self.visit_reachable(c, young, &mut unreachable, &mut writes);
+                        }
                     }
                 }
                 self.flags[i] &= !COLLECTING;
-                heap.note_gc_write(id);
+                writes += 1;
                 n = self.next[n as usize];
             } else {
                 let nx = self.next[n as usize];
-                self.unlink(heap, n);
-                self.link_tail(heap, UNREACH, n);
+                self.unlink_quiet(n);
+                self.link_tail_quiet(UNREACH, n);
                 self.flags[i] |= UNREACHABLE;
+                unreachable += 1;
+                writes += 4;
                 n = nx;
             }
         }
-        examined
+        acc.writes += writes;
+        acc.visited += visited;
+        acc.traversed += traversed;
+        (examined, unreachable)
     }
 
-    /// `untrack_tuples(list)`: untracks the tuples of `list` that hold only atoms.
-    fn untrack_tuples(&mut self, heap: &mut Heap, list: u32) {
-        // untrack_tuples
-        let mut n = self.next[list as usize];
-        while n != list {
-            let nx = self.next[n as usize];
-            let id = obj(n);
-            if heap.kind(id) == Kind::Tuple && self.atoms_only(heap, id) {
-                self.untrack(heap, id);
+    /// `untrack_tuples(list)` (skipped when no tuple is tracked anywhere); returns how many
+    /// tuples it untracked.
+    fn untrack_tuples(&mut self, heap: &mut Heap, young: u32, acc: &mut Acc) -> u64 {
+        let mut untracked = 0u64;
+        // untrack_tuples (skipped when no tuple is tracked anywhere)
+        if self.tracked_tuples > 0 {
+            let mut n = self.next[young as usize];
+            while n != young {
+                let nx = self.next[n as usize];
+                let id = obj(n);
+                if self.flags[id.index()] & IS_TUPLE != 0 {
+                    acc.visited += 1;
+                    if self.atoms_only(heap, id, &mut acc.traversed) {
+                        self.clear_tracked(id);
+                        self.unlink_quiet(n);
+                        untracked += 1;
+                        acc.writes += 2;
+                    }
+                }
+                n = nx;
             }
-            n = nx;
         }
+
+        untracked
     }
 
-    /// Frees the objects on the unreachable list (`delete_garbage`); returns how many.
+    /// `delete_garbage`: frees the objects on the unreachable list; returns how many.
     fn delete_garbage(&mut self, heap: &mut Heap) -> u64 {
         // The garbage: no finalizers, weakrefs or tp_del in the model, so every unreachable
         // object is collected (m) and none is uncollectable (n = 0). delete_garbage's tp_clear
@@ -748,12 +893,12 @@ impl Generational {
             self.garbage.push(obj(n));
             n = self.next[n as usize];
         }
+        self.next[UNREACH as usize] = UNREACH;
+        self.prev[UNREACH as usize] = UNREACH;
         let collected = self.garbage.len() as u64;
         let garbage = std::mem::take(&mut self.garbage);
-        self.untracks += garbage.len() as u64;
         for &id in &garbage {
-            self.flags[id.index()] &= !TRACKED;
-            self.unlink(heap, node(id));
+            self.clear_tracked(id);
             let kind = heap.kind(id);
             let len = heap.slots(id).len();
             self.count_dealloc(kind, len);
@@ -769,19 +914,41 @@ impl Generational {
             self.flags[id.index()] = 0;
         }
         self.garbage = garbage;
+
         collected
+    }
+
+    /// `visit_reachable`: `c` is referenced by an object found reachable.
+    #[inline(always)]
+    fn visit_reachable(&mut self, c: ObjId, young: u32, unreachable: &mut u64, writes: &mut u64) {
+        if c.is_nil() {
+            return;
+        }
+        let ci = c.index();
+        let cf = self.flags[ci];
+        if cf & COLLECTING == 0 {
+            return;
+        }
+        if cf & UNREACHABLE != 0 {
+            let cn = node(c);
+            self.unlink_quiet(cn);
+            self.link_tail_quiet(young, cn);
+            self.flags[ci] = cf & !UNREACHABLE;
+            self.gc_refs[ci] = 1;
+            *unreachable -= 1;
+            *writes += 4;
+        } else if self.gc_refs[ci] == 0 {
+            self.gc_refs[ci] = 1;
+            *writes += 1;
+        }
     }
 
     /// True if no item of the tuple or dict `id` may be tracked (`_PyTuple_MaybeUntrack`,
     /// `_PyDict_MaybeUntrack`). Empty slots are `None`.
-    fn atoms_only(&self, heap: &mut Heap, id: ObjId) -> bool {
-        heap.work.objects_visited += 1;
-        let len = heap.slots(id).len();
-        heap.work.refs_traversed += len as u64;
-        (0..len).all(|k| {
-            let c = heap.slots(id)[k];
-            c.is_nil() || !self.may_be_tracked(heap, c)
-        })
+    fn atoms_only(&self, heap: &Heap, id: ObjId, traversed: &mut u64) -> bool {
+        let slots = heap.slots(id);
+        *traversed += slots.len() as u64;
+        slots.iter().all(|&c| c.is_nil() || !self.may_be_tracked(c))
     }
 
     /// The manual policies (every N ops, every T ms).
@@ -829,11 +996,11 @@ impl Strategy for Generational {
             self.grow(heap.capacity().max(i + 1));
         }
         self.rc[i] = 0;
-        self.flags[i] = 0;
+        let kind = heap.kind(id);
+        self.flags[i] = kind_bits(kind);
         if self.cfg.every_ops > 0 || self.cfg.every_ms > 0 {
             self.policies(heap);
         }
-        let kind = heap.kind(id);
         if !kind.is_container() {
             return;
         }
@@ -867,19 +1034,10 @@ impl Strategy for Generational {
     fn stored(&mut self, heap: &mut Heap, container: ObjId, value: ObjId) {
         // MAINTAIN_TRACKING: an untracked dict becomes tracked when it gets a value that may
         // be tracked.
-        if self.flags[container.index()] & TRACKED == 0 {
-            let retrack = match heap.kind(container) {
-                Kind::Dict => self.may_be_tracked(heap, value),
-                // A tuple untracked by a collection (its items all atoms or empty) whose slot
-                // is written afterwards with any container, even an untracked tuple or itself:
-                // CPython cannot do that (its tuples are immutable once built), but an op
-                // stream can, and an untracked tuple on a cycle would never be collected.
-                Kind::Tuple => heap.kind(value).is_container(),
-                _ => false,
-            };
-            if retrack {
-                self.track(heap, container);
-            }
+        let f = self.flags[container.index()];
+        self.flags[container.index()] = f | HAS_REFS;
+        if f & (TRACKED | IS_DICT) == IS_DICT && self.may_be_tracked(value) {
+            self.track(heap, container);
         }
     }
 
@@ -958,6 +1116,7 @@ impl Strategy for Generational {
                 ("enabled".into(), self.enabled as u64),
                 ("long_lived_total".into(), self.long_lived_total),
                 ("long_lived_pending".into(), self.long_lived_pending),
+                ("gen2_vetoes".into(), self.gen2_vetoes),
                 ("gen0_size".into(), sizes[0]),
                 ("gen1_size".into(), sizes[1]),
                 ("gen2_size".into(), sizes[2]),
