@@ -6,11 +6,23 @@
 
 #![warn(missing_docs)]
 
+pub mod analysis;
 pub mod cmd_bench_collect;
+pub mod cmd_default;
 pub mod cmd_fidelity;
+pub mod cmd_merge;
 pub mod cmd_new_strategy;
+pub mod cmd_plot;
+pub mod cmd_report;
+pub mod cmd_reproduce;
+pub mod cmd_sweep;
 pub mod cmd_workloads;
+pub mod experiment;
+pub mod metrics;
+pub mod plot;
 pub mod provenance;
+pub mod readme;
 pub mod registry;
 pub mod report;
 pub mod runner;
+pub mod sweep;

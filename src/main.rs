@@ -34,6 +34,16 @@ enum Command {
     Run(RunArgs),
     /// Write a workload's op stream to a trace file.
     Trace(TraceArgs),
+    /// Run every cell of an experiment file, appending one JSON line per run.
+    Sweep(gclab::cmd_sweep::SweepArgs),
+    /// Join shard outputs of a sweep, refusing duplicate and missing cells.
+    Merge(gclab::cmd_merge::MergeArgs),
+    /// Draw every figure of a results directory (SVG, and PNG with the bundled font).
+    Plot(gclab::cmd_plot::PlotArgs),
+    /// Write a result's tables and claim verdicts into its README (from runs.jsonl only).
+    Report(gclab::cmd_report::ReportArgs),
+    /// Rerun every published experiment and redraw its figures; `--check` compares instead.
+    Reproduce(gclab::cmd_reproduce::ReproduceArgs),
     /// Create a new strategy crate `strategies/NAME/` from the template and register it.
     NewStrategy(NewStrategyArgs),
     /// Characterise workloads (strategy-independent): ops, allocations, bytes, the minimum
@@ -187,6 +197,12 @@ fn exit_code(e: &anyhow::Error) -> u8 {
             || cause.is::<ParamError>()
             || cause.is::<TraceError>()
             || cause.is::<UserError>()
+            || cause.is::<gclab::experiment::ExperimentError>()
+            || cause.is::<gclab::sweep::MergeError>()
+            || matches!(
+                cause.downcast_ref(),
+                Some(gclab::sweep::SweepError::Usage(_))
+            )
             || cause.is::<gclab_workloads::CharacteriseError>()
             || matches!(
                 cause.downcast_ref::<gclab::cmd_bench_collect::BenchError>(),
@@ -216,6 +232,11 @@ fn dispatch(cli: Cli) -> Result<()> {
         }
         Some(Command::Run(a)) => run(a),
         Some(Command::Trace(a)) => trace(a),
+        Some(Command::Sweep(a)) => gclab::cmd_sweep::run(a),
+        Some(Command::Merge(a)) => gclab::cmd_merge::run(a),
+        Some(Command::Plot(a)) => gclab::cmd_plot::run(a),
+        Some(Command::Report(a)) => gclab::cmd_report::run(a),
+        Some(Command::Reproduce(a)) => gclab::cmd_reproduce::run(a),
         Some(Command::NewStrategy(a)) => {
             let msg =
                 gclab::cmd_new_strategy::run(&a.root, &a.name, a.ty.as_deref(), a.no_register)
@@ -332,34 +353,8 @@ fn fidelity(a: FidelityArgs) -> Result<()> {
     Ok(())
 }
 
-/// The job `cargo run --release` runs: every registered strategy on the guide's cycles.
+/// The job `cargo run --release` runs: the default experiment (results/default), its figures
+/// and its README tables.
 fn default_job() -> Result<()> {
-    println!("gclab default job: every strategy on the guide's reference cycles (workload `cycles`, seed 1).");
-    println!("Run `gclab --help` for commands, `gclab list` for strategies and workloads.\n");
-    println!(
-        "{:<16} {:>10} {:>12} {:>14} {:>12} {:>14} {:>12}",
-        "strategy", "ops", "collections", "peak bytes", "leaked objs", "leaked bytes", "wall ms"
-    );
-    for info in gclab::registry::infos() {
-        let spec = RunSpec {
-            strategy: info.name.to_string(),
-            strategy_params: vec![],
-            source: Source::parse("cycles", vec![]),
-            seed: 1,
-            verify: false,
-            max_heap: None,
-        };
-        let r = runner::run(&spec)?.record;
-        println!(
-            "{:<16} {:>10} {:>12} {:>14} {:>12} {:>14} {:>12.2}",
-            r.strategy,
-            r.ops,
-            r.collections,
-            r.peak_live_bytes,
-            r.leaked_objects,
-            r.leaked_bytes,
-            r.time.wall_ns as f64 / 1e6
-        );
-    }
-    Ok(())
+    gclab::cmd_default::run()
 }

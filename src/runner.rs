@@ -3,7 +3,7 @@
 
 use crate::provenance::Provenance;
 use crate::registry::{self, RegistryError, WithStrategy};
-use gclab_core::executor::{ExecConfig, Executor, ProbeRecord, VerifyReport};
+use gclab_core::executor::{ExecConfig, Executor, ProbeRecord, TimelineSample, VerifyReport};
 use gclab_core::heap::{Accounting, CowReport, Work};
 use gclab_core::kind::ALL_KINDS;
 use gclab_core::recorder::CollectionRecord;
@@ -194,25 +194,50 @@ pub struct RunOutput {
     pub record: RunRecord,
     /// Every collection, in order.
     pub collections: Vec<CollectionRecord>,
+    /// Heap timeline samples (empty unless asked for with [`run_sampled`]).
+    pub timeline: Vec<TimelineSample>,
+}
+
+/// Heap-timeline sampling for [`run_sampled`].
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
+pub struct Sampling {
+    /// Sample every this many ops (0: off).
+    pub every: u64,
+    /// Also measure garbage retained with the oracle at each sample.
+    pub garbage: bool,
 }
 
 struct Job<'a> {
     spec: &'a RunSpec,
+    sampling: Sampling,
 }
 
 impl WithStrategy for Job<'_> {
     type Output = Result<RunOutput, RunError>;
     fn call<S: Strategy>(self, s: S) -> Self::Output {
-        run_with(self.spec, s)
+        run_with(self.spec, s, self.sampling)
     }
 }
 
 /// Runs one cell.
 pub fn run(spec: &RunSpec) -> Result<RunOutput, RunError> {
-    registry::with_strategy(&spec.strategy, &spec.strategy_params, Job { spec })?
+    run_sampled(spec, Sampling::default())
 }
 
-fn run_with<S: Strategy>(spec: &RunSpec, strategy: S) -> Result<RunOutput, RunError> {
+/// Runs one cell, sampling the heap timeline.
+pub fn run_sampled(spec: &RunSpec, sampling: Sampling) -> Result<RunOutput, RunError> {
+    registry::with_strategy(
+        &spec.strategy,
+        &spec.strategy_params,
+        Job { spec, sampling },
+    )?
+}
+
+fn run_with<S: Strategy>(
+    spec: &RunSpec,
+    strategy: S,
+    sampling: Sampling,
+) -> Result<RunOutput, RunError> {
     // A strategy with a heap budget (mark-sweep) runs under it: the executor then ends the run
     // as out of memory when live bytes still exceed the budget after the strategy collected.
     let max_heap = match (spec.max_heap, strategy.heap_budget()) {
@@ -232,6 +257,7 @@ fn run_with<S: Strategy>(spec: &RunSpec, strategy: S) -> Result<RunOutput, RunEr
             header.params = built.params.pairs();
             header.seed = spec.seed;
             let mut ex = Executor::new(strategy, &header, cfg);
+            ex.sample_timeline(sampling.every, sampling.garbage);
             let r = workload::stream(name, &built.params, &*built.workload, spec.seed, &mut ex)
                 .map(|_| ());
             (header, ex, r)
@@ -240,6 +266,7 @@ fn run_with<S: Strategy>(spec: &RunSpec, strategy: S) -> Result<RunOutput, RunEr
             let mut reader = trace::open_file(path)?;
             let header = reader.header().clone();
             let mut ex = Executor::new(strategy, &header, cfg);
+            ex.sample_timeline(sampling.every, sampling.garbage);
             let r = match reader.feed(&mut ex) {
                 Ok(_) => Ok(()),
                 Err(TraceError::Stopped(stop)) => Err(stop),
@@ -256,7 +283,8 @@ fn run_with<S: Strategy>(spec: &RunSpec, strategy: S) -> Result<RunOutput, RunEr
         Err(stop @ Stop::OutOfMemory { .. }) => (Status::OutOfMemory, Some(stop.to_string())),
         Err(stop) => return Err(RunError::Exec(stop)),
     };
-    let wall_ns = t0.elapsed().as_nanos() as u64;
+    // Timeline sampling (the oracle) is the harness's cost, not the run's.
+    let wall_ns = (t0.elapsed().as_nanos() as u64).saturating_sub(ex.timeline_ns());
     Ok(make_output(
         spec,
         &header,
@@ -329,6 +357,7 @@ fn make_output<S: Strategy>(
     RunOutput {
         record,
         collections,
+        timeline: ex.timeline().to_vec(),
     }
 }
 

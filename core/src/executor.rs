@@ -43,6 +43,22 @@ pub struct VerifyReport {
     pub ns: u64,
 }
 
+/// One sample of the heap timeline, taken every K ops (see [`Executor::sample_timeline`]).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TimelineSample {
+    /// Ops executed when the sample was taken.
+    pub at_op: u64,
+    /// Live bytes (allocated, not yet freed).
+    pub live_bytes: u64,
+    /// Live objects.
+    pub live_objects: u64,
+    /// Of the live bytes, those unreachable from the registers (garbage retained), per the
+    /// oracle; `None` when the sampler was asked not to run the oracle.
+    pub garbage_bytes: Option<u64>,
+    /// Of the live objects, those unreachable from the registers.
+    pub garbage_objects: Option<u64>,
+}
+
 /// Runs ops against a heap with strategy `S`.
 pub struct Executor<S: Strategy> {
     /// The heap.
@@ -56,6 +72,10 @@ pub struct Executor<S: Strategy> {
     seen_collections: usize,
     verify: VerifyReport,
     gc_returned: u64,
+    timeline_every: u64,
+    timeline_garbage: bool,
+    timeline: Vec<TimelineSample>,
+    timeline_ns: u64,
 }
 
 impl<S: Strategy> Executor<S> {
@@ -71,7 +91,52 @@ impl<S: Strategy> Executor<S> {
             seen_collections: 0,
             verify: VerifyReport::default(),
             gc_returned: 0,
+            timeline_every: 0,
+            timeline_garbage: false,
+            timeline: Vec::new(),
+            timeline_ns: 0,
         }
+    }
+
+    /// Wall time spent taking timeline samples (mostly the oracle), ns: a harness cost that
+    /// callers subtract from the run's wall time.
+    pub fn timeline_ns(&self) -> u64 {
+        self.timeline_ns
+    }
+
+    /// Samples the heap timeline every `every` ops (0 turns sampling off, the default). With
+    /// `garbage`, each sample also runs the reachability oracle to measure the garbage retained
+    /// (unreachable bytes not yet freed): this costs a heap trace per sample, so choose `every`
+    /// accordingly.
+    pub fn sample_timeline(&mut self, every: u64, garbage: bool) {
+        self.timeline_every = every;
+        self.timeline_garbage = garbage;
+    }
+
+    /// The timeline samples taken so far.
+    pub fn timeline(&self) -> &[TimelineSample] {
+        &self.timeline
+    }
+
+    /// Takes one timeline sample now (the sampler also calls this every K ops).
+    pub fn take_sample(&mut self) {
+        let t = Instant::now();
+        let (garbage_objects, garbage_bytes) = if self.timeline_garbage {
+            match self.heap.unreachable_live() {
+                Ok((o, b)) => (Some(o), Some(b)),
+                Err(_) => (None, None),
+            }
+        } else {
+            (None, None)
+        };
+        self.timeline.push(TimelineSample {
+            at_op: self.heap.work.ops,
+            live_bytes: self.heap.acct.live_bytes,
+            live_objects: self.heap.acct.live_objects,
+            garbage_bytes,
+            garbage_objects,
+        });
+        self.timeline_ns += t.elapsed().as_nanos() as u64;
     }
 
     /// The probes observed so far.
@@ -270,6 +335,9 @@ impl<S: Strategy> OpSink for Executor<S> {
                 return Err(self.err(op, kind));
             }
             self.heap.work.ops += 1;
+            if self.timeline_every != 0 && self.heap.work.ops % self.timeline_every == 0 {
+                self.take_sample();
+            }
             if let Some(budget) = self.cfg.max_heap {
                 if self.heap.acct.live_bytes > budget {
                     return Err(Stop::OutOfMemory {

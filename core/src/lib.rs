@@ -24,7 +24,7 @@ pub mod strategy;
 pub mod trace;
 pub mod workload;
 
-pub use executor::{ExecConfig, Executor, ProbeRecord};
+pub use executor::{ExecConfig, Executor, ProbeRecord, TimelineSample};
 pub use heap::{Heap, ObjId};
 pub use kind::Kind;
 pub use op::{GcOp, Op, Reg, StreamHeader};

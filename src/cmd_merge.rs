@@ -1,0 +1,38 @@
+//! `gclab merge`: join shard outputs into one results file, refusing duplicates and gaps.
+
+use crate::experiment::Experiment;
+use crate::sweep;
+use anyhow::Result;
+use clap::Args;
+use std::path::PathBuf;
+
+/// Arguments of `gclab merge`.
+#[derive(Args, Debug)]
+pub struct MergeArgs {
+    /// The experiment file the shards ran.
+    pub experiment: PathBuf,
+    /// Shard outputs (`shards/shard-*-of-N.jsonl`).
+    #[arg(required = true)]
+    pub inputs: Vec<PathBuf>,
+    /// Output (default: `runs.jsonl` beside the experiment).
+    #[arg(long, short = 'o')]
+    pub out: Option<PathBuf>,
+    /// Write what there is even if cells are missing.
+    #[arg(long)]
+    pub allow_partial: bool,
+}
+
+/// Runs `gclab merge`.
+pub fn run(a: MergeArgs) -> Result<()> {
+    let exp = Experiment::load(&a.experiment)?;
+    let rows = sweep::merge(&exp, &a.inputs, a.allow_partial)?;
+    let out = a.out.unwrap_or_else(|| exp.dir.join("runs.jsonl"));
+    sweep::write_rows(&out, &rows)?;
+    eprintln!(
+        "merged {} rows from {} files into {}",
+        rows.len(),
+        a.inputs.len(),
+        out.display()
+    );
+    Ok(())
+}

@@ -1,0 +1,275 @@
+//! `gclab reproduce`: rerun every published experiment under `results/` and redraw its figures;
+//! with `--check`, rerun into a temporary directory instead and compare the deterministic
+//! columns, sidecars and figures with the committed ones, byte for byte.
+
+use crate::analysis::ResultSet;
+use crate::experiment::Experiment;
+use crate::sweep::{self, read_rows, write_rows, Row, SweepOptions};
+use anyhow::{anyhow, Context, Result};
+use clap::Args;
+use std::collections::BTreeMap;
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+
+/// Arguments of `gclab reproduce`.
+#[derive(Args, Debug, Clone)]
+pub struct ReproduceArgs {
+    /// Rerun into a temporary directory and compare with the committed results instead of
+    /// overwriting them; exit 1 if anything deterministic differs.
+    #[arg(long)]
+    pub check: bool,
+    /// Rerun only the first replicate of each cell (figures are then redrawn from the
+    /// committed rows with the rerun rows substituted).
+    #[arg(long)]
+    pub quick: bool,
+    /// The directory holding the published experiments.
+    #[arg(long, default_value = "results")]
+    pub root: PathBuf,
+    /// Only these experiments (directory names).
+    #[arg(long)]
+    pub only: Vec<String>,
+    /// Worker threads.
+    #[arg(long, short = 'j')]
+    pub jobs: Option<usize>,
+    /// SVG only.
+    #[arg(long)]
+    pub no_png: bool,
+}
+
+/// Deterministic differences found by `--check`.
+#[derive(Debug, thiserror::Error)]
+#[error("{count} deterministic difference(s) from the committed results (listed above)")]
+pub struct CheckFailed {
+    /// How many.
+    pub count: usize,
+}
+
+/// The experiment directories under `root`, sorted.
+pub fn experiments(root: &Path, only: &[String]) -> Result<Vec<PathBuf>> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(root).with_context(|| format!("reading {}", root.display()))? {
+        let p = e?.path();
+        if p.join("experiment.toml").is_file() {
+            let name = p
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            if only.is_empty() || only.contains(&name) {
+                out.push(p);
+            }
+        }
+    }
+    out.sort();
+    if out.is_empty() {
+        return Err(anyhow!(
+            "no experiments (directories with experiment.toml) under {}",
+            root.display()
+        ));
+    }
+    Ok(out)
+}
+
+/// Runs `gclab reproduce`.
+pub fn run(a: ReproduceArgs) -> Result<()> {
+    let mut diffs = 0;
+    for dir in experiments(&a.root, &a.only)? {
+        let t = std::time::Instant::now();
+        if a.check {
+            let found = check_dir(&dir, &a)?;
+            for d in &found {
+                println!("DIFFERS {}: {d}", dir.display());
+            }
+            println!(
+                "{}: {} ({:.1}s)",
+                dir.display(),
+                if found.is_empty() {
+                    "deterministic results and figures match".to_string()
+                } else {
+                    format!("{} difference(s)", found.len())
+                },
+                t.elapsed().as_secs_f64()
+            );
+            diffs += found.len();
+        } else {
+            regenerate(&dir, &a)?;
+            println!(
+                "{}: regenerated ({:.1}s)",
+                dir.display(),
+                t.elapsed().as_secs_f64()
+            );
+        }
+    }
+    if diffs > 0 {
+        return Err(CheckFailed { count: diffs }.into());
+    }
+    Ok(())
+}
+
+fn options(out: PathBuf, a: &ReproduceArgs) -> SweepOptions {
+    SweepOptions {
+        jobs: a.jobs,
+        resume: false,
+        shard: None,
+        out,
+        verify: false,
+        max_heap: None,
+        progress: std::io::stderr().is_terminal(),
+        max_replicates: a.quick.then_some(1),
+    }
+}
+
+/// Reruns one experiment in place: sweep, figures, README section.
+pub fn regenerate(dir: &Path, a: &ReproduceArgs) -> Result<()> {
+    let exp = Experiment::load(dir)?;
+    let runs = dir.join("runs");
+    if runs.exists() {
+        std::fs::remove_dir_all(&runs).with_context(|| format!("removing {}", runs.display()))?;
+    }
+    let s = sweep::run(&exp, &options(dir.join("runs.jsonl"), a))?;
+    if !s.failed.is_empty() {
+        eprintln!("{}: {} cell(s) failed", dir.display(), s.failed.len());
+    }
+    crate::plot::plot_dir(dir, !a.no_png).map_err(|e| anyhow!("{e}"))?;
+    let rs = ResultSet::load(dir)?;
+    crate::readme::update_readme(dir, &rs)
+        .with_context(|| format!("writing {}/README.md", dir.display()))?;
+    Ok(())
+}
+
+/// The first place two JSON values differ, as a path.
+pub fn first_diff(a: &serde_json::Value, b: &serde_json::Value, path: &str) -> Option<String> {
+    use serde_json::Value;
+    match (a, b) {
+        (Value::Object(x), Value::Object(y)) => {
+            for (k, va) in x {
+                match y.get(k) {
+                    Some(vb) => {
+                        if let Some(d) = first_diff(va, vb, &format!("{path}.{k}")) {
+                            return Some(d);
+                        }
+                    }
+                    None => return Some(format!("{path}.{k}: missing in the rerun")),
+                }
+            }
+            y.keys()
+                .find(|k| !x.contains_key(*k))
+                .map(|k| format!("{path}.{k}: only in the rerun"))
+        }
+        (Value::Array(x), Value::Array(y)) if x.len() == y.len() => x
+            .iter()
+            .zip(y)
+            .enumerate()
+            .find_map(|(i, (p, q))| first_diff(p, q, &format!("{path}[{i}]"))),
+        _ if a == b => None,
+        _ => Some(format!("{path}: committed {a}, rerun {b}")),
+    }
+}
+
+fn copy_dir(from: &Path, to: &Path) -> Result<()> {
+    std::fs::create_dir_all(to)?;
+    if from.is_dir() {
+        for e in std::fs::read_dir(from)? {
+            let p = e?.path();
+            if p.is_file() {
+                if let Some(n) = p.file_name() {
+                    std::fs::copy(&p, to.join(n))?;
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Reruns one experiment into a temporary directory and lists what differs from the committed
+/// results: rows (deterministic columns), sidecars and deterministic figures (`figures/*.svg`).
+pub fn check_dir(dir: &Path, a: &ReproduceArgs) -> Result<Vec<String>> {
+    let exp = Experiment::load(dir)?;
+    let tmp = tempfile::tempdir().context("creating a temporary directory")?;
+    let work = tmp.path().join(&exp.name);
+    std::fs::create_dir_all(&work)?;
+    std::fs::copy(dir.join("experiment.toml"), work.join("experiment.toml"))?;
+    // Committed sidecars first, so a quick rerun can redraw figures from the full set.
+    copy_dir(&dir.join("runs"), &work.join("runs"))?;
+    let texp = Experiment::load(&work)?;
+    sweep::run(&texp, &options(work.join("runs.jsonl"), a))?;
+
+    let mut found = Vec::new();
+    let (committed, _) = read_rows(&dir.join("runs.jsonl"))?;
+    let (rerun, _) = read_rows(&work.join("runs.jsonl"))?;
+    let cmap: BTreeMap<&str, &Row> = committed.iter().map(|r| (r.cell.as_str(), r)).collect();
+    let rmap: BTreeMap<&str, &Row> = rerun.iter().map(|r| (r.cell.as_str(), r)).collect();
+    for (cell, r) in &rmap {
+        match cmap.get(cell) {
+            None => found.push(format!(
+                "runs.jsonl: cell '{cell}' is not in the committed results"
+            )),
+            Some(c) => {
+                if let Some(d) = first_diff(&c.deterministic(), &r.deterministic(), "") {
+                    found.push(format!("runs.jsonl: cell '{cell}': {d}"));
+                }
+                if let (Some(cs), Some(rs)) = (&c.sidecar, &r.sidecar) {
+                    // The rerun's sidecar overwrote the copied one in `work`.
+                    let cb = std::fs::read(dir.join(cs)).ok();
+                    let rb = std::fs::read(work.join(rs)).ok();
+                    if cs != rs || cb != rb {
+                        found.push(format!("{cs}: sidecar differs"));
+                    }
+                } else if c.sidecar.is_some() != r.sidecar.is_some() {
+                    found.push(format!(
+                        "runs.jsonl: cell '{cell}': sidecar present in only one"
+                    ));
+                }
+            }
+        }
+    }
+    if !a.quick {
+        for cell in cmap.keys() {
+            if !rmap.contains_key(cell) {
+                found.push(format!("runs.jsonl: committed cell '{cell}' was not rerun"));
+            }
+        }
+    }
+    // Figures from the rerun rows (plus, in quick mode, the committed rows not rerun).
+    let mut rows: Vec<Row> = rerun.clone();
+    if a.quick {
+        rows.extend(
+            committed
+                .iter()
+                .filter(|c| !rmap.contains_key(c.cell.as_str()))
+                .cloned(),
+        );
+    }
+    rows.sort_by_key(|r| r.index);
+    write_rows(&work.join("runs.jsonl"), &rows)?;
+    crate::plot::plot_dir(&work, false).map_err(|e| anyhow!("{e}"))?;
+    let svgs = |d: &Path| -> Vec<String> {
+        let mut v: Vec<String> = std::fs::read_dir(d.join("figures"))
+            .map(|it| {
+                it.filter_map(|e| e.ok())
+                    .map(|e| e.file_name().to_string_lossy().into_owned())
+                    .filter(|n| n.ends_with(".svg"))
+                    .collect()
+            })
+            .unwrap_or_default();
+        v.sort();
+        v
+    };
+    let (cf, rf) = (svgs(dir), svgs(&work));
+    for f in &cf {
+        if !rf.contains(f) {
+            found.push(format!("figures/{f}: not produced by the rerun"));
+        } else if std::fs::read(dir.join("figures").join(f)).ok()
+            != std::fs::read(work.join("figures").join(f)).ok()
+        {
+            found.push(format!("figures/{f}: differs byte for byte"));
+        }
+    }
+    for f in &rf {
+        if !cf.contains(f) {
+            found.push(format!(
+                "figures/{f}: produced by the rerun but not committed"
+            ));
+        }
+    }
+    Ok(found)
+}
