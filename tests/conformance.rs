@@ -9,12 +9,14 @@
 use gclab::registry::{self, WithFactory};
 use gclab_conformance::{Config, Expect, DEFAULT_CASES};
 use gclab_core::strategy::StrategyFactory;
+use rayon::prelude::*;
 
 /// What the strategy (by base name) promises.
 fn expect_for(strategy: &str) -> Expect {
     match strategy {
         "none" => Expect::Safe,
         "refcount" => Expect::Refcount,
+        "generational" => Expect::CPython,
         _ => Expect::Complete,
     }
 }
@@ -43,12 +45,13 @@ impl WithFactory for Check {
 fn every_registered_strategy_and_preset_conforms() {
     let names = registry::all_names();
     assert!(!names.is_empty());
-    for name in names {
-        let (info, _) = registry::resolve(&name).expect("a listed name resolves");
+    // Names are independent: check them in parallel (a failure panics, and rayon re-raises it).
+    names.par_iter().for_each(|name| {
+        let (info, _) = registry::resolve(name).expect("a listed name resolves");
         let expect = expect_for(info.name);
         eprintln!("conformance: {name} ({expect:?})");
         registry::with_factory(
-            &name,
+            name,
             &[],
             Check {
                 name: name.clone(),
@@ -56,5 +59,5 @@ fn every_registered_strategy_and_preset_conforms() {
             },
         )
         .unwrap_or_else(|e| panic!("{name}: {e}"));
-    }
+    });
 }

@@ -6,7 +6,7 @@
 //! re-interpreted after every shrinking step, any subsequence proptest tries is still a valid
 //! stream, and shrinking can remove ops freely.
 
-use gclab_core::heap::Heap;
+use gclab_core::heap::{Heap, ObjId};
 use gclab_core::kind::{Kind, ALL_KINDS};
 use gclab_core::op::{GcOp, Op, Reg};
 use proptest::prelude::*;
@@ -124,6 +124,15 @@ pub fn raw_stream(registers: u8, max_ops: usize) -> impl Strategy<Value = Vec<Ra
 /// The first register, starting at `start` and wrapping, whose object satisfies `fits(kind,
 /// slots)`.
 fn find_reg(heap: &Heap, start: u8, fits: impl Fn(Kind, usize) -> bool) -> Option<(Reg, usize)> {
+    find_reg_id(heap, start, |_, k, len| fits(k, len))
+}
+
+/// [`find_reg`] with the object's id passed to `fits`.
+fn find_reg_id(
+    heap: &Heap,
+    start: u8,
+    fits: impl Fn(ObjId, Kind, usize) -> bool,
+) -> Option<(Reg, usize)> {
     let regs = heap.registers();
     let n = regs.len();
     (0..n).find_map(|k| {
@@ -133,13 +142,73 @@ fn find_reg(heap: &Heap, start: u8, fits: impl Fn(Kind, usize) -> bool) -> Optio
             return None;
         }
         let len = heap.slots(v).len();
-        fits(heap.kind(v), len).then_some((r as Reg, len))
+        fits(v, heap.kind(v), len).then_some((r as Reg, len))
     })
 }
 
-/// Turns a template into a valid op for the program state in `heap` (whose registers and
-/// objects are those the program sees), or `None` when no object fits the template.
+/// Turns templates into valid ops, one at a time, for the program state in a heap (whose
+/// registers and objects are those the program sees).
+///
+/// Tuples are filled the way Python fills them: only while the tuple is *fresh*, between its
+/// allocation and the next op that could run a collection (an allocation, a safe point, a `gc`
+/// call or an event). A collector may untrack a tuple whose items are all atoms (CPython does),
+/// so a stream that later stored a container into it would not be a Python program.
+#[derive(Debug, Default, Clone)]
+pub struct Interpreter {
+    fresh_tuple: Option<ObjId>,
+}
+
+impl Interpreter {
+    /// A fresh interpreter for a new stream.
+    pub fn new() -> Interpreter {
+        Interpreter::default()
+    }
+
+    /// The op for `raw` (see [`interpret`]), with tuple stores limited to the fresh tuple.
+    pub fn next(&self, raw: &RawOp, heap: &Heap) -> Option<Op> {
+        interpret_with(raw, heap, self.fresh_tuple)
+    }
+
+    /// Updates the state after `op` was executed on `heap`.
+    pub fn after(&mut self, op: &Op, heap: &Heap) {
+        match *op {
+            Op::Alloc {
+                dst,
+                kind: Kind::Tuple,
+                ..
+            } => self.fresh_tuple = heap.registers().get(dst as usize).copied(),
+            Op::Alloc { .. } | Op::SafePoint | Op::Gc(_) | Op::Event { .. } => {
+                self.fresh_tuple = None
+            }
+            _ => {}
+        }
+    }
+}
+
+/// Turns a template into a valid op for the program state in `heap`, or `None` when no object
+/// fits the template. Stores into any tuple are allowed (see [`Interpreter`] for the
+/// Python-faithful variant the suite uses).
 pub fn interpret(raw: &RawOp, heap: &Heap) -> Option<Op> {
+    interpret_with(raw, heap, None).or_else(|| match raw {
+        RawOp::Store { .. } => interpret_any_tuple(raw, heap),
+        _ => None,
+    })
+}
+
+fn interpret_any_tuple(raw: &RawOp, heap: &Heap) -> Option<Op> {
+    let RawOp::Store { obj, slot, src } = *raw else {
+        return None;
+    };
+    let n = heap.registers().len().max(1);
+    let (o, len) = find_reg(heap, obj, |k, len| k == Kind::Tuple && len > 0)?;
+    Some(Op::Store {
+        obj: o,
+        slot: (slot as usize % len) as u32,
+        src: (src as usize % n) as Reg,
+    })
+}
+
+fn interpret_with(raw: &RawOp, heap: &Heap, fresh_tuple: Option<ObjId>) -> Option<Op> {
     let n = heap.registers().len().max(1);
     let r = |x: u8| (x as usize % n) as Reg;
     Some(match *raw {
@@ -149,8 +218,9 @@ pub fn interpret(raw: &RawOp, heap: &Heap) -> Option<Op> {
             len: len as u32,
         },
         RawOp::Store { obj, slot, src } => {
-            let (o, len) = find_reg(heap, obj, |k, len| match k {
-                Kind::Tuple | Kind::List => len > 0,
+            let (o, len) = find_reg_id(heap, obj, |id, k, len| match k {
+                Kind::Tuple => len > 0 && Some(id) == fresh_tuple,
+                Kind::List => len > 0,
                 Kind::Dict | Kind::Instance => true,
                 _ => false,
             })?;

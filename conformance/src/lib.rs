@@ -19,6 +19,8 @@
 //!
 //! * **safety** — no object reachable from the registers has been freed (every [`Expect`]);
 //! * **accounting** — live objects and bytes equal a recount of the unfreed objects' sizes;
+//! * **reference counts** — for a strategy that reports them, each live object's count equals
+//!   the references held to it (registers and slots of unfreed objects);
 //! * **refcount exactness** ([`Expect::Refcount`]) — the live objects are exactly those
 //!   reachable from the registers or from a cycle: acyclic garbage is freed at once, garbage on
 //!   or hanging from a cycle leaks, and nothing else;
@@ -452,10 +454,12 @@ fn drive<S: Strategy>(
     };
     match src {
         Source::Raw(raws) => {
+            let mut interp = gen::Interpreter::new();
             for raw in raws {
-                if let Some(op) = gen::interpret(raw, &ck.shadow.heap) {
+                if let Some(op) = interp.next(raw, &ck.shadow.heap) {
                     ops.push(op);
                     ck.step(&op, ops.len() - 1)?;
+                    interp.after(&op, &ck.shadow.heap);
                 }
             }
             for op in EPILOGUE {
@@ -588,6 +592,31 @@ impl<S: Strategy> Checker<S> {
             ));
         }
 
+        // Reference counts, for strategies that keep them: each equals the references the
+        // program holds (registers, and slots of unfreed objects).
+        let mut held = vec![0u64; heap.capacity()];
+        let live_slots = heap.live_ids().flat_map(|id| heap.slots(id).iter());
+        for r in heap.registers().iter().chain(live_slots) {
+            if !r.is_nil() {
+                held[r.index()] += 1;
+            }
+        }
+        for id in heap.live_ids() {
+            if let Some(rc) = self.real.strategy.refcount(id) {
+                if rc != held[id.index()] {
+                    return Err(v(
+                        "reference counts equal the references held",
+                        format!(
+                            "object {} (a {}) has reference count {rc} but {} references to it exist",
+                            id.0,
+                            heap.kind(id).name(),
+                            held[id.index()]
+                        ),
+                    ));
+                }
+            }
+        }
+
         // What must be live, exactly.
         let exact = match self.expect {
             Expect::Refcount => Some((
@@ -623,6 +652,60 @@ impl<S: Strategy> Checker<S> {
         }
 
         self.check_gc_stats(op, at, &stats_before, returned_before)
+    }
+
+    /// `get_count()` between collections (cpython-gc.md §1.3): with no collection during an op,
+    /// `count1` and `count2` do not move and `count0` grows by at most one, only when a
+    /// GC-capable object (a container) is allocated; frees may lower it. `get_threshold()` and
+    /// `isenabled()` follow `set_threshold`, `enable` and `disable`.
+    fn check_counts(
+        &self,
+        op: &Op,
+        at: usize,
+        before: &StrategyStats,
+        after: &StrategyStats,
+    ) -> Result<(), Violation> {
+        let v = |detail: String| {
+            Err(Violation {
+                property: "get_count() follows the specification",
+                op_index: Some(at),
+                detail,
+            })
+        };
+        let collections =
+            |s: &StrategyStats| -> u64 { s.generations.iter().map(|g| g.collections).sum() };
+        if let (Some(cb), Some(ca)) = (counts(before), counts(after)) {
+            if collections(after) == collections(before) && !matches!(op, Op::Gc(_)) {
+                let grows = matches!(op, Op::Alloc { kind, .. } if kind.is_container());
+                if ca[1] != cb[1] || ca[2] != cb[2] || ca[0] > cb[0] + u64::from(grows) {
+                    return v(format!(
+                        "{op:?} ran no collection but took get_count() from {cb:?} to {ca:?}"
+                    ));
+                }
+            }
+        }
+        let counter =
+            |s: &StrategyStats, k: &str| s.counters.iter().find(|(n, _)| n == k).map(|(_, x)| *x);
+        let want: &[(&str, u64)] = match *op {
+            Op::Gc(GcOp::SetThreshold { t0, t1, t2 }) => &[
+                ("threshold0", t0.max(0) as u64),
+                ("threshold1", t1.max(0) as u64),
+                ("threshold2", t2.max(0) as u64),
+            ],
+            Op::Gc(GcOp::Enable) => &[("enabled", 1)],
+            Op::Gc(GcOp::Disable) => &[("enabled", 0)],
+            _ => &[],
+        };
+        for &(k, w) in want {
+            if let Some(x) = counter(after, k) {
+                if x != w {
+                    return v(format!(
+                        "after {op:?} the strategy reports {k} = {x}, expected {w}"
+                    ));
+                }
+            }
+        }
+        Ok(())
     }
 
     fn check_gc_stats(
@@ -675,6 +758,9 @@ impl<S: Strategy> Checker<S> {
                 .map(|g| g.collected + g.uncollectable)
                 .sum()
         };
+        if self.expect == Expect::CPython {
+            self.check_counts(op, at, before, &after)?;
+        }
         let Op::Gc(gc) = op else {
             return Ok(());
         };

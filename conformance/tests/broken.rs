@@ -1,11 +1,13 @@
 //! The suite must catch broken strategies and shrink their failures to a handful of ops; and a
 //! correct test-only collector of each kind must pass.
 
-use gclab_conformance::{find_failure, Config, Expect, Failure};
+use gclab_conformance::{find_failure, run_ops, Config, Expect, Failure};
 use gclab_core::heap::{Heap, ObjId};
 use gclab_core::kind::Kind;
 use gclab_core::op::GcOp;
+use gclab_core::op::Op;
 use gclab_core::strategy::GcReply;
+use gclab_core::workload::{OpSink, Stop};
 use gclab_core::Strategy;
 
 /// Reference counting with an optional bug: it forgets the INCREF of a value stored into a dict.
@@ -88,7 +90,28 @@ fn cfg(label: &str) -> Config {
     }
 }
 
-fn assert_caught(f: Option<Failure>, property: &str, max_ops: usize) {
+struct Collect(Vec<Op>);
+impl OpSink for Collect {
+    fn ops(&mut self, ops: &[Op]) -> Result<(), Stop> {
+        self.0.extend_from_slice(ops);
+        Ok(())
+    }
+}
+
+/// The saved trace holds exactly the minimal stream, and replaying it fails the same way.
+fn assert_replays<S: gclab_core::Strategy>(f: &Failure, make: &dyn Fn() -> S, expect: Expect) {
+    let path = f.trace.as_ref().expect("the failure was saved as a trace");
+    let mut r = gclab_core::trace::open_file(path).expect("the saved trace opens");
+    let header = r.header().clone();
+    let mut sink = Collect(Vec::new());
+    r.feed(&mut sink).expect("the saved trace reads");
+    assert_eq!(sink.0, f.ops);
+    assert_eq!(header.registers, f.header.registers);
+    let again = run_ops(make, expect, header, &sink.0);
+    assert_eq!(again.violation.as_ref(), Some(&f.violation));
+}
+
+fn assert_caught(f: Option<Failure>, property: &str, max_ops: usize) -> Failure {
     let f = f.expect("the broken strategy was not caught");
     eprintln!("{f}");
     assert_eq!(f.violation.property, property, "{f}");
@@ -97,6 +120,7 @@ fn assert_caught(f: Option<Failure>, property: &str, max_ops: usize) {
         "shrunk to {} ops, expected at most {max_ops}:\n{f}",
         f.ops.len()
     );
+    f
 }
 
 #[test]
@@ -109,7 +133,8 @@ fn catches_a_refcount_that_frees_a_reachable_object() {
     // `Refcount` the exactness check may report the same bug first).
     let f = find_failure(make, Expect::Safe, &cfg("forgets-dict-incref"));
     // Minimal: d = {}; x = obj; d[0] = x; del x (or overwrite x) -> x freed while in d.
-    assert_caught(f, "no reachable object freed", 6);
+    let f = assert_caught(f, "no reachable object freed", 6);
+    assert_replays(&f, &make, Expect::Safe);
 }
 
 #[test]
@@ -119,7 +144,8 @@ fn catches_a_collector_that_skips_a_cycle() {
     };
     let f = find_failure(make, Expect::Complete, &cfg("skips-self-cycles"));
     // Minimal: x = obj; x[0] = x; del x; + the epilogue's unfreeze, collect(2).
-    assert_caught(f, "a full collection frees all garbage", 6);
+    let f = assert_caught(f, "a full collection frees all garbage", 6);
+    assert_replays(&f, &make, Expect::Complete);
 }
 
 #[test]
@@ -158,4 +184,82 @@ fn correct_mark_sweep_passes() {
         "{}",
         f.map(|f| f.to_string()).unwrap_or_default()
     );
+}
+
+/// CPython's model with one of two bugs in what the `gc` module reports.
+struct BadGen {
+    inner: gclab_generational::Generational,
+    /// `gc.collect()` returns one more than it collected.
+    off_by_one_return: bool,
+    /// `get_count()[1]` never grows.
+    stuck_count1: bool,
+}
+
+impl BadGen {
+    fn new(off_by_one_return: bool, stuck_count1: bool) -> BadGen {
+        use gclab_core::strategy::StrategyFactory;
+        BadGen {
+            inner: gclab_generational::Generational::from_pairs(&[]).expect("defaults build"),
+            off_by_one_return,
+            stuck_count1,
+        }
+    }
+}
+
+impl Strategy for BadGen {
+    fn alloc(&mut self, heap: &mut Heap, obj: ObjId) {
+        self.inner.alloc(heap, obj)
+    }
+    fn retain(&mut self, heap: &mut Heap, obj: ObjId) {
+        self.inner.retain(heap, obj)
+    }
+    fn release(&mut self, heap: &mut Heap, obj: ObjId) {
+        self.inner.release(heap, obj)
+    }
+    fn stored(&mut self, heap: &mut Heap, c: ObjId, v: ObjId) {
+        self.inner.stored(heap, c, v)
+    }
+    fn safe_point(&mut self, heap: &mut Heap) {
+        self.inner.safe_point(heap)
+    }
+    fn event(&mut self, heap: &mut Heap, name: &str) {
+        self.inner.event(heap, name)
+    }
+    fn gc(&mut self, heap: &mut Heap, op: &GcOp) -> GcReply {
+        match self.inner.gc(heap, op) {
+            GcReply::Collected(n) if self.off_by_one_return => GcReply::Collected(n + 1),
+            r => r,
+        }
+    }
+    fn stats(&self) -> gclab_core::StrategyStats {
+        let mut s = self.inner.stats();
+        if self.stuck_count1 {
+            for (k, v) in s.counters.iter_mut() {
+                if k == "count1" {
+                    *v = 0;
+                }
+            }
+        }
+        s
+    }
+}
+
+#[test]
+fn catches_a_wrong_collect_return_value() {
+    let f = find_failure(
+        || BadGen::new(true, false),
+        Expect::CPython,
+        &cfg("gen-return"),
+    );
+    assert_caught(f, "collect() returns collected + uncollectable", 3);
+}
+
+#[test]
+fn catches_counts_that_do_not_follow_the_spec() {
+    let f = find_failure(
+        || BadGen::new(false, true),
+        Expect::CPython,
+        &cfg("gen-count1"),
+    );
+    assert_caught(f, "get_count() follows the specification", 3);
 }

@@ -5,6 +5,7 @@
 //! chunk, in constant memory.
 
 use crate::heap::{Heap, ObjId};
+use crate::kind::{Kind, MAX_TUPLE_LEN};
 use crate::op::{GcOp, Op, Reg, StreamHeader};
 use crate::strategy::{GcReply, Strategy};
 use crate::workload::{ExecError, ExecErrorKind, OpSink, Stop};
@@ -238,6 +239,13 @@ impl<S: Strategy> Executor<S> {
         match *op {
             Op::Alloc { dst, kind, len } => {
                 let r = self.reg(dst)?;
+                if kind == Kind::Tuple && len > MAX_TUPLE_LEN {
+                    return Err(ExecErrorKind::TooLarge {
+                        kind: kind.name(),
+                        len,
+                        limit: MAX_TUPLE_LEN,
+                    });
+                }
                 let id = self.heap.alloc(kind, len);
                 self.strategy.alloc(&mut self.heap, id);
                 self.set_reg(r, id);
@@ -331,6 +339,18 @@ impl<S: Strategy> Executor<S> {
 impl<S: Strategy> OpSink for Executor<S> {
     fn ops(&mut self, ops: &[Op]) -> Result<(), Stop> {
         for op in ops {
+            // A budget is checked before an allocation too (as CPython raises MemoryError before
+            // the object exists), so that a hostile length never reaches the real allocator.
+            if let (Some(budget), Op::Alloc { kind, len, .. }) = (self.cfg.max_heap, op) {
+                let after = self.heap.acct.live_bytes + kind.initial_size(*len) as u64;
+                if after > budget {
+                    return Err(Stop::OutOfMemory {
+                        live_bytes: after,
+                        budget,
+                        op_index: self.heap.work.ops,
+                    });
+                }
+            }
             if let Err(kind) = self.exec(op) {
                 return Err(self.err(op, kind));
             }

@@ -377,7 +377,9 @@ impl Heap {
             v.resize(len as usize, ObjId::NIL);
             v
         } else if kind == Kind::List && len > 0 {
-            ThinVec::with_capacity(len as usize)
+            // The modelled capacity is in the size; the real one is only a hint, bounded so that
+            // an untrusted length cannot allocate gigabytes.
+            ThinVec::with_capacity((len as usize).min(1024))
         } else {
             ThinVec::new()
         };

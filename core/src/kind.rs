@@ -104,6 +104,11 @@ impl Kind {
     }
 }
 
+/// The most items a simulated tuple may have. A tuple's slots are real memory in the simulator
+/// (4 bytes each), so an untrusted trace could otherwise make `gclab run` allocate gigabytes with
+/// one op; the executor rejects longer tuples with an error naming this bound.
+pub const MAX_TUPLE_LEN: u32 = 1 << 24;
+
 /// `sys.getsizeof({})` on CPython 3.11.
 pub const DICT_EMPTY_SIZE: u32 = 64;
 /// `sys.getsizeof(C())` for a plain class `C` on CPython 3.11 (attribute values live in a

@@ -46,6 +46,19 @@ pub enum ExecErrorKind {
         /// The generation asked for.
         generation: i32,
     },
+    /// An allocation whose simulated storage would exceed the simulator's bound (see
+    /// [`crate::kind::MAX_TUPLE_LEN`]).
+    #[error(
+        "a {kind} of length {len} exceeds the simulator's limit; valid lengths are 0..={limit}"
+    )]
+    TooLarge {
+        /// The kind allocated.
+        kind: &'static str,
+        /// The length asked for.
+        len: u32,
+        /// The largest length allowed.
+        limit: u32,
+    },
     /// The strategy freed an object that the program can still reach (caught by the oracle or
     /// by a use of the object).
     #[error("object {obj} was freed while still reachable (strategy bug)")]
@@ -76,7 +89,8 @@ pub enum Stop {
     /// Live bytes exceeded the simulated memory budget.
     #[error("out of memory: {live_bytes} live bytes exceed the budget of {budget} bytes at op {op_index}")]
     OutOfMemory {
-        /// Live bytes when the budget was exceeded.
+        /// Live bytes when the budget was exceeded (for an allocation refused before it
+        /// happened, the live bytes it would have made; that op is not executed).
         live_bytes: u64,
         /// The budget.
         budget: u64,
