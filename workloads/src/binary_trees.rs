@@ -34,7 +34,7 @@ pub const ENTRY: WorkloadEntry = WorkloadEntry {
         name: "binary-trees",
         description: "the benchmarks game's binary-trees: stretch tree, long-lived tree, many short-lived trees of 2-tuples",
         params: &[
-            ParamSpec { name: "depth", ty: ParamType::U64, default: "12", help: "max_depth (the game's n; at least 6)" },
+            ParamSpec { name: "depth", ty: ParamType::U64, default: "13", help: "max_depth (the game's n; at least 6)" },
             SIZE,
             MAX_BYTES,
         ],
@@ -160,11 +160,12 @@ impl Workload for BinaryTrees {
         while d <= m {
             let it = 1u64 << (m - d + MIN_DEPTH);
             for _ in 0..it {
+                // check_tree(make_tree(d)): the tree is a temporary, freed when check returns.
                 make(out, d, TOP)?;
                 check(out, d, TOP)?;
+                out.clear(TOP)?;
                 out.safe_point()?;
             }
-            out.clear(TOP)?;
             out.event(line)?;
             line += 1;
             d += 2;

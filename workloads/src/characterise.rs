@@ -109,6 +109,7 @@ pub struct Characteriser {
     worklist: Vec<ObjId>,
     deaths: Option<Vec<(u64, u64)>>,
     error: Option<String>,
+    min_window: u64,
 }
 
 const MIN_WINDOW: u64 = 1 << 16;
@@ -139,7 +140,15 @@ impl Characteriser {
             worklist: Vec::new(),
             deaths: None,
             error: None,
+            min_window: MIN_WINDOW,
         }
+    }
+
+    /// Sets the smallest window between oracle batches (default 65,536 ops). Small windows run
+    /// many batches: tests use them to exercise the death-time attribution across batches.
+    pub fn min_window(mut self, ops: u64) -> Characteriser {
+        self.min_window = ops.max(1);
+        self
     }
 
     /// Also records `(birth op, death op)` for every object that dies (for tests).
@@ -303,7 +312,7 @@ impl Characteriser {
     }
 
     fn window_len(&self) -> u64 {
-        self.live_objs.max(MIN_WINDOW)
+        self.live_objs.max(self.min_window)
     }
 
     fn open_window(&mut self) {
@@ -393,8 +402,8 @@ impl Characteriser {
         self.open_window();
     }
 
-    /// Ends the analysis: a last batch, then the figures.
-    pub fn finish(mut self, header: &StreamHeader) -> Result<Characterisation, Stop> {
+    /// Ends the analysis: a last batch, then the figures. Call it once, after the stream.
+    pub fn finish(&mut self, header: &StreamHeader) -> Result<Characterisation, Stop> {
         if let Some(e) = self.error.take() {
             return Err(Stop::Sink(e));
         }

@@ -16,13 +16,18 @@
 //! then the result tuple is still referenced and `combinations` allocates a fresh tuple per pair,
 //! like the nested loops.
 //!
-//! Measured on CPython 3.11.7 over 100 strings (4,950 pairs, pairs dropped): `tracemalloc` peak
-//! 176 bytes above the start for the nested loops (each 2-tuple comes from CPython's tuple free
-//! list, so `malloc` barely sees them) and 992 for `itertools` (the combinations object, its
-//! `pool` tuple of 100 items, its index array and the result tuple); `id()` of the yielded tuples
-//! took 2 distinct values over the 6 pairs of 4 items when dropped, 6 when kept. In objects,
-//! the nested loops allocate n(n-1)/2 tuples per repetition, `itertools` 3 objects.
+//! Measured on CPython 3.11.7 with `scripts/measure_guide_cases.py` over 100 strings (4,950
+//! pairs, pairs dropped): `tracemalloc` peak 144 bytes above the start for the nested loops (each
+//! 2-tuple comes from CPython's tuple free list, so `malloc` barely sees them) and 928 for
+//! `itertools` (the combinations object, its `pool` tuple of 100 items, its index array and the
+//! result tuple); `id()` of the yielded tuples took 2 distinct values over the 6 pairs of 4
+//! items when dropped, 6 when kept. In objects, the nested loops allocate n(n-1)/2 tuples per
+//! repetition, `itertools` 3 objects.
 //! Not modelled: the `range` objects and iterators of the nested loops, and the index array.
+//!
+//! The `itertools` variant writes into tuples after building them, as CPython's C code does;
+//! a Python-level replay (`scripts/cpython_replay.py`) cannot do that, so only the `nested`
+//! variant can be replayed in real CPython.
 
 use crate::util::{scaled, SIZE};
 use gclab_core::kind::Kind;
@@ -138,11 +143,12 @@ impl Workload for Combinations {
                         out.clear(POOL)?;
                         first = false;
                     } else {
-                        out.alloc(T, Kind::Tuple, 2)?;
+                        // (items[i], items[j]): both items are evaluated, then BUILD_TUPLE.
                         out.load(X, ITEMS, i)?;
+                        out.load(Y, ITEMS, j)?;
+                        out.alloc(T, Kind::Tuple, 2)?;
                         out.store(T, 0, X)?;
-                        out.load(X, ITEMS, j)?;
-                        out.store(T, 1, X)?;
+                        out.store(T, 1, Y)?;
                     }
                     // The consumer reads both items.
                     out.load(X, T, 0)?;

@@ -13,15 +13,17 @@
 //!   creates the one result string; the tuple dies when the call returns.
 //! * `join`: `"".join((a, b, c, d))`: the same objects (a k-tuple, then the result).
 //!
-//! Measured on CPython 3.11.7 (`tracemalloc`, four 5-character pieces): each variant's result is a
-//! 69-byte `str` (`sys.getsizeof`, 49 + 20); the peak traced memory above the start was 133 bytes
-//! for `+` (the 15-character intermediate, 64 bytes, alive while the 20-character result is
-//! built), 69 for `join` and `%`, and 157 for `format` (its `_PyUnicodeWriter` over-allocates a
-//! buffer). `tracemalloc` does not see the argument tuple because CPython takes 4-tuples from its
-//! tuple free list; the model counts it, since it is a live object while the call runs. So in the
-//! model the `+` chain allocates more characters and more bytes, but its peak live bytes at k = 4
-//! (intermediates 59 + 64, then 64 + 69 bytes) are close to the join's (tuple 72 + result 69); the
-//! gap grows with k, as the chain's peak grows like 2kL while the join's stays kL + 8k.
+//! Measured on CPython 3.11.7 (`scripts/measure_guide_cases.py`: `tracemalloc`, four
+//! 5-character pieces): each variant's result is a 69-byte `str` (`sys.getsizeof`, 49 + 20);
+//! the peak traced memory above the start was 133 bytes for `+` (the 15-character intermediate,
+//! 64 bytes, alive while the 20-character result is built), 69 for `join` and `%`, and 157 for
+//! `format` (its `_PyUnicodeWriter` over-allocates a buffer). `tracemalloc` does not see the argument tuple because CPython takes 4-tuples from its
+//! tuple free list; the model counts it, since it is a live object while the call runs. Beyond
+//! the pieces and the result, the `+` chain's peak holds its second-to-last intermediate,
+//! (k-1)L + 49 bytes, where the join holds its argument tuple, 40 + 8k bytes: with 5-character
+//! pieces the chain peaks *lower* than the join at every k (349 against 357 bytes at k = 4, 1,117
+//! against 1,161 at k = 16) although it allocates far more (408 against 357; 2,274 against
+//! 1,161); with pieces longer than 8 characters it peaks higher.
 
 use crate::util::{scaled, SIZE};
 use gclab_core::kind::Kind;

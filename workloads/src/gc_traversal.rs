@@ -37,7 +37,7 @@ pub const ENTRY: WorkloadEntry = WorkloadEntry {
         description: "pyperformance bm_gc_traversal: nested lists (level n holds n refs to level n-1), all alive, gc.collect()",
         params: &[
             ParamSpec { name: "levels", ty: ParamType::U64, default: "1000", help: "nesting levels (pyperformance N_LEVELS)" },
-            ParamSpec { name: "loops", ty: ParamType::U64, default: "20", help: "gc.collect() calls on the live structure" },
+            ParamSpec { name: "loops", ty: ParamType::U64, default: "100", help: "gc.collect() calls on the live structure" },
             SIZE,
             MAX_BYTES,
         ],

@@ -8,16 +8,17 @@
 //!   square to a new list (with CPython's over-allocation), each `i` dies when the loop rebinds
 //!   it; then `sum` reads every item, and the list and all squares die together.
 //! * `gen`: `sum(i * i for i in range(start, start + n))`. A generator object (modelled as a
-//!   container of 200 bytes, `sys.getsizeof` of a generator on CPython 3.11.7, whose frame holds
-//!   `i` in a slot) yields one square at a time; `sum` drops each square before asking for the
+//!   container of 200 bytes, `sys.getsizeof` of a generator on CPython 3.11.7; its frame's local `i` is
+//!   a register) yields one square at a time; `sum` drops each square before asking for the
 //!   next.
 //!
 //! Both end by allocating `sum`'s result. Not modelled: the `range` object and its iterator, and
 //! the comprehension's function object (3.11 compiles a comprehension to a nested function),
 //! which are a constant handful of objects per repetition.
 //!
-//! Measured on CPython 3.11.7 with `tracemalloc`, n = 10,000 squares of 1000..11000: peak traced
-//! memory 405,352 bytes for the list version against 472 bytes for the generator.
+//! Measured on CPython 3.11.7 with `tracemalloc` (`scripts/measure_guide_cases.py`), n = 10,000
+//! squares of 1000..11000: peak traced memory 405,352 bytes for the list version against 472
+//! bytes for the generator.
 
 use crate::util::{int_digits, scaled, SIZE};
 use gclab_core::kind::Kind;
@@ -54,7 +55,7 @@ pub const ENTRY: WorkloadEntry = WorkloadEntry {
             ParamSpec {
                 name: "reps",
                 ty: ParamType::U64,
-                default: "50",
+                default: "150",
                 help: "repetitions",
             },
             SIZE,
@@ -125,10 +126,8 @@ impl Workload for GenVsList {
                 out.alloc(I, Kind::Int, int_digits(i))?;
                 out.alloc(SQ, Kind::Int, int_digits(i * i))?;
                 if self.gen {
-                    // The generator's frame holds i; the yielded square goes to sum, which adds
-                    // it and drops it.
-                    out.store(LIST, 0, I)?;
-                    out.clear(I)?;
+                    // The generator's frame holds i (a root, like a register); the yielded
+                    // square goes to sum, which adds it and drops it.
                     out.clear(SQ)?;
                 } else {
                     out.append(LIST, SQ)?;

@@ -3,6 +3,24 @@
 //! The workload catalogue. Each workload is a pure function of (parameters, seed) that yields an
 //! op stream through an [`Emitter`](gclab_core::Emitter); none of them knows which strategy will
 //! run it. [`catalog`] lists them all; [`find`] looks one up by name and builds it.
+//!
+//! * The guide's cases: [`cycles`], [`walkthrough`] (`refcount-walkthrough`), [`concat`](mod@concat),
+//!   [`gen_vs_list`], [`map_vs_loop`], [`combinations`], [`thresholds`], each modelling what
+//!   CPython 3.11 really allocates and frees (measured with `sys.getsizeof` and `tracemalloc`;
+//!   each module's docs give the measurements, and say where the guide's claim does not hold).
+//! * Classic and Python benchmarks: [`binary_trees`], [`gcbench`], [`churn`] (dumpster's),
+//!   [`gc_cycles`] (`create_gc_cycles`), [`gc_traversal`], [`btree`].
+//! * The Instagram case: [`web_service`] (start-up heap, `fork`, requests; `freeze`).
+//! * [`fidelity`]: traces for judging the generational model against real CPython.
+//!
+//! Every workload takes a `size` parameter that scales it about a hundredfold at `size=100`
+//! (see each module), and workloads whose heap grows exponentially with a parameter refuse, with
+//! a clear message, parameters whose minimum live heap exceeds `max_bytes`.
+//!
+//! [`characterise`](fn@characterise) works out the strategy-independent facts of a stream from
+//! exact death times (see the [`characterise`](mod@characterise) module for the method): the
+//! minimum possible peak live bytes (what an oracle collector needs: [`min_heap`]), the share of
+//! cyclic garbage and the mean lifetime. `gclab workloads` prints them for the whole catalogue.
 
 #![warn(missing_docs)]
 
@@ -10,6 +28,7 @@ use gclab_core::params::{parse_pairs, ParamError, Params};
 use gclab_core::workload::{Workload, WorkloadEntry};
 
 pub mod binary_trees;
+pub mod btree;
 pub mod characterise;
 pub mod churn;
 pub mod combinations;
@@ -42,6 +61,7 @@ pub fn catalog() -> Vec<WorkloadEntry> {
         churn::ENTRY,
         gc_cycles::ENTRY,
         gc_traversal::ENTRY,
+        btree::ENTRY,
         web_service::ENTRY,
     ]
 }
@@ -135,4 +155,11 @@ pub fn characterise(
     gclab_core::workload::stream(name, &built.params, &*built.workload, seed, &mut sink)
         .map_err(stop)?;
     sink.finish(&header).map_err(stop)
+}
+
+/// The minimum possible peak of live bytes of workload `name` with these parameters and seed:
+/// what an oracle collector that frees every object the moment it becomes unreachable needs.
+/// Mark-sweep's heap-size sweeps express heap sizes as multiples of it.
+pub fn min_heap(name: &str, params: &[String], seed: u64) -> Result<u64, CharacteriseError> {
+    characterise(name, params, seed).map(|c| c.min_peak_bytes)
 }

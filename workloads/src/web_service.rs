@@ -26,18 +26,25 @@
 //! of `rows` 3-tuples `(int, str, cached value)` (the first `lookups` rows each look up a cache
 //! entry; later rows reuse the last value read). With probability `cyclic` the request also
 //! refers back to its response, so the whole request graph becomes cyclic garbage when dropped
-//! (only a cycle collector frees it). Each request ends with the event `request_end`.
+//! (only a cycle collector frees it). With probability `memo` the response is kept in the
+//! worker's memo ring of `memo_size` slots (a list allocated after the fork; the oldest entry is
+//! evicted), so some request state survives into the old generation, as sessions and caches do
+//! in a real worker, and full collections eventually run. Each request ends with the event
+//! `request_end`.
 //!
 //! ## GC settings
 //!
 //! `gc=on` leaves the collector on; `gc=disable` calls `gc.disable()` at start; `gc=threshold0`
 //! calls `gc.set_threshold(0, 10, 10)` at start (Instagram's first fix, because a library
 //! re-enabled a disabled collector). `freeze=true` calls `gc.freeze()` just before `fork`.
+//! `reenable=true` turns the collector back on in the worker right after `fork` (`gc.enable()`,
+//! or `gc.set_threshold(700, 10, 10)`): with `gc=disable freeze=true reenable=true` this is the
+//! recipe of bpo-31558 (disable early in the parent, freeze before fork, re-enable in the child).
 //! `size` multiplies the number of requests. The stream ends after the last request with the
 //! start-up heap still referenced: the worker exits without tearing it down (`os._exit`), so
 //! the end-of-run teardown does not pollute the copy-on-write figures.
 
-use crate::util::{scaled, SIZE};
+use crate::util::{scaled, Lens, SIZE};
 use gclab_core::kind::Kind;
 use gclab_core::op::{GcOp, StreamHeader};
 use gclab_core::params::{ParamError, ParamSpec, ParamType, Params};
@@ -63,9 +70,12 @@ pub const ENTRY: WorkloadEntry = WorkloadEntry {
             ParamSpec { name: "config_reads", ty: ParamType::U64, default: "10", help: "configuration values read per request" },
             ParamSpec { name: "calls", ty: ParamType::U64, default: "30", help: "functions called (loaded from module dicts) per request" },
             ParamSpec { name: "cyclic", ty: ParamType::F64, default: "0.3", help: "probability that a request's graph is cyclic" },
+            ParamSpec { name: "memo", ty: ParamType::F64, default: "0.2", help: "probability that a response is kept in the worker's memo ring" },
+            ParamSpec { name: "memo_size", ty: ParamType::U64, default: "1000", help: "slots of the worker's memo ring (oldest evicted)" },
             ParamSpec { name: "skew", ty: ParamType::F64, default: "3", help: "access skew: entry floor(n * u^skew) for uniform u (1 = uniform; larger = hotter few)" },
             ParamSpec { name: "freeze", ty: ParamType::Bool, default: "false", help: "call gc.freeze() just before fork" },
             ParamSpec { name: "gc", ty: ParamType::Text, default: "on", help: "on | disable (gc.disable() at start) | threshold0 (gc.set_threshold(0) at start)" },
+            ParamSpec { name: "reenable", ty: ParamType::Bool, default: "false", help: "after fork, gc.enable() (gc=disable) or gc.set_threshold(700, 10, 10) (gc=threshold0) in the worker" },
             SIZE,
         ],
     },
@@ -101,9 +111,12 @@ pub struct WebService {
     config_reads: u32,
     calls: u32,
     cyclic: f64,
+    memo: f64,
+    memo_size: u32,
     skew: f64,
     freeze: bool,
     gc: GcMode,
+    reenable: bool,
 }
 
 fn build(p: &Params) -> Result<Box<dyn Workload>, ParamError> {
@@ -121,6 +134,10 @@ fn build(p: &Params) -> Result<Box<dyn Workload>, ParamError> {
     let cyclic = p.f64("cyclic");
     if !(0.0..=1.0).contains(&cyclic) {
         return Err(p.range_error("cyclic", format!("{cyclic} is outside 0..=1")));
+    }
+    let memo = p.f64("memo");
+    if !(0.0..=1.0).contains(&memo) {
+        return Err(p.range_error("memo", format!("{memo} is outside 0..=1")));
     }
     let skew = p.f64("skew");
     if !(1.0..=100.0).contains(&skew) {
@@ -140,9 +157,12 @@ fn build(p: &Params) -> Result<Box<dyn Workload>, ParamError> {
         config_reads: small("config_reads", 0)?,
         calls: small("calls", 0)?,
         cyclic,
+        memo,
+        memo_size: small("memo_size", 1)?,
         skew,
         freeze: p.bool("freeze"),
         gc,
+        reenable: p.bool("reenable"),
     }))
 }
 
@@ -159,6 +179,7 @@ const BODY: u32 = 9;
 const ROW: u32 = 10;
 const E: u32 = 11;
 const V: u32 = 12;
+const MEMO: u32 = 13;
 
 fn str_len(rng: &mut ChaCha8Rng, lo: u32, hi: u32) -> u32 {
     rng.random_range(lo..=hi)
@@ -185,11 +206,14 @@ impl WebService {
                 let name = str_len(rng, 4, 24);
                 out.alloc(X, Kind::Str, name)?;
                 out.store(F, 1, X)?;
+                // The defaults: their values first, then the tuple (BUILD_TUPLE).
                 let nd = rng.random_range(0..3u32);
+                for d in 0..nd {
+                    out.alloc(E + d, Kind::Str, str_len(rng, 1, 12))?;
+                }
                 out.alloc(X, Kind::Tuple, nd)?;
                 for d in 0..nd {
-                    out.alloc(Y, Kind::Str, str_len(rng, 1, 12))?;
-                    out.store(X, d, Y)?;
+                    out.store(X, d, E + d)?;
                 }
                 out.store(F, 2, X)?;
                 out.store(F, 3, M)?;
@@ -202,9 +226,7 @@ impl WebService {
         }
         out.alloc(CACHE, Kind::Dict, 0)?;
         for i in 0..self.cache_entries {
-            out.alloc(E, Kind::Tuple, 2)?;
-            out.alloc(X, Kind::Str, str_len(rng, 8, 32))?;
-            out.store(E, 0, X)?;
+            out.alloc(Y, Kind::Str, str_len(rng, 8, 32))?;
             let n = rng.random_range(1..=6u32);
             out.alloc(V, Kind::List, 0)?;
             for _ in 0..n {
@@ -215,6 +237,9 @@ impl WebService {
                 }
                 out.append(V, X)?;
             }
+            // (key, values): the items first, then the tuple.
+            out.alloc(E, Kind::Tuple, 2)?;
+            out.store(E, 0, Y)?;
             out.store(E, 1, V)?;
             out.store(CACHE, i, E)?;
         }
@@ -242,7 +267,13 @@ impl WebService {
         Ok(())
     }
 
-    fn request(&self, rng: &mut ChaCha8Rng, out: &mut Emitter<'_>) -> Result<(), Stop> {
+    fn request(
+        &self,
+        rng: &mut ChaCha8Rng,
+        out: &mut Emitter<'_>,
+        memo: &mut Lens,
+        stored: &mut u64,
+    ) -> Result<(), Stop> {
         // Calls: load the function from its module (a refcount write on the shared heap).
         for _ in 0..self.calls {
             let (m, f) = (self.pick(rng, self.modules), self.pick(rng, self.funcs));
@@ -276,11 +307,11 @@ impl WebService {
                 out.load(E, CACHE, i)?;
                 out.load(V, E, 1)?;
             }
-            out.alloc(ROW, Kind::Tuple, 3)?;
             out.alloc(X, Kind::Int, 1)?;
+            out.alloc(Y, Kind::Str, str_len(rng, 4, 40))?;
+            out.alloc(ROW, Kind::Tuple, 3)?;
             out.store(ROW, 0, X)?;
-            out.alloc(X, Kind::Str, str_len(rng, 4, 40))?;
-            out.store(ROW, 1, X)?;
+            out.store(ROW, 1, Y)?;
             out.store(ROW, 2, V)?;
             out.append(BODY, ROW)?;
             out.safe_point()?;
@@ -288,6 +319,16 @@ impl WebService {
         out.store(RESP, 1, BODY)?;
         if rng.random_bool(self.cyclic) {
             out.store(REQ, 2, RESP)?;
+        }
+        if rng.random_bool(self.memo) {
+            // memo[stored % memo_size] = resp: the ring fills, then evicts its oldest entry.
+            let slot = (*stored % self.memo_size as u64) as u32;
+            *stored += 1;
+            if slot < memo.len {
+                out.store(MEMO, slot, RESP)?;
+            } else {
+                memo.push(out, MEMO, RESP)?;
+            }
         }
         for r in [M, F, X, Y, E, V, ROW, BODY, RESP, REQ] {
             out.clear(r)?;
@@ -299,7 +340,7 @@ impl WebService {
 impl Workload for WebService {
     fn header(&self) -> StreamHeader {
         StreamHeader {
-            registers: 13,
+            registers: 14,
             names: NAMES.iter().map(|s| s.to_string()).collect(),
             ..Default::default()
         }
@@ -320,8 +361,22 @@ impl Workload for WebService {
             out.gc(GcOp::Freeze)?;
         }
         out.event(0)?;
+        if self.reenable {
+            match self.gc {
+                GcMode::On => {}
+                GcMode::Disable => out.gc(GcOp::Enable)?,
+                GcMode::Threshold0 => out.gc(GcOp::SetThreshold {
+                    t0: 700,
+                    t1: 10,
+                    t2: 10,
+                })?,
+            }
+        }
+        out.alloc(MEMO, Kind::List, 0)?;
+        let mut memo = Lens::default();
+        let mut stored = 0u64;
         for _ in 0..self.requests {
-            self.request(rng, out)?;
+            self.request(rng, out, &mut memo, &mut stored)?;
         }
         // The worker exits without tearing down the start-up heap (a pre-fork worker leaves with
         // os._exit), so the shared heap stays live to the end of the stream.
