@@ -1,1 +1,123 @@
-fn main() {}
+//! `executor` bench: every registered strategy (and preset) on every catalogue workload at a
+//! small size, plus an allocation-heavy stream; throughput in ops per second.
+//!
+//! The list of strategies comes from `gclab::registry` and the list of workloads from
+//! `gclab_workloads::catalog()`, so strategies and workloads added later are benched without
+//! touching this file. Each stream is generated once, before timing, into a `Vec<Op>` (the first
+//! `GCLAB_BENCH_OPS` ops, default 100 000); only the executor and the strategy are timed.
+//!
+//! Run one group: `cargo bench --bench executor -- 'executor/cycles'`; one cell:
+//! `cargo bench --bench executor -- 'executor/cycles/refcount$'`.
+
+mod common;
+
+use common::{capture_workload, env_usize, replay_n, strategy_names, test_mode, Capture};
+use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use gclab_core::kind::Kind;
+use gclab_core::op::{Op, StreamHeader};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use std::time::Duration;
+
+/// An allocation-heavy stream: `n` ops, over 70% of them allocations, into 64 registers. Each
+/// step allocates a container (tuple, list or instance) or an atom into a random register,
+/// dropping what was there, and links it to another register's object, so that most garbage
+/// dies by reference count, chains form and break, and a few cycles appear (a register's object
+/// stored into a slot of an object that it reaches).
+pub fn alloc_heavy(n: usize, seed: u64) -> Capture {
+    const R: u32 = 64;
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let mut ops = Vec::with_capacity(n);
+    while ops.len() < n {
+        let r = rng.random_range(0..R);
+        let s = rng.random_range(0..R);
+        match rng.random_range(0..10u32) {
+            0..=2 => ops.push(Op::Alloc {
+                dst: r,
+                kind: Kind::Float,
+                len: 0,
+            }),
+            3 => ops.push(Op::Alloc {
+                dst: r,
+                kind: Kind::Str,
+                len: rng.random_range(1..40),
+            }),
+            4..=5 => {
+                ops.push(Op::Alloc {
+                    dst: r,
+                    kind: Kind::Tuple,
+                    len: 2,
+                });
+                ops.push(Op::Store {
+                    obj: r,
+                    slot: 0,
+                    src: s,
+                });
+            }
+            6..=7 => {
+                ops.push(Op::Alloc {
+                    dst: r,
+                    kind: Kind::List,
+                    len: 0,
+                });
+                ops.push(Op::Append { list: r, src: s });
+            }
+            8 => {
+                ops.push(Op::Alloc {
+                    dst: r,
+                    kind: Kind::Instance,
+                    len: 0,
+                });
+                ops.push(Op::Store {
+                    obj: r,
+                    slot: 0,
+                    src: s,
+                });
+            }
+            _ => ops.push(Op::Clear { dst: r }),
+        }
+    }
+    ops.truncate(n);
+    let header = StreamHeader {
+        workload: "alloc-heavy".into(),
+        params: vec![("ops".into(), n.to_string())],
+        seed,
+        registers: R,
+        names: Vec::new(),
+    };
+    Capture::from_parts(header, ops)
+}
+
+fn bench_executor(c: &mut Criterion) {
+    let n = env_usize(
+        "GCLAB_BENCH_OPS",
+        if test_mode() { 20_000 } else { 100_000 },
+    );
+    let strategies = strategy_names();
+    let mut streams: Vec<(String, Capture)> = gclab_workloads::catalog()
+        .iter()
+        .map(|e| {
+            (
+                e.info.name.to_string(),
+                capture_workload(e.info.name, &[], 1, n),
+            )
+        })
+        .collect();
+    streams.push(("alloc-heavy".into(), alloc_heavy(n, 1)));
+    for (wname, cap) in &streams {
+        let mut g = c.benchmark_group(format!("executor/{wname}"));
+        g.throughput(Throughput::Elements(cap.ops.len() as u64));
+        g.sample_size(10);
+        g.warm_up_time(Duration::from_millis(300));
+        g.measurement_time(Duration::from_secs(1));
+        for s in &strategies {
+            g.bench_function(BenchmarkId::from_parameter(s), |b| {
+                b.iter_custom(|iters| replay_n(s, &cap.header, &cap.ops, iters))
+            });
+        }
+        g.finish();
+    }
+}
+
+criterion_group!(benches, bench_executor);
+criterion_main!(benches);

@@ -55,6 +55,7 @@ import argparse
 import gc
 import json
 import sys
+import time
 
 OP_ALLOC, OP_STORE, OP_APPEND, OP_LOAD, OP_COPY, OP_CLEAR = 1, 2, 3, 4, 5, 6
 OP_EVENT, OP_PROBE, OP_SAFE = 7, 8, 9
@@ -424,7 +425,9 @@ def main():
     gc.set_threshold(*th0)
     gc.freeze()
     gc.enable()
+    t_replay = time.perf_counter_ns()
     run(data, p0, end)
+    t_replay = time.perf_counter_ns() - t_replay
     count = gc.get_count()
     gc.disable()
     stats = gc.get_stats()
@@ -442,6 +445,9 @@ def main():
         "stats": [{k: stats[g][k] - base[g][k] for k in ("collections", "collected", "uncollectable")}
                   for g in range(3)],
         "count": list(count),
+        # Wall time of the replay loop alone (decoding the trace's ops in Python included;
+        # reading the file and the set-up excluded), for scripts/perf_tables.py.
+        "replay_ns": t_replay,
         # The tuple the first get_count() returned is the one allocation expected in between.
         "self_check": {"ops": len(quiet) // 2, "count_before": list(c_before),
                        "count_after": list(c_after),

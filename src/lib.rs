@@ -10,6 +10,7 @@ pub mod analysis;
 pub mod cmd_bench_collect;
 pub mod cmd_default;
 pub mod cmd_fidelity;
+pub mod cmd_mem_probe;
 pub mod cmd_merge;
 pub mod cmd_new_strategy;
 pub mod cmd_plot;

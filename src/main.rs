@@ -54,6 +54,22 @@ enum Command {
     /// Time one full collection of the cpython-3.11 model over N live tracked containers
     /// (used by scripts/bench_full_collect.py); prints one JSON line.
     BenchCollect(BenchCollectArgs),
+    /// Harness memory per simulated object: build a live heap, report peak RSS per object.
+    #[command(hide = true)]
+    MemProbe(MemProbeArgs),
+}
+
+#[derive(Args)]
+struct MemProbeArgs {
+    /// Live simulated objects to build.
+    #[arg(long, default_value_t = 10_000_000)]
+    objects: u64,
+    /// Strategy or preset.
+    #[arg(long, short, default_value = "cpython-3.11")]
+    strategy: String,
+    /// Heap shape: lists, atoms or chain.
+    #[arg(long, default_value = "lists")]
+    shape: String,
 }
 
 #[derive(Args)]
@@ -209,6 +225,13 @@ fn exit_code(e: &anyhow::Error) -> u8 {
                 Some(gclab::cmd_bench_collect::BenchError::Usage(_))
             )
             || matches!(
+                cause.downcast_ref::<gclab::cmd_mem_probe::MemProbeError>(),
+                Some(
+                    gclab::cmd_mem_probe::MemProbeError::Usage(_)
+                        | gclab::cmd_mem_probe::MemProbeError::Registry(_)
+                )
+            )
+            || matches!(
                 cause.downcast_ref::<gclab::cmd_fidelity::FidelityError>(),
                 Some(gclab::cmd_fidelity::FidelityError::Usage(_))
             )
@@ -251,6 +274,14 @@ fn dispatch(cli: Cli) -> Result<()> {
             gclab::cmd_workloads::run(a.workload.as_deref(), &a.params, a.seed, &a.out)
         }
         Some(Command::Fidelity(a)) => fidelity(a),
+        Some(Command::MemProbe(a)) => {
+            let r = gclab::cmd_mem_probe::run(a.objects, &a.strategy, &a.shape)?;
+            println!(
+                "{}",
+                serde_json::to_string(&r).context("serialising the result")?
+            );
+            Ok(())
+        }
         Some(Command::BenchCollect(a)) => {
             let r = gclab::cmd_bench_collect::run(a.objects, &a.shape, a.reps)?;
             println!(

@@ -82,8 +82,11 @@ pub struct Executor<S: Strategy> {
 impl<S: Strategy> Executor<S> {
     /// An executor for a stream with this header.
     pub fn new(strategy: S, header: &StreamHeader, cfg: ExecConfig) -> Executor<S> {
+        let mut heap = Heap::new(header.registers, !cfg.verify);
+        // Only a `fork` event needs per-object pages; a stream that cannot fork saves them.
+        heap.set_page_tracking(header.name_id("fork").is_some());
         Executor {
-            heap: Heap::new(header.registers, !cfg.verify),
+            heap,
             strategy,
             names: header.names.clone(),
             fork_id: header.name_id("fork"),
@@ -208,7 +211,7 @@ impl<S: Strategy> Executor<S> {
         }
     }
 
-    #[inline]
+    #[inline(always)]
     fn set_reg(&mut self, r: usize, v: ObjId) {
         if !v.is_nil() {
             self.strategy.retain(&mut self.heap, v);
@@ -234,7 +237,7 @@ impl<S: Strategy> Executor<S> {
         }
     }
 
-    #[inline]
+    #[inline(always)]
     fn exec(&mut self, op: &Op) -> Result<(), ExecErrorKind> {
         match *op {
             Op::Alloc { dst, kind, len } => {
@@ -338,6 +341,16 @@ impl<S: Strategy> Executor<S> {
 
 impl<S: Strategy> OpSink for Executor<S> {
     fn ops(&mut self, ops: &[Op]) -> Result<(), Stop> {
+        if self.cfg.max_heap.is_none() && !self.cfg.verify && self.timeline_every == 0 {
+            // The common case, with the per-op budget, oracle and timeline checks hoisted out.
+            for op in ops {
+                if let Err(kind) = self.exec(op) {
+                    return Err(self.err(op, kind));
+                }
+                self.heap.work.ops += 1;
+            }
+            return Ok(());
+        }
         for op in ops {
             // A budget is checked before an allocation too (as CPython raises MemoryError before
             // the object exists), so that a hostile length never reaches the real allocator.

@@ -173,7 +173,11 @@ pub enum HeapError {
 pub struct Heap {
     kinds: Vec<u8>,
     sizes: Vec<u32>,
+    /// The 4 KiB page each object was allocated on (for copy-on-write accounting). Kept only
+    /// while `track_pages` is set: an executor whose stream has no `fork` event turns it off,
+    /// which saves 4 bytes per object and a store per allocation.
     pages: Vec<u32>,
+    track_pages: bool,
     slots: Vec<ThinVec<ObjId>>,
     free_ids: Vec<u32>,
     reuse_ids: bool,
@@ -197,6 +201,7 @@ impl Heap {
             kinds: Vec::new(),
             sizes: Vec::new(),
             pages: Vec::new(),
+            track_pages: true,
             slots: Vec::new(),
             free_ids: Vec::new(),
             reuse_ids,
@@ -208,6 +213,39 @@ impl Heap {
             cow: Cow::default(),
             start: Instant::now(),
         }
+    }
+
+    /// Turns per-object page tracking (for copy-on-write accounting) off or on. It is on by
+    /// default; the executor turns it off when its stream declares no `fork` event, since only
+    /// a fork needs pages. If [`Heap::fork`] is called while tracking is off, pages are assigned
+    /// then, in index order (as a compacted heap would lay the objects out), and tracking turns
+    /// back on.
+    pub fn set_page_tracking(&mut self, on: bool) {
+        if on && !self.track_pages {
+            self.assign_pages_by_index();
+        }
+        if !on {
+            self.pages = Vec::new();
+        }
+        self.track_pages = on;
+    }
+
+    fn assign_pages_by_index(&mut self) {
+        let mut at = 0u64;
+        self.pages = self
+            .kinds
+            .iter()
+            .zip(&self.sizes)
+            .map(|(&k, &sz)| {
+                if k == FREE {
+                    return 0;
+                }
+                let page = (at / PAGE_SIZE).min(u32::MAX as u64) as u32;
+                at += sz as u64;
+                page
+            })
+            .collect();
+        self.bump = self.bump.max(at);
     }
 
     // ----- reading (strategies) -----
@@ -277,6 +315,7 @@ impl Heap {
     ///
     /// # Panics
     /// If `id` is not live (a double free: a strategy bug).
+    #[inline]
     pub fn free(&mut self, id: ObjId) -> ThinVec<ObjId> {
         let i = id.index();
         let code = self.kinds[i];
@@ -370,6 +409,7 @@ impl Heap {
     // ----- mutation (executor) -----
 
     /// Allocates an object; it starts with no references to it.
+    #[inline]
     pub fn alloc(&mut self, kind: Kind, len: u32) -> ObjId {
         let size = kind.initial_size(len);
         let slots: ThinVec<ObjId> = if kind == Kind::Tuple {
@@ -390,7 +430,9 @@ impl Heap {
                 let iu = i as usize;
                 self.kinds[iu] = kind as u8;
                 self.sizes[iu] = size;
-                self.pages[iu] = page;
+                if self.track_pages {
+                    self.pages[iu] = page;
+                }
                 self.slots[iu] = slots;
                 ObjId(i)
             }
@@ -398,7 +440,9 @@ impl Heap {
                 let i = self.kinds.len() as u32;
                 self.kinds.push(kind as u8);
                 self.sizes.push(size);
-                self.pages.push(page);
+                if self.track_pages {
+                    self.pages.push(page);
+                }
                 self.slots.push(slots);
                 ObjId(i)
             }
@@ -441,7 +485,29 @@ impl Heap {
     }
 
     /// `obj[slot] = val`; returns the reference the slot held before (the caller releases it).
+    #[inline(always)]
     pub fn store(&mut self, obj: ObjId, slot: u32, val: ObjId) -> Result<ObjId, HeapError> {
+        let i = obj.index();
+        let code = self.kinds[i];
+        // Hot path: overwriting an existing slot of a tuple, list, dict or instance.
+        if code >= Kind::Tuple as u8 && code != FREE {
+            let cow = self.cow.active;
+            if let Some(s) = self.slots[i].get_mut(slot as usize) {
+                let old = std::mem::replace(s, val);
+                if cow {
+                    self.cow_touch(obj, WriteCause::Mutator);
+                }
+                return Ok(old);
+            }
+        }
+        self.store_slow(obj, slot, val)
+    }
+
+    /// [`Heap::store`] when the slot does not exist yet: adding a dict key or an attribute, or
+    /// an error.
+    #[cold]
+    #[inline(never)]
+    fn store_slow(&mut self, obj: ObjId, slot: u32, val: ObjId) -> Result<ObjId, HeapError> {
         let i = obj.index();
         let kind = self.kind(obj);
         let len = self.slots[i].len() as u32;
@@ -479,11 +545,11 @@ impl Heap {
     }
 
     /// `list.append(val)`, growing the list's modelled size as CPython 3.11 does.
+    #[inline(always)]
     pub fn append(&mut self, list: ObjId, val: ObjId) -> Result<(), HeapError> {
         let i = list.index();
-        let kind = self.kind(list);
-        if kind != Kind::List {
-            return Err(HeapError::NotList { kind: kind.name() });
+        if self.kinds[i] != Kind::List as u8 {
+            return Err(self.not_list(list));
         }
         let n = self.slots[i].len() as u32;
         let allocated = (self.sizes[i] - 56) / 8;
@@ -498,26 +564,48 @@ impl Heap {
         };
         if cap != allocated {
             self.resize_to(i, list_size(cap));
+            if cap > n {
+                self.slots[i].reserve_exact((cap - n) as usize);
+            }
         }
         self.slots[i].push(val);
         self.note_mutator_write(list);
         Ok(())
     }
 
+    #[cold]
+    #[inline(never)]
+    fn not_list(&self, list: ObjId) -> HeapError {
+        HeapError::NotList {
+            kind: self.kind(list).name(),
+        }
+    }
+
     /// `obj[slot]`.
+    #[inline(always)]
     pub fn load(&self, obj: ObjId, slot: u32) -> Result<ObjId, HeapError> {
+        let i = obj.index();
+        let code = self.kinds[i];
+        if code >= Kind::Tuple as u8 && code != FREE {
+            if let Some(&v) = self.slots[i].get(slot as usize) {
+                return Ok(v);
+            }
+        }
+        Err(self.load_error(obj, slot))
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn load_error(&self, obj: ObjId, slot: u32) -> HeapError {
         let kind = self.kind(obj);
         if !kind.is_container() {
-            return Err(HeapError::NotContainer { kind: kind.name() });
+            return HeapError::NotContainer { kind: kind.name() };
         }
-        let s = &self.slots[obj.index()];
-        s.get(slot as usize)
-            .copied()
-            .ok_or(HeapError::SlotOutOfRange {
-                slot,
-                kind: kind.name(),
-                len: s.len() as u32,
-            })
+        HeapError::SlotOutOfRange {
+            slot,
+            kind: kind.name(),
+            len: self.slots[obj.index()].len() as u32,
+        }
     }
 
     /// Sets a register, returning what it held.
@@ -531,6 +619,9 @@ impl Heap {
     /// Marks the start of copy-on-write accounting: every object live now is in the pre-fork
     /// heap (the parent's memory shared with a forked child).
     pub fn fork(&mut self) {
+        if !self.track_pages {
+            self.set_page_tracking(true);
+        }
         let mut prefork = Vec::new();
         let mut pages = Vec::new();
         for (i, &k) in self.kinds.iter().enumerate() {

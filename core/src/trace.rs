@@ -781,6 +781,17 @@ impl<R: Read> TraceReader<R> {
         let mut chunk = Vec::with_capacity(CHUNK);
         let mut count: u64 = 0;
         loop {
+            if let Decoder::Binary(d) = &mut self.decoder {
+                // Fast path: common ops decoded in bulk from the buffer.
+                let room = CHUNK - chunk.len();
+                let k = d.decode_buffered(&mut chunk, room);
+                count += k as u64;
+                if chunk.len() >= CHUNK {
+                    sink.ops(&chunk).map_err(TraceError::Stopped)?;
+                    chunk.clear();
+                    continue;
+                }
+            }
             let op = match &mut self.decoder {
                 Decoder::Binary(d) => d.next_op(count)?,
                 Decoder::Text(d) => d.next_op(count)?,
@@ -811,6 +822,75 @@ fn hex(bytes: &[u8]) -> String {
         .join(" ")
 }
 
+/// A LEB128 varint of at most 5 bytes that fits in 32 bits, from `b[*p..]`; `None` for anything
+/// else (longer or non-canonical encodings, overflow), which the byte-by-byte path then decodes
+/// or rejects with its error. The caller guarantees at least 5 readable bytes.
+#[inline(always)]
+fn fast_u32(b: &[u8], p: &mut usize) -> Option<u32> {
+    let mut v: u32 = 0;
+    for i in 0..5 {
+        let x = b[*p + i];
+        if i == 4 && x > 0x0f {
+            return None;
+        }
+        v |= u32::from(x & 0x7f) << (7 * i);
+        if x & 0x80 == 0 {
+            *p += i + 1;
+            return Some(v);
+        }
+    }
+    None
+}
+
+/// Decodes one of the common ops (alloc, store, append, load, copy, clear, safe point) from the
+/// start of `b`, which holds at least [`FAST_MIN`] bytes; returns the op and its length, or
+/// `None` for any other opcode or encoding (left to [`BinaryDecoder::next_op`]).
+#[inline(always)]
+fn fast_op(b: &[u8]) -> Option<(Op, usize)> {
+    use opcode::*;
+    let mut p = 1;
+    let op = match b[0] {
+        ALLOC => {
+            let dst = fast_u32(b, &mut p)?;
+            let kind = Kind::from_code(b[p])?;
+            p += 1;
+            let len = fast_u32(b, &mut p)?;
+            Op::Alloc { dst, kind, len }
+        }
+        STORE => {
+            let obj = fast_u32(b, &mut p)?;
+            let slot = fast_u32(b, &mut p)?;
+            let src = fast_u32(b, &mut p)?;
+            Op::Store { obj, slot, src }
+        }
+        APPEND => {
+            let list = fast_u32(b, &mut p)?;
+            let src = fast_u32(b, &mut p)?;
+            Op::Append { list, src }
+        }
+        LOAD => {
+            let dst = fast_u32(b, &mut p)?;
+            let obj = fast_u32(b, &mut p)?;
+            let slot = fast_u32(b, &mut p)?;
+            Op::Load { dst, obj, slot }
+        }
+        COPY => {
+            let dst = fast_u32(b, &mut p)?;
+            let src = fast_u32(b, &mut p)?;
+            Op::Copy { dst, src }
+        }
+        CLEAR => Op::Clear {
+            dst: fast_u32(b, &mut p)?,
+        },
+        SAFE_POINT => Op::SafePoint,
+        _ => return None,
+    };
+    Some((op, p))
+}
+
+/// Bytes that must be buffered for [`fast_op`]: the longest op it decodes is 16 bytes.
+const FAST_MIN: usize = 16;
+
 /// Binary-form decoder: a buffered reader and the offset of the next byte.
 struct BinaryDecoder<R: Read> {
     r: BufReader<R>,
@@ -822,8 +902,42 @@ impl<R: Read> BinaryDecoder<R> {
         Position::Byte(self.off)
     }
 
+    /// Decodes common ops straight from the buffer into `out` while at least [`FAST_MIN`] bytes
+    /// are buffered, up to `max` ops; returns how many. Stops at the first op it does not
+    /// handle, which [`Self::next_op`] then reads (with its checks and errors).
+    #[inline]
+    fn decode_buffered(&mut self, out: &mut Vec<Op>, max: usize) -> usize {
+        let buf = self.r.buffer();
+        let mut p = 0;
+        let mut n = 0;
+        while n < max && buf.len() - p >= FAST_MIN {
+            let Some((op, len)) = fast_op(&buf[p..]) else {
+                break;
+            };
+            out.push(op);
+            p += len;
+            n += 1;
+        }
+        self.r.consume(p);
+        self.off += p as u64;
+        n
+    }
+
     /// The next byte, or `None` at end of file.
+    #[inline(always)]
     fn byte(&mut self) -> Result<Option<u8>, TraceError> {
+        // Fast path: the byte is already buffered.
+        if let Some(&b) = self.r.buffer().first() {
+            self.r.consume(1);
+            self.off += 1;
+            return Ok(Some(b));
+        }
+        self.byte_slow()
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn byte_slow(&mut self) -> Result<Option<u8>, TraceError> {
         loop {
             match self.r.fill_buf() {
                 Ok(&[b, ..]) => {
@@ -854,7 +968,31 @@ impl<R: Read> BinaryDecoder<R> {
         }
     }
 
+    #[inline(always)]
     fn varint(&mut self, what: &str) -> Result<u64, TraceError> {
+        // Fast path: the whole varint (at most 10 bytes, no overflow) is already buffered.
+        let buf = self.r.buffer();
+        let mut v: u64 = 0;
+        let mut shift = 0u32;
+        for (i, &b) in buf.iter().take(10).enumerate() {
+            if shift == 63 && b > 1 {
+                break;
+            }
+            v |= u64::from(b & 0x7f) << shift;
+            if b & 0x80 == 0 {
+                self.r.consume(i + 1);
+                self.off += i as u64 + 1;
+                return Ok(v);
+            }
+            shift += 7;
+        }
+        self.varint_slow(what)
+    }
+
+    /// [`Self::varint`] byte by byte: across a buffer refill, at end of file, or on overflow.
+    #[cold]
+    #[inline(never)]
+    fn varint_slow(&mut self, what: &str) -> Result<u64, TraceError> {
         let start = self.off;
         let mut v: u64 = 0;
         let mut shift = 0u32;
@@ -874,6 +1012,7 @@ impl<R: Read> BinaryDecoder<R> {
         }
     }
 
+    #[inline(always)]
     fn varint_u32(&mut self, what: &str) -> Result<u32, TraceError> {
         let start = self.off;
         let v = self.varint(what)?;

@@ -1,0 +1,227 @@
+//! `gclab mem-probe` (hidden): the harness's own memory per simulated object. It builds a live
+//! heap of N objects with a strategy (default `cpython-3.11`), keeps it reachable, and reports
+//! the process's peak resident set (`VmHWM` in `/proc/self/status`) before and after, per
+//! object. This is what the executor's arrays, the objects' slot vectors and the strategy's
+//! metadata cost together; the modelled (simulated) bytes are reported beside it.
+//!
+//! Shapes:
+//! * `lists`: one holder list and N-1 empty lists appended to it (tracked containers with no
+//!   slots of their own: the executor's and the strategy's per-object cost plus one slot each);
+//! * `atoms`: holder lists of 1000 floats each, the holders appended to one list (untracked
+//!   atoms: no slot vector of their own);
+//! * `chain`: N 1-tuples, each holding the previous one (every object has its own slot vector:
+//!   the worst case for slot storage).
+
+use crate::registry::{self, RegistryError, WithStrategy};
+use gclab_core::executor::{ExecConfig, Executor};
+use gclab_core::op::{Op, StreamHeader};
+use gclab_core::strategy::Strategy;
+use gclab_core::workload::OpSink;
+use gclab_core::Kind;
+use serde::Serialize;
+use std::time::Instant;
+
+/// Heap shapes `mem-probe` builds.
+pub const SHAPES: [&str; 3] = ["lists", "atoms", "chain"];
+
+/// Why the probe could not run.
+#[derive(Debug, thiserror::Error)]
+pub enum MemProbeError {
+    /// A bad argument.
+    #[error("{0}")]
+    Usage(String),
+    /// A bad strategy name or parameter.
+    #[error(transparent)]
+    Registry(#[from] RegistryError),
+    /// Building the heap failed (a bug).
+    #[error("building the heap: {0}")]
+    Exec(String),
+}
+
+/// What the probe measured.
+#[derive(Clone, Debug, Serialize)]
+pub struct MemProbe {
+    /// Strategy or preset.
+    pub strategy: String,
+    /// Heap shape.
+    pub shape: String,
+    /// Live simulated objects at the end.
+    pub objects: u64,
+    /// Modelled (simulated CPython) bytes live at the end.
+    pub modelled_bytes: u64,
+    /// Peak resident set before building the heap, bytes.
+    pub vm_hwm_before: u64,
+    /// Peak resident set after, bytes.
+    pub vm_hwm_after: u64,
+    /// `(vm_hwm_after - vm_hwm_before) / objects`: the harness's bytes per simulated object.
+    pub bytes_per_object: f64,
+    /// The strategy's own declared metadata per object slot.
+    pub strategy_metadata_bytes_per_object: u64,
+    /// Wall time to build the heap, ns.
+    pub build_ns: u64,
+}
+
+/// Peak resident set size (`VmHWM`) of this process, bytes; 0 if `/proc` is unavailable.
+pub fn vm_hwm() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|kb| kb.parse::<u64>().ok())
+        })
+        .map_or(0, |kb| kb * 1024)
+}
+
+struct Built {
+    live: u64,
+    bytes: u64,
+    before: u64,
+    after: u64,
+    meta: u64,
+    build_ns: u64,
+}
+
+struct Build<'a> {
+    objects: u64,
+    shape: &'a str,
+}
+
+impl WithStrategy for Build<'_> {
+    type Output = Result<Built, MemProbeError>;
+    fn call<S: Strategy>(self, s: S) -> Self::Output {
+        let header = StreamHeader {
+            workload: format!("mem-probe-{}", self.shape),
+            registers: 3,
+            ..Default::default()
+        };
+        let before = vm_hwm();
+        let t = Instant::now();
+        let mut ex = Executor::new(s, &header, ExecConfig::default());
+        let mut buf: Vec<Op> = Vec::with_capacity(4096);
+        let n = self.objects;
+        let flush = |ex: &mut Executor<S>, buf: &mut Vec<Op>| {
+            let r = ex.ops(buf);
+            buf.clear();
+            r.map_err(|e| MemProbeError::Exec(e.to_string()))
+        };
+        match self.shape {
+            "lists" => {
+                buf.push(Op::Alloc {
+                    dst: 0,
+                    kind: Kind::List,
+                    len: 0,
+                });
+                for _ in 1..n {
+                    buf.push(Op::Alloc {
+                        dst: 1,
+                        kind: Kind::List,
+                        len: 0,
+                    });
+                    buf.push(Op::Append { list: 0, src: 1 });
+                    if buf.len() >= 4000 {
+                        flush(&mut ex, &mut buf)?;
+                    }
+                }
+            }
+            "atoms" => {
+                buf.push(Op::Alloc {
+                    dst: 0,
+                    kind: Kind::List,
+                    len: 0,
+                });
+                let mut made = 1;
+                while made < n {
+                    buf.push(Op::Alloc {
+                        dst: 1,
+                        kind: Kind::List,
+                        len: 0,
+                    });
+                    buf.push(Op::Append { list: 0, src: 1 });
+                    made += 1;
+                    let k = (n - made).min(1000);
+                    for _ in 0..k {
+                        buf.push(Op::Alloc {
+                            dst: 2,
+                            kind: Kind::Float,
+                            len: 0,
+                        });
+                        buf.push(Op::Append { list: 1, src: 2 });
+                        if buf.len() >= 4000 {
+                            flush(&mut ex, &mut buf)?;
+                        }
+                    }
+                    made += k;
+                }
+            }
+            "chain" => {
+                for _ in 0..n {
+                    buf.push(Op::Alloc {
+                        dst: 1,
+                        kind: Kind::Tuple,
+                        len: 1,
+                    });
+                    buf.push(Op::Store {
+                        obj: 1,
+                        slot: 0,
+                        src: 0,
+                    });
+                    buf.push(Op::Copy { dst: 0, src: 1 });
+                    if buf.len() >= 4000 {
+                        flush(&mut ex, &mut buf)?;
+                    }
+                }
+                buf.push(Op::Clear { dst: 1 });
+            }
+            other => {
+                return Err(MemProbeError::Usage(format!(
+                    "unknown shape '{other}'; valid shapes: {}",
+                    SHAPES.join(", ")
+                )))
+            }
+        }
+        flush(&mut ex, &mut buf)?;
+        buf.shrink_to_fit();
+        let build_ns = t.elapsed().as_nanos() as u64;
+        let after = vm_hwm();
+        let live = ex.heap.acct.live_objects;
+        let bytes = ex.heap.acct.live_bytes;
+        let meta = ex.strategy.stats().metadata_bytes_per_object;
+        // Keep the heap alive until after the measurement, then drop it.
+        drop(ex);
+        Ok(Built {
+            live,
+            bytes,
+            before,
+            after,
+            meta,
+            build_ns,
+        })
+    }
+}
+
+/// Builds the heap and measures it.
+pub fn run(objects: u64, strategy: &str, shape: &str) -> Result<MemProbe, MemProbeError> {
+    if objects < 2 {
+        return Err(MemProbeError::Usage("--objects must be at least 2".into()));
+    }
+    if !SHAPES.contains(&shape) {
+        return Err(MemProbeError::Usage(format!(
+            "unknown shape '{shape}'; valid shapes: {}",
+            SHAPES.join(", ")
+        )));
+    }
+    let b = registry::with_strategy(strategy, &[], Build { objects, shape })??;
+    Ok(MemProbe {
+        strategy: strategy.to_string(),
+        shape: shape.to_string(),
+        objects: b.live,
+        modelled_bytes: b.bytes,
+        vm_hwm_before: b.before,
+        vm_hwm_after: b.after,
+        bytes_per_object: b.after.saturating_sub(b.before) as f64 / b.live.max(1) as f64,
+        strategy_metadata_bytes_per_object: b.meta,
+        build_ns: b.build_ns,
+    })
+}
