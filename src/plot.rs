@@ -92,7 +92,9 @@ pub fn compact(v: f64) -> String {
     } else {
         (v, "")
     };
-    let s = if x == x.round() || x.abs() >= 10.0 {
+    let s = if x != 0.0 && x.abs() < 0.01 {
+        format!("{x:.0e}")
+    } else if x == x.round() || x.abs() >= 10.0 {
         format!("{x:.0}")
     } else if x.abs() >= 1.0 {
         format!("{x:.1}")
@@ -122,6 +124,8 @@ struct Panel<'a> {
     legend: Option<SeriesLabelPosition>,
     /// Category labels for a categorical x axis (points at 0, 1, 2, ...).
     x_cats: Option<&'a [String]>,
+    /// A dashed horizontal reference line (bars).
+    reference: Option<f64>,
 }
 
 fn draw_err<E: std::fmt::Display>(file: &Path) -> impl Fn(E) -> PlotError + '_ {
@@ -296,27 +300,33 @@ where
 
 /// Grouped bars: one group per category, one bar per series; `points[i].1` is the bar height
 /// for category `i`.
-fn bar_panel<DB: DrawingBackend>(
+fn bar_panel<DB, Y>(
     file: &Path,
     area: &DrawingArea<DB, Shift>,
     p: &Panel<'_>,
     cats: &[String],
     series: &[Series],
-    y_max: f64,
-    reference: Option<f64>,
-) -> Result<(), PlotError> {
+    yr: Y,
+    base: f64,
+) -> Result<(), PlotError>
+where
+    DB: DrawingBackend,
+    Y: AsRangedCoord<Value = f64>,
+    Y::CoordDescType: ValueFormatter<f64> + Ranged<ValueType = f64>,
+{
     let err = draw_err(file);
     let n = cats.len().max(1) as f64;
+    // Category names are wrapped onto up to three lines to fit their group's width.
+    let group_px = (area.dim_in_pixel().0 as f64 - 90.0) / n;
+    let max_chars = ((group_px / 7.5).floor() as usize).max(4);
+    let wrapped: Vec<Vec<String>> = cats.iter().map(|c| wrap(c, max_chars)).collect();
+    let lines = wrapped.iter().map(|w| w.len()).max().unwrap_or(1) as u32;
     let mut chart = ChartBuilder::on(area)
         .caption(p.title, ("sans-serif", 18))
         .margin(10)
-        .x_label_area_size(42)
+        .x_label_area_size(28 + 15 * lines)
         .y_label_area_size(62)
-        .build_cartesian_2d(
-            0f64..n,
-            // Headroom above the bars for the legend in the upper right.
-            0f64..y_max.max(1e-9) * (1.1 + 0.06 * series.len() as f64),
-        )
+        .build_cartesian_2d(0f64..n, yr)
         .map_err(&err)?;
     chart
         .configure_mesh()
@@ -335,14 +345,16 @@ fn bar_panel<DB: DrawingBackend>(
     let (bx, by) = area.get_base_pixel();
     let label_style =
         TextStyle::from(("sans-serif", 13).into_font()).pos(Pos::new(HPos::Center, VPos::Top));
-    for (i, c) in cats.iter().enumerate() {
-        let (px, py) = chart.backend_coord(&(i as f64 + 0.5, 0.0));
-        area.draw(&Text::new(
-            c.clone(),
-            (px - bx, py - by + 6),
-            label_style.clone(),
-        ))
-        .map_err(&err)?;
+    for (i, w) in wrapped.iter().enumerate() {
+        let (px, py) = chart.backend_coord(&(i as f64 + 0.5, base));
+        for (k, line) in w.iter().enumerate() {
+            area.draw(&Text::new(
+                line.clone(),
+                (px - bx, py - by + 6 + 15 * k as i32),
+                label_style.clone(),
+            ))
+            .map_err(&err)?;
+        }
     }
     let k = series.len().max(1) as f64;
     let width = 0.8 / k;
@@ -350,7 +362,7 @@ fn bar_panel<DB: DrawingBackend>(
         let c = s.color;
         let bars = s.points.iter().map(|&(x, y)| {
             let x0 = x + 0.1 + j as f64 * width;
-            Rectangle::new([(x0, 0.0), (x0 + width * 0.92, y)], c.filled())
+            Rectangle::new([(x0, base), (x0 + width * 0.92, y.max(base))], c.filled())
         });
         chart
             .draw_series(bars)
@@ -366,7 +378,7 @@ fn bar_panel<DB: DrawingBackend>(
             ))
             .map_err(&err)?;
     }
-    if let Some(r) = reference {
+    if let Some(r) = p.reference {
         chart
             .draw_series(DashedLineSeries::new(
                 [(0.0, r), (n, r)],
@@ -389,6 +401,25 @@ fn bar_panel<DB: DrawingBackend>(
     Ok(())
 }
 
+/// Splits a label into lines of at most `width` characters at spaces (at most three lines).
+fn wrap(label: &str, width: usize) -> Vec<String> {
+    let mut lines: Vec<String> = Vec::new();
+    for word in label.split(' ') {
+        match lines.last_mut() {
+            Some(l) if l.chars().count() + 1 + word.chars().count() <= width => {
+                l.push(' ');
+                l.push_str(word);
+            }
+            _ => lines.push(word.to_string()),
+        }
+    }
+    if lines.len() > 3 {
+        let rest = lines.split_off(2).join(" ");
+        lines.push(rest);
+    }
+    lines
+}
+
 /// What a figure shows; drawn once per backend (SVG, PNG).
 enum Fig<'a> {
     Bars {
@@ -397,6 +428,8 @@ enum Fig<'a> {
         cats: Vec<String>,
         series: Vec<Series>,
         reference: Option<f64>,
+        /// Log y axis (bars start at the bottom of the axis).
+        y_log: bool,
     },
     /// One line panel per workload.
     Panels {
@@ -447,24 +480,37 @@ impl Fig<'_> {
                 cats,
                 series,
                 reference,
+                y_log,
             } => {
-                let y_max = series
+                let tops = series.iter().flat_map(|s| {
+                    s.points
+                        .iter()
+                        .zip(s.err.iter().chain(std::iter::repeat(&0.0)))
+                        .map(|(p, e)| p.1 + e)
+                });
+                let y_max = tops.fold(reference.unwrap_or(0.0), f64::max).max(1e-9);
+                let y_min_pos = series
                     .iter()
-                    .flat_map(|s| {
-                        s.points
-                            .iter()
-                            .zip(s.err.iter().chain(std::iter::repeat(&0.0)))
-                    })
-                    .map(|(p, e)| p.1 + e)
-                    .fold(reference.unwrap_or(0.0), f64::max);
+                    .flat_map(|s| s.points.iter().map(|p| p.1))
+                    .filter(|y| *y > 0.0)
+                    .fold(f64::INFINITY, f64::min);
                 let p = Panel {
                     title,
                     x_desc: "workload",
                     y_desc,
                     legend: Some(SeriesLabelPosition::UpperRight),
                     x_cats: None,
+                    reference: *reference,
                 };
-                bar_panel(file, root, &p, cats, series, y_max, *reference)?;
+                // Headroom above the bars for the legend in the upper right.
+                let head = 1.1 + 0.06 * series.len() as f64;
+                if *y_log && y_min_pos.is_finite() {
+                    let lo = y_min_pos / 2.0;
+                    let hi = y_max * (y_max / lo).powf(0.08 * series.len() as f64 + 0.1);
+                    bar_panel(file, root, &p, cats, series, (lo..hi).log_scale(), lo)?;
+                } else {
+                    bar_panel(file, root, &p, cats, series, 0f64..y_max * head, 0.0)?;
+                }
             }
             Fig::Panels {
                 title,
@@ -526,6 +572,7 @@ impl Fig<'_> {
                         y_desc,
                         legend: Some(legend.clone()),
                         x_cats: x_cats.as_deref(),
+                        reference: None,
                     };
                     match (*x_log, *y_log) {
                         (false, false) => line_panel(file, area, &p, x0..x1, y0..y1, series)?,
@@ -649,16 +696,31 @@ pub fn plot_dir(
         .runs()
         .map(|r| r.peak_live_bytes as f64)
         .fold(0.0, f64::max);
-    let (scale, unit) = byte_unit(max_peak);
+    let (mut scale, mut unit) = byte_unit(max_peak);
+    let min_peak = rs
+        .runs()
+        .map(|r| r.peak_live_bytes as f64)
+        .filter(|b| *b > 0.0)
+        .fold(f64::INFINITY, f64::min);
+    let peak_ratio = max_peak / min_peak;
+    if peak_ratio > 100.0 {
+        // A log axis spans several units: label it in bytes with k/M/G suffixes.
+        (scale, unit) = (1.0, "bytes");
+    }
     emit(
         &figs,
         "peak_memory",
         Fig::Bars {
             title: "Peak live memory (simulated heap, exact)".into(),
-            y_desc: format!("peak live {unit}"),
+            y_desc: if peak_ratio > 100.0 {
+                format!("peak live {unit} (log)")
+            } else {
+                format!("peak live {unit}")
+            },
             cats: wls.clone(),
             series: bars_of(&rs, |r| Some(r.peak_live_bytes as f64 / scale)),
             reference: None,
+            y_log: peak_ratio > 100.0,
         },
     )?;
 
@@ -696,6 +758,7 @@ pub fn plot_dir(
             cats: wls.clone(),
             series: lbo_series(false),
             reference: Some(1.0),
+            y_log: false,
         },
     )?;
 
@@ -927,6 +990,7 @@ pub fn plot_dir(
             cats: wls.clone(),
             series: bars_of(&rs, |r| r.ops_per_sec.map(|x| x / 1e6)),
             reference: None,
+            y_log: false,
         },
     )?;
     emit(
@@ -938,6 +1002,7 @@ pub fn plot_dir(
             cats: wls.clone(),
             series: lbo_series(true),
             reference: Some(1.0),
+            y_log: false,
         },
     )?;
     emit(
