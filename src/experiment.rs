@@ -461,7 +461,16 @@ impl Experiment {
         let mut strategies = Vec::new();
         for (i, e) in file.strategies.iter().enumerate() {
             for (label, params) in expand(e) {
-                registry::with_strategy(&e.name, &params, Probe)
+                // `min_heap=auto` is resolved per cell by the runner (from the workload); check
+                // the rest with a placeholder.
+                let probe: Vec<(String, String)> = params
+                    .iter()
+                    .map(|(k, v)| {
+                        let v = if v == "auto" { "1" } else { v.as_str() };
+                        (k.clone(), v.to_string())
+                    })
+                    .collect();
+                registry::with_strategy(&e.name, &probe, Probe)
                     .map_err(|err| invalid(format!("strategy #{} ('{}'): {err}", i + 1, e.name)))?;
                 strategies.push(StrategyCfg {
                     label,

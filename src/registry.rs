@@ -89,6 +89,7 @@ registry!(
     gclab_generational::Generational,
     gclab_trial_deletion::TrialDeletion,
     gclab_mark_sweep::MarkSweep,
+    gclab_cpython314::CPython314,
 );
 
 fn unknown(name: &str) -> RegistryError {

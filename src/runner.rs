@@ -226,11 +226,62 @@ pub fn run(spec: &RunSpec) -> Result<RunOutput, RunError> {
 
 /// Runs one cell, sampling the heap timeline.
 pub fn run_sampled(spec: &RunSpec, sampling: Sampling) -> Result<RunOutput, RunError> {
+    let resolved;
+    let spec = if spec.strategy_params.iter().any(|(_, v)| v == "auto") {
+        resolved = resolve_auto(spec)?;
+        &resolved
+    } else {
+        spec
+    };
     registry::with_strategy(
         &spec.strategy,
         &spec.strategy_params,
         Job { spec, sampling },
     )?
+}
+
+/// Replaces the strategy parameter `min_heap=auto` with the workload's minimum heap
+/// ([`gclab_workloads::min_heap`]: the peak live bytes of an oracle collector that frees every
+/// object the moment it becomes unreachable). Strategies never see workloads, so this is where
+/// mark-sweep's `factor` gets its base: `-S factor=2 -S min_heap=auto`. The value is computed
+/// once per (workload, parameters, seed) in a process and recorded in the run record.
+fn resolve_auto(spec: &RunSpec) -> Result<RunSpec, RunError> {
+    use std::collections::HashMap;
+    use std::sync::{Mutex, OnceLock};
+    type Key = (String, Vec<String>, u64);
+    static CACHE: OnceLock<Mutex<HashMap<Key, u64>>> = OnceLock::new();
+    let mut out = spec.clone();
+    for (k, v) in out.strategy_params.iter_mut() {
+        if v != "auto" {
+            continue;
+        }
+        if k != "min_heap" {
+            return Err(RunError::Other(format!(
+                "strategy parameter {k}=auto: only min_heap=auto is computed (from the workload)"
+            )));
+        }
+        let Source::Workload { name, params } = &spec.source else {
+            return Err(RunError::Other(
+                "min_heap=auto needs a workload, not a trace; pass min_heap=BYTES".into(),
+            ));
+        };
+        let key = (name.clone(), params.clone(), spec.seed);
+        let cache = CACHE.get_or_init(|| Mutex::new(HashMap::new()));
+        let known = cache.lock().ok().and_then(|c| c.get(&key).copied());
+        let bytes = match known {
+            Some(b) => b,
+            None => {
+                let b = gclab_workloads::min_heap(name, params, spec.seed)
+                    .map_err(|e| RunError::Other(format!("min_heap=auto: {e}")))?;
+                if let Ok(mut c) = cache.lock() {
+                    c.insert(key, b);
+                }
+                b
+            }
+        };
+        *v = bytes.to_string();
+    }
+    Ok(out)
 }
 
 fn run_with<S: Strategy>(

@@ -355,7 +355,14 @@ impl<S: Strategy> OpSink for Executor<S> {
             // A budget is checked before an allocation too (as CPython raises MemoryError before
             // the object exists), so that a hostile length never reaches the real allocator.
             if let (Some(budget), Op::Alloc { kind, len, .. }) = (self.cfg.max_heap, op) {
-                let after = self.heap.acct.live_bytes + kind.initial_size(*len) as u64;
+                let size = kind.initial_size(*len) as u64;
+                if self.heap.acct.live_bytes + size > budget {
+                    // Give a strategy that can collect the chance to make room first (the
+                    // allocation failure that triggers a tracing collector).
+                    let short = self.heap.acct.live_bytes + size - budget;
+                    self.strategy.reclaim(&mut self.heap, short);
+                }
+                let after = self.heap.acct.live_bytes + size;
                 if after > budget {
                     return Err(Stop::OutOfMemory {
                         live_bytes: after,

@@ -104,6 +104,12 @@ pub trait Strategy {
     fn heap_budget(&self) -> Option<u64> {
         None
     }
+
+    /// The executor is about to refuse an allocation because live bytes would exceed the
+    /// budget ([`crate::ExecConfig::max_heap`]) by `short` bytes: a strategy that can free
+    /// memory now (a tracing collector) collects here. Called between ops, so every live object
+    /// the program can reach is reachable from the registers. The default does nothing.
+    fn reclaim(&mut self, _heap: &mut Heap, _short: u64) {}
 }
 
 /// A named preset: a strategy with fixed parameter values (for example `cpython-3.11`).

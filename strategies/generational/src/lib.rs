@@ -118,6 +118,30 @@ const fn obj(n: u32) -> ObjId {
     ObjId(n - NHEAD)
 }
 
+/// Work a collection step accumulates and adds to the heap's counters once, at the end.
+#[derive(Default)]
+struct Acc {
+    writes: u64,
+    visited: u64,
+    traversed: u64,
+}
+
+/// One of the lists of tracked objects, for strategies that build on this one's cycle-detection
+/// core (see [`Generational::collect_region`]).
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub struct GcList(u32);
+
+impl GcList {
+    /// Generation 0 (CPython 3.14: the young generation); new objects are tracked here.
+    pub const GEN0: GcList = GcList(0);
+    /// Generation 1 (CPython 3.14: old space 0).
+    pub const GEN1: GcList = GcList(1);
+    /// Generation 2 (CPython 3.14: old space 1).
+    pub const GEN2: GcList = GcList(2);
+    /// The permanent generation (`gc.freeze()`).
+    pub const PERMANENT: GcList = GcList(PERM);
+}
+
 /// The strategy's configuration (resolved parameters).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Config {
@@ -196,6 +220,9 @@ pub struct Generational {
     by_reason: [u64; 3],
     next_due_ops: u64,
     next_due_ns: u64,
+    /// Objects tracked and untracked so far (for [`Generational::track_counts`]).
+    tracks: u64,
+    untracks: u64,
 }
 
 impl Generational {
@@ -234,6 +261,8 @@ impl Generational {
             freed_by_refcount: 0,
             gen2_vetoes: 0,
             by_reason: [0; 3],
+            tracks: 0,
+            untracks: 0,
         }
     }
 
@@ -281,6 +310,103 @@ impl Generational {
     /// Free-list occupancy: (list, dict, tuples of all sizes).
     pub fn free_lists(&self) -> (u32, u32, u32) {
         (self.list_free, self.dict_free, self.tuple_free.iter().sum())
+    }
+
+    // ----- the cycle-detection core, for strategies built on this one (cpython-3.14) -----
+
+    /// Objects tracked and untracked since the start (`_PyObject_GC_TRACK` and
+    /// `_PyObject_GC_UNTRACK` calls, the garbage a collection frees included): CPython 3.14.1+
+    /// counts its young generation this way.
+    pub fn track_counts(&self) -> (u64, u64) {
+        (self.tracks, self.untracks)
+    }
+
+    /// Length of a list of tracked objects (an O(n) walk).
+    pub fn gc_list_len(&self, list: GcList) -> u64 {
+        self.list_len(list.0)
+    }
+
+    /// The first object of a list, if any.
+    pub fn gc_list_first(&self, list: GcList) -> Option<ObjId> {
+        let n = self.next[list.0 as usize];
+        (n != list.0).then(|| obj(n))
+    }
+
+    /// The objects of a list, in order.
+    pub fn gc_list_ids(&self, list: GcList) -> Vec<ObjId> {
+        let mut out = Vec::new();
+        let mut n = self.next[list.0 as usize];
+        while n != list.0 {
+            out.push(obj(n));
+            n = self.next[n as usize];
+        }
+        out
+    }
+
+    /// Moves a tracked object to the tail of `to` (`gc_list_move`).
+    ///
+    /// # Panics
+    /// If `id` is not tracked (a caller bug).
+    pub fn gc_list_move(&mut self, heap: &mut Heap, id: ObjId, to: GcList) {
+        assert!(self.is_tracked(id), "gc_list_move of untracked {id:?}");
+        self.unlink(heap, node(id));
+        self.link_tail(heap, to.0, node(id));
+    }
+
+    /// Appends every object of `from` to `to`, leaving `from` empty (`gc_list_merge`).
+    pub fn gc_list_merge(&mut self, heap: &mut Heap, from: GcList, to: GcList) {
+        self.merge(heap, from.0, to.0);
+    }
+
+    /// `untrack_tuples(list)`: untracks the tuples of `list` that hold only atoms.
+    pub fn gc_list_untrack_tuples(&mut self, heap: &mut Heap, list: GcList) {
+        let mut acc = Acc::default();
+        self.untrack_tuples(heap, list.0, &mut acc);
+        Self::add_work(heap, &acc);
+    }
+
+    /// CPython's `gc_collect_region(from, to)` without the bookkeeping of a generation: finds
+    /// the objects of `from` that nothing outside `from` references, directly or through
+    /// other objects of `from` (`deduce_unreachable`), untracks atom-only tuples, moves the
+    /// survivors to `to` (which may be `from`) and frees the garbage. Returns
+    /// `(examined, collected)`. The caller records the collection
+    /// (`heap.begin_collection` / `end_collection`) and keeps the statistics.
+    pub fn collect_region(&mut self, heap: &mut Heap, from: GcList, to: GcList) -> (u64, u64) {
+        let mut acc = Acc::default();
+        let (examined, _) = self.deduce_unreachable(heap, from.0, &mut acc);
+        self.untrack_tuples(heap, from.0, &mut acc);
+        if from != to {
+            self.merge(heap, from.0, to.0);
+        }
+        let collected = self.delete_garbage(heap);
+        Self::add_work(heap, &acc);
+        (examined, collected)
+    }
+
+    fn add_work(heap: &mut Heap, acc: &Acc) {
+        heap.work.gc_header_writes += acc.writes;
+        heap.work.objects_visited += acc.visited;
+        heap.work.refs_traversed += acc.traversed;
+    }
+
+    /// Tracks `id` (into generation 0) if it is an untracked container other than the empty
+    /// tuple; does nothing otherwise.
+    pub fn gc_track(&mut self, heap: &mut Heap, id: ObjId) {
+        let k = heap.kind(id);
+        if k.is_container()
+            && !self.is_tracked(id)
+            && !(k == Kind::Tuple && heap.slots(id).is_empty())
+        {
+            self.track(heap, id);
+        }
+    }
+
+    /// Empties the list, dict and tuple free lists (`_PyGC_ClearAllFreeLists`, what a full
+    /// collection does).
+    pub fn clear_freelists(&mut self) {
+        self.list_free = 0;
+        self.dict_free = 0;
+        self.tuple_free = [0; TUPLE_MAXSAVESIZE];
     }
 
     // ----- lists -----
@@ -356,6 +482,7 @@ impl Generational {
 
     #[inline]
     fn set_tracked(&mut self, id: ObjId) {
+        self.tracks += 1;
         let f = &mut self.flags[id.index()];
         *f |= TRACKED;
         self.tracked_tuples += (*f & IS_TUPLE != 0) as u64;
@@ -364,6 +491,7 @@ impl Generational {
 
     #[inline]
     fn clear_tracked(&mut self, id: ObjId) {
+        self.untracks += 1;
         let f = &mut self.flags[id.index()];
         *f &= !TRACKED;
         self.tracked_tuples -= (*f & IS_TUPLE != 0) as u64;
@@ -584,10 +712,64 @@ impl Generational {
         } else {
             young
         };
-        let mut writes = 0u64; // header writes beyond the first per object
-        let mut visited = 0u64;
-        let mut traversed = 0u64;
+        let mut acc = Acc::default();
+        let (examined, unreachable) = self.deduce_unreachable(heap, young, &mut acc);
+        let mut survivors = examined - unreachable;
+        survivors -= self.untrack_tuples(heap, young, &mut acc);
+        let (mut writes, mut visited, mut traversed) = (acc.writes, acc.visited, acc.traversed);
 
+        // promotion
+        if young != old {
+            if g == NUM_GENERATIONS - 2 {
+                self.long_lived_pending += survivors;
+            }
+            self.merge(heap, young, old);
+        } else {
+            // untrack_dicts: full collections only (issue #14775).
+            if self.tracked_dicts > 0 {
+                let mut n = self.next[young as usize];
+                while n != young {
+                    let nx = self.next[n as usize];
+                    let id = obj(n);
+                    if self.flags[id.index()] & IS_DICT != 0 {
+                        visited += 1;
+                        if self.atoms_only(heap, id, &mut traversed) {
+                            self.clear_tracked(id);
+                            self.unlink_quiet(n);
+                            survivors -= 1;
+                            writes += 2;
+                        }
+                    }
+                    n = nx;
+                }
+            }
+            self.long_lived_pending = 0;
+            self.long_lived_total = survivors;
+        }
+
+        let collected = self.delete_garbage(heap);
+
+        if g == NUM_GENERATIONS - 1 {
+            // clear_freelists
+            self.list_free = 0;
+            self.dict_free = 0;
+            self.tuple_free = [0; TUPLE_MAXSAVESIZE];
+        }
+        heap.work.gc_header_writes += writes;
+        heap.work.objects_visited += visited;
+        heap.work.refs_traversed += traversed;
+        let st = &mut self.gen_stats[g];
+        st.collections += 1;
+        st.collected += collected;
+        heap.end_collection(t, examined, collected);
+        collected
+    }
+
+    /// `deduce_unreachable(young)`: `update_refs`, `subtract_refs` and the breadth-first
+    /// `move_unreachable`, which leaves in `young` the objects reachable from outside it and
+    /// moves the rest to the unreachable list. Returns (examined, unreachable).
+    fn deduce_unreachable(&mut self, heap: &mut Heap, young: u32, acc: &mut Acc) -> (u64, u64) {
+        let (mut writes, mut visited, mut traversed) = (0u64, 0u64, 0u64);
         // update_refs
         let mut examined = 0u64;
         let cow = heap.cow_active();
@@ -667,8 +849,16 @@ impl Generational {
                 n = nx;
             }
         }
-        let mut survivors = examined - unreachable;
+        acc.writes += writes;
+        acc.visited += visited;
+        acc.traversed += traversed;
+        (examined, unreachable)
+    }
 
+    /// `untrack_tuples(list)` (skipped when no tuple is tracked anywhere); returns how many
+    /// tuples it untracked.
+    fn untrack_tuples(&mut self, heap: &mut Heap, young: u32, acc: &mut Acc) -> u64 {
+        let mut untracked = 0u64;
         // untrack_tuples (skipped when no tuple is tracked anywhere)
         if self.tracked_tuples > 0 {
             let mut n = self.next[young as usize];
@@ -676,47 +866,23 @@ impl Generational {
                 let nx = self.next[n as usize];
                 let id = obj(n);
                 if self.flags[id.index()] & IS_TUPLE != 0 {
-                    visited += 1;
-                    if self.atoms_only(heap, id, &mut traversed) {
+                    acc.visited += 1;
+                    if self.atoms_only(heap, id, &mut acc.traversed) {
                         self.clear_tracked(id);
                         self.unlink_quiet(n);
-                        survivors -= 1;
-                        writes += 2;
+                        untracked += 1;
+                        acc.writes += 2;
                     }
                 }
                 n = nx;
             }
         }
 
-        // promotion
-        if young != old {
-            if g == NUM_GENERATIONS - 2 {
-                self.long_lived_pending += survivors;
-            }
-            self.merge(heap, young, old);
-        } else {
-            // untrack_dicts: full collections only (issue #14775).
-            if self.tracked_dicts > 0 {
-                let mut n = self.next[young as usize];
-                while n != young {
-                    let nx = self.next[n as usize];
-                    let id = obj(n);
-                    if self.flags[id.index()] & IS_DICT != 0 {
-                        visited += 1;
-                        if self.atoms_only(heap, id, &mut traversed) {
-                            self.clear_tracked(id);
-                            self.unlink_quiet(n);
-                            survivors -= 1;
-                            writes += 2;
-                        }
-                    }
-                    n = nx;
-                }
-            }
-            self.long_lived_pending = 0;
-            self.long_lived_total = survivors;
-        }
+        untracked
+    }
 
+    /// `delete_garbage`: frees the objects on the unreachable list; returns how many.
+    fn delete_garbage(&mut self, heap: &mut Heap) -> u64 {
         // The garbage: no finalizers, weakrefs or tp_del in the model, so every unreachable
         // object is collected (m) and none is uncollectable (n = 0). delete_garbage's tp_clear
         // calls end with every garbage object freed; references from the garbage to objects
@@ -749,19 +915,6 @@ impl Generational {
         }
         self.garbage = garbage;
 
-        if g == NUM_GENERATIONS - 1 {
-            // clear_freelists
-            self.list_free = 0;
-            self.dict_free = 0;
-            self.tuple_free = [0; TUPLE_MAXSAVESIZE];
-        }
-        heap.work.gc_header_writes += writes;
-        heap.work.objects_visited += visited;
-        heap.work.refs_traversed += traversed;
-        let st = &mut self.gen_stats[g];
-        st.collections += 1;
-        st.collected += collected;
-        heap.end_collection(t, examined, collected);
         collected
     }
 

@@ -6,13 +6,16 @@
 //! collection marks everything reachable from the registers (the roots) with an explicit stack
 //! and sweeps every unmarked object.
 //!
-//! **When it collects.** With a heap budget, a collection runs whenever live bytes exceed the
-//! budget (checked after each allocation, slot store and reference drop). The budget is either
+//! **When it collects.** With a heap budget, a collection runs whenever the next allocation
+//! would not fit in the budget (the executor calls [`Strategy::reclaim`] before refusing it) and
+//! whenever live bytes exceed the budget (checked after each allocation, slot store and
+//! reference drop: lists and dicts grow without allocating). The budget is either
 //! `budget` bytes, or `factor` × `min_heap`, where `min_heap` is the workload's minimum heap in
 //! bytes: strategies never see workloads, so the caller (the experiment layer, or a user) passes
 //! it. If live bytes still exceed the budget after a collection, the program does not fit: the
 //! strategy reports its budget through [`Strategy::heap_budget`], the runner sets the executor's
-//! `ExecConfig::max_heap` to it, and the executor ends the run with `Stop::OutOfMemory`, which
+//! `ExecConfig::max_heap` to it, and the executor ends the run with `Stop::OutOfMemory` (after
+//! calling `reclaim`, for an allocation that does not fit), which
 //! the run record reports as status `out_of_memory`. So a run completes exactly when the live
 //! bytes reachable at every op boundary fit in the budget, and the time-space curve (work or time
 //! against `factor` from 1.0 to 6.0) can be drawn with its out-of-memory cells.
@@ -185,6 +188,12 @@ impl Strategy for MarkSweep {
             }
             _ => GcReply::None,
         }
+    }
+
+    fn reclaim(&mut self, heap: &mut Heap, _short: u64) {
+        // The next allocation does not fit the budget: collect before it is refused.
+        self.c.auto += 1;
+        self.collect(heap, ObjId::NIL);
     }
 
     fn heap_budget(&self) -> Option<u64> {

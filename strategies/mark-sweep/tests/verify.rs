@@ -1,48 +1,63 @@
-//! Runs mark-sweep over every workload of the catalogue (small sizes) in `--verify` mode: the
-//! reachability oracle checks after every collection and at the end that nothing reachable was
-//! freed.
+//! Runs mark-sweep over every workload of the catalogue in `--verify` mode: the reachability
+//! oracle checks after every collection and at the end that nothing reachable was freed. To keep
+//! a debug-build test fast, each workload runs with its default parameters and only its first
+//! `PREFIX_OPS` ops (a prefix of a valid stream is a valid stream).
 
 use gclab_core::executor::{ExecConfig, Executor};
-use gclab_core::workload;
-use gclab_core::StrategyFactory;
+use gclab_core::workload::{self, OpSink, Stop};
+use gclab_core::{Op, Strategy, StrategyFactory};
 use gclab_mark_sweep::MarkSweep;
 
-/// Workload parameters that keep each run small in a debug build.
-fn small(name: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    for key in ["count", "requests", "objects", "n", "size", "iterations"] {
-        let declared = gclab_workloads::catalog()
-            .iter()
-            .any(|e| e.info.name == name && e.info.params.iter().any(|p| p.name == key));
-        if declared {
-            out.push(format!("{key}=300"));
-        }
+/// Ops run per workload.
+const PREFIX_OPS: u64 = 150_000;
+
+/// Forwards the first `left` ops to the executor and drops the rest.
+struct Prefix<'a, S: Strategy> {
+    ex: &'a mut Executor<S>,
+    left: u64,
+}
+
+impl<S: Strategy> OpSink for Prefix<'_, S> {
+    fn ops(&mut self, ops: &[Op]) -> Result<(), Stop> {
+        let n = (self.left as usize).min(ops.len());
+        self.left -= n as u64;
+        self.ex.ops(&ops[..n])
     }
-    out
+}
+
+/// Runs mark-sweep with `params` on the first ops of every workload, under the oracle.
+fn verify_catalogue(params: &[(&str, &str)]) {
+    let params: Vec<(String, String)> = params
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    for entry in gclab_workloads::catalog() {
+        let name = entry.info.name;
+        let built = gclab_workloads::find(name, &[]).expect("workload builds");
+        let strategy = MarkSweep::from_pairs(&params).expect("strategy builds");
+        let cfg = ExecConfig {
+            verify: true,
+            ..ExecConfig::default()
+        };
+        let mut ex = Executor::new(strategy, &built.workload.header(), cfg);
+        let mut sink = Prefix {
+            ex: &mut ex,
+            left: PREFIX_OPS,
+        };
+        workload::stream(name, &built.params, &*built.workload, 1, &mut sink)
+            .unwrap_or_else(|e| panic!("mark-sweep {params:?} on {name}: {e}"));
+        ex.finish()
+            .unwrap_or_else(|e| panic!("mark-sweep {params:?} on {name} (end): {e}"));
+    }
 }
 
 #[test]
 fn verify_on_every_workload() {
-    for entry in gclab_workloads::catalog() {
-        let name = entry.info.name;
-        let built = gclab_workloads::find(name, &small(name))
-            .or_else(|_| gclab_workloads::find(name, &[]))
-            .expect("workload builds");
-        for params in [
-            vec![],
-            vec![("initial".to_string(), "2000".to_string())],
-            vec![("budget".to_string(), "30000".to_string())],
-        ] {
-            let strategy = MarkSweep::from_pairs(&params).expect("strategy builds");
-            let cfg = ExecConfig {
-                verify: true,
-                ..ExecConfig::default()
-            };
-            let mut ex = Executor::new(strategy, &built.workload.header(), cfg);
-            workload::stream(name, &built.params, &*built.workload, 1, &mut ex)
-                .unwrap_or_else(|e| panic!("mark-sweep on {name}: {e}"));
-            ex.finish()
-                .unwrap_or_else(|e| panic!("mark-sweep on {name} (end): {e}"));
-        }
-    }
+    verify_catalogue(&[]);
+}
+
+/// With parameters that make it collect often.
+#[test]
+fn verify_on_every_workload_collecting_often() {
+    verify_catalogue(&[("initial", "20000"), ("growth", "1.2")]);
 }

@@ -10,8 +10,10 @@
 //!
 //! 1. **MarkRoots**: from every purple candidate, `MarkGray` colours the reachable subgraph gray
 //!    and subtracts every internal reference from the counts (trial deletion). Candidates that
-//!    are no longer purple leave the buffer (and are freed if their count fell to zero while
-//!    they were buffered).
+//!    are no longer purple (incremented since) leave the buffer. A candidate whose count falls
+//!    to zero is freed at once and leaves the buffer then (an O(1) swap-remove), where the
+//!    paper keeps it, dead, until MarkRoots: so no dead object holds references and every
+//!    reference count stays exact between collections.
 //! 2. **ScanRoots**: `Scan` finds the gray objects whose count is still above zero: they are
 //!    referenced from outside the subgraph, so `ScanBlack` restores the counts of everything they
 //!    reach and colours it black. Gray objects left with count zero become white.
@@ -75,6 +77,8 @@ pub struct TrialDeletion {
     buffer_limit: usize,
     h: Vec<Header>,
     roots: Vec<ObjId>,
+    /// Position of each buffered object in `roots` (valid between collections).
+    pos: Vec<u32>,
     stack: Vec<ObjId>,
     worklist: Vec<ObjId>,
     /// Depth of nested `release` calls (a collection never starts inside a cascade).
@@ -92,6 +96,7 @@ impl TrialDeletion {
             buffer_limit: usize::try_from(buffer).unwrap_or(usize::MAX),
             h: Vec::new(),
             roots: Vec::new(),
+            pos: Vec::new(),
             stack: Vec::new(),
             worklist: Vec::new(),
             in_release: false,
@@ -119,6 +124,7 @@ impl TrialDeletion {
         let h = &mut self.h[id.index()];
         if !h.buffered {
             h.buffered = true;
+            self.pos[id.index()] = self.roots.len() as u32;
             self.roots.push(id);
             self.c.buffered += 1;
             self.c.purple_peak = self.c.purple_peak.max(self.roots.len() as u64);
@@ -128,19 +134,31 @@ impl TrialDeletion {
         }
     }
 
+    /// Removes a buffered object from the root buffer (swap-remove; between collections).
+    fn unbuffer(&mut self, heap: &mut Heap, id: ObjId) {
+        let i = self.pos[id.index()] as usize;
+        debug_assert_eq!(self.roots.get(i), Some(&id));
+        self.roots.swap_remove(i);
+        if let Some(&moved) = self.roots.get(i) {
+            self.pos[moved.index()] = i as u32;
+        }
+        self.h[id.index()].buffered = false;
+        heap.note_gc_write(id);
+    }
+
     /// `Release(S)` for an object whose count reached zero, and the cascade it starts:
-    /// decrement the children, colour black, free unless buffered (a buffered object is freed
-    /// by `MarkRoots`, which finds it black with count zero).
+    /// decrement the children, colour black, free. The paper leaves a buffered object for
+    /// `MarkRoots` to free (its buffer holds a pointer to it); here it leaves the buffer at once
+    /// (an O(1) swap-remove), so no dead object holds references and every count stays exact.
     fn release_cascade(&mut self, heap: &mut Heap, obj: ObjId) {
         self.worklist.push(obj);
         while let Some(id) = self.worklist.pop() {
             self.set_color(heap, id, Color::Black);
-            let children = if self.h[id.index()].buffered {
-                heap.slots(id).iter().copied().collect()
-            } else {
-                self.c.freed_by_refcount += 1;
-                heap.free(id)
-            };
+            if self.h[id.index()].buffered {
+                self.unbuffer(heap, id);
+            }
+            self.c.freed_by_refcount += 1;
+            let children = heap.free(id);
             for c in children {
                 if c.is_nil() {
                     continue;
@@ -326,8 +344,9 @@ impl Strategy for TrialDeletion {
     #[inline]
     fn alloc(&mut self, heap: &mut Heap, obj: ObjId) {
         if obj.index() >= self.h.len() {
-            self.h
-                .resize(heap.capacity().max(obj.index() + 1), Header::default());
+            let cap = heap.capacity().max(obj.index() + 1);
+            self.h.resize(cap, Header::default());
+            self.pos.resize(cap, 0);
         }
         self.h[obj.index()] = Header::default();
     }
@@ -453,20 +472,27 @@ mod tests {
         assert_eq!(td.c.purple_peak, 1);
     }
 
-    /// An object whose count reaches zero while buffered is freed by MarkRoots, once.
+    /// An object whose count reaches zero while buffered is freed at once and leaves the
+    /// buffer; the other candidates stay.
     #[test]
     fn buffered_object_dying_is_freed_once() {
         let mut heap = Heap::new(1, false);
         let mut td = TrialDeletion::new(0);
         let a = heap_with(&mut td, &mut heap, Kind::List);
-        td.retain(&mut heap, a);
-        td.retain(&mut heap, a);
+        let b = heap_with(&mut td, &mut heap, Kind::List);
+        for x in [a, a, b, b] {
+            td.retain(&mut heap, x);
+        }
         td.release(&mut heap, a); // 1 left: buffered
+        td.release(&mut heap, b);
         assert!(td.h[a.index()].buffered);
-        td.release(&mut heap, a); // 0: released but buffered, so not freed yet
-        assert!(heap.is_live(a));
-        assert_eq!(td.collect_cycles(&mut heap), 1);
+        assert_eq!(td.roots, vec![a, b]);
+        td.release(&mut heap, a); // 0: freed, out of the buffer
         assert!(!heap.is_live(a));
+        assert_eq!(td.roots, vec![b]);
+        assert_eq!(td.pos[b.index()], 0);
+        assert_eq!(td.collect_cycles(&mut heap), 0);
+        assert!(heap.is_live(b));
         assert!(td.roots.is_empty());
     }
 
