@@ -520,7 +520,9 @@ impl Generational {
 
     #[cold]
     fn grow(&mut self, cap: usize) {
-        let cap = cap.max(self.rc.len() * 2).max(1024);
+        // Grow by an eighth, not by doubling: `resize` zero-fills, so every slot it adds is
+        // resident memory, and doubling would make up to half the metadata dead weight.
+        let cap = cap.max(self.rc.len() + self.rc.len() / 8).max(1024);
         self.rc.resize(cap, 0);
         self.gc_refs.resize(cap, 0);
         self.flags.resize(cap, 0);
