@@ -42,6 +42,7 @@ pub mod gen_vs_list;
 pub mod map_vs_loop;
 pub mod thresholds;
 pub mod util;
+pub mod verify;
 pub mod walkthrough;
 pub mod web_service;
 

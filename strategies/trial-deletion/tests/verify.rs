@@ -1,53 +1,17 @@
 //! Runs trial-deletion over every workload of the catalogue in `--verify` mode: the reachability
-//! oracle checks after every collection and at the end that nothing reachable was freed. To keep
-//! a debug-build test fast, each workload runs with its default parameters and only its first
-//! `PREFIX_OPS` ops (a prefix of a valid stream is a valid stream).
+//! oracle checks after every collection and at the end that nothing reachable was freed
+//! (`gclab_workloads::verify::verify_catalogue`, on each workload's first `PREFIX_OPS` ops).
 
 use gclab_core::executor::{ExecConfig, Executor};
-use gclab_core::workload::{self, OpSink, Stop};
-use gclab_core::{Op, Strategy, StrategyFactory};
+use gclab_core::workload;
+use gclab_core::StrategyFactory;
 use gclab_trial_deletion::TrialDeletion;
-
-/// Ops run per workload.
-const PREFIX_OPS: u64 = 150_000;
-
-/// Forwards the first `left` ops to the executor and drops the rest.
-struct Prefix<'a, S: Strategy> {
-    ex: &'a mut Executor<S>,
-    left: u64,
-}
-
-impl<S: Strategy> OpSink for Prefix<'_, S> {
-    fn ops(&mut self, ops: &[Op]) -> Result<(), Stop> {
-        let n = (self.left as usize).min(ops.len());
-        self.left -= n as u64;
-        self.ex.ops(&ops[..n])
-    }
-}
+use gclab_workloads::verify::PREFIX_OPS;
 
 /// Runs trial-deletion with `params` on the first ops of every workload, under the oracle.
 fn verify_catalogue(params: &[(&str, &str)]) {
-    let params: Vec<(String, String)> = params
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect();
-    for entry in gclab_workloads::catalog() {
-        let name = entry.info.name;
-        let built = gclab_workloads::find(name, &[]).expect("workload builds");
-        let strategy = TrialDeletion::from_pairs(&params).expect("strategy builds");
-        let cfg = ExecConfig {
-            verify: true,
-            ..ExecConfig::default()
-        };
-        let mut ex = Executor::new(strategy, &built.workload.header(), cfg);
-        let mut sink = Prefix {
-            ex: &mut ex,
-            left: PREFIX_OPS,
-        };
-        workload::stream(name, &built.params, &*built.workload, 1, &mut sink)
-            .unwrap_or_else(|e| panic!("trial-deletion {params:?} on {name}: {e}"));
-        ex.finish()
-            .unwrap_or_else(|e| panic!("trial-deletion {params:?} on {name} (end): {e}"));
+    if let Err(e) = gclab_workloads::verify::verify_catalogue::<TrialDeletion>(params, PREFIX_OPS) {
+        panic!("{e}");
     }
 }
 

@@ -1,0 +1,61 @@
+//! Sanity-mode runs of a strategy over the whole catalogue, for a strategy crate's tests.
+//!
+//! [`verify_catalogue`] runs a strategy on the first ops of every workload with the executor in
+//! verify mode: the reachability oracle checks after every collection and at the end that nothing
+//! reachable was freed (freed indices are quarantined, so a dangling reference cannot hide behind
+//! a reused one). A prefix of a valid stream is a valid stream, so a debug-build test stays fast.
+
+use crate::{catalog, find};
+use gclab_core::executor::{ExecConfig, Executor};
+use gclab_core::workload::{self, OpSink, Stop};
+use gclab_core::{Op, Strategy, StrategyFactory};
+
+/// Ops run per workload by the strategy crates' verify tests.
+pub const PREFIX_OPS: u64 = 150_000;
+
+/// Forwards the first `left` ops to the executor and drops the rest.
+struct Prefix<'a, S: Strategy> {
+    ex: &'a mut Executor<S>,
+    left: u64,
+}
+
+impl<S: Strategy> OpSink for Prefix<'_, S> {
+    fn ops(&mut self, ops: &[Op]) -> Result<(), Stop> {
+        let n = (self.left as usize).min(ops.len());
+        self.left -= n as u64;
+        self.ex.ops(&ops[..n])
+    }
+}
+
+/// Runs strategy `S` with `params` on the first `prefix_ops` ops of every workload of the
+/// catalogue (default parameters, seed 1) in verify mode. Returns the first failure, naming the
+/// strategy, its parameters and the workload.
+pub fn verify_catalogue<S: StrategyFactory>(
+    params: &[(&str, &str)],
+    prefix_ops: u64,
+) -> Result<(), String> {
+    let pairs: Vec<(String, String)> = params
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    let who = format!("{} {params:?}", S::INFO.name);
+    for entry in catalog() {
+        let name = entry.info.name;
+        let built = find(name, &[]).map_err(|e| format!("{name}: {e}"))?;
+        let strategy = S::from_pairs(&pairs).map_err(|e| format!("{who}: {e}"))?;
+        let cfg = ExecConfig {
+            verify: true,
+            ..ExecConfig::default()
+        };
+        let mut ex = Executor::new(strategy, &built.workload.header(), cfg);
+        let mut sink = Prefix {
+            ex: &mut ex,
+            left: prefix_ops,
+        };
+        workload::stream(name, &built.params, &*built.workload, 1, &mut sink)
+            .map_err(|e| format!("{who} on {name}: {e}"))?;
+        ex.finish()
+            .map_err(|e| format!("{who} on {name} (end): {e}"))?;
+    }
+    Ok(())
+}
