@@ -237,38 +237,20 @@ pub fn wall_clock(collections: &[CollectionRecord], wall_ns: u64) -> (Vec<Span>,
     (normalise(spans, wall_ns), wall_ns)
 }
 
-/// CPU time consumed by the calling thread, ns (each sweep cell runs on one thread).
+/// CPU time consumed by the calling thread so far, ns (0 where the platform has no thread
+/// clock). Uses the `cpu-time` crate (`CLOCK_THREAD_CPUTIME_ID` on Linux) rather than an
+/// `unsafe` libc call of our own.
 pub fn thread_cpu_ns() -> u64 {
-    let mut ts = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: `ts` is a valid, writable timespec owned by this frame, and
-    // CLOCK_THREAD_CPUTIME_ID is a clock every Linux and macOS libc knows; on failure the
-    // call leaves `ts` zeroed and we report 0.
-    let rc = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
-    if rc != 0 {
-        return 0;
-    }
-    ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
+    cpu_time::ThreadTime::try_now()
+        .map(|t| t.as_duration().as_nanos() as u64)
+        .unwrap_or(0)
 }
 
-/// The process's peak resident set size so far, bytes (`getrusage`; process-wide, so in a
-/// parallel sweep it covers every cell run so far by this process).
+/// The process's peak resident set size so far, bytes (`VmHWM` from `/proc/self/status`; 0 where
+/// `/proc` is unavailable). Process-wide, so in a parallel sweep it covers every cell run so far
+/// by this process.
 pub fn peak_rss_bytes() -> u64 {
-    // SAFETY: an all-zero `rusage` is a valid value of this plain C struct.
-    let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
-    // SAFETY: `ru` is a valid, writable rusage owned by this frame.
-    let rc = unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut ru) };
-    if rc != 0 {
-        return 0;
-    }
-    let maxrss = ru.ru_maxrss.max(0) as u64;
-    if cfg!(target_os = "macos") {
-        maxrss
-    } else {
-        maxrss * 1024
-    }
+    crate::cmd_mem_probe::vm_hwm()
 }
 
 /// Mean and half-width of the 95% Student-t confidence interval of `xs` (half-width 0 for
