@@ -376,6 +376,254 @@ impl System for BaconRajan {
     fn auto(_on: bool) {}
 }
 
+// ----- the peers executing gclab's own op stream -----
+
+/// A system that can execute gclab's register-op stream natively: objects whose slots are a
+/// `RefCell<Vec<Option<Ptr>>>` (`None` is Python's `None`), registers holding strong pointers.
+trait OpsSystem {
+    /// A strong pointer to an object.
+    type Ptr: Clone;
+    /// A new object with these slots.
+    fn obj(slots: Vec<Option<Self::Ptr>>) -> Self::Ptr;
+    /// The object's slots.
+    fn slots(p: &Self::Ptr) -> &RefCell<Vec<Option<Self::Ptr>>>;
+    /// A full collection.
+    fn collect();
+    /// Turns automatic collection on (the system's default) or off.
+    fn auto(on: bool);
+}
+
+/// Executes gclab's register-op stream `ops` natively with system `S`: every reference the
+/// modelled Python program takes and drops (loads into registers, stores, appends, clears)
+/// becomes a `clone` or a `drop` of `S`'s pointer, with no checks, no accounting and no
+/// strategy hooks; `gc.collect()`, `gc.disable()` and `gc.enable()` ops call `S`'s collector
+/// and trigger switch. This is what a native implementation of the same program costs, so the
+/// ratio of a gclab strategy to it is gclab's own overhead, whereas the ratio to the
+/// high-level replay ([`replay`], one `clone` or `drop` per churn operation) also contains the
+/// reference traffic of the modelled Python program. The stream is well formed (it comes from
+/// the workload), so errors are not handled. Returns wall time, thread CPU time and the
+/// objects freed, the root list included.
+fn replay_ops<S: OpsSystem>(registers: u32, ops: &[Op]) -> (Duration, Duration, u64) {
+    use gclab_core::kind::Kind;
+    let before = drops();
+    let t = Instant::now();
+    let c = cpu_time::ThreadTime::try_now().ok();
+    let mut regs: Vec<Option<S::Ptr>> = vec![None; registers as usize];
+    for op in ops {
+        match *op {
+            Op::Alloc { dst, kind, len } => {
+                let slots = if kind == Kind::Tuple {
+                    vec![None; len as usize]
+                } else {
+                    Vec::new()
+                };
+                regs[dst as usize] = Some(S::obj(slots));
+            }
+            Op::Store { obj, slot, src } => {
+                let v = regs[src as usize].clone();
+                let o = regs[obj as usize].as_ref().expect("store into an object");
+                let old = {
+                    let mut s = S::slots(o).borrow_mut();
+                    if slot as usize == s.len() {
+                        s.push(v);
+                        None
+                    } else {
+                        std::mem::replace(&mut s[slot as usize], v)
+                    }
+                };
+                drop(old);
+            }
+            Op::Append { list, src } => {
+                let v = regs[src as usize].clone();
+                let o = regs[list as usize].as_ref().expect("append to a list");
+                S::slots(o).borrow_mut().push(v);
+            }
+            Op::Load { dst, obj, slot } => {
+                let v = {
+                    let o = regs[obj as usize].as_ref().expect("load from an object");
+                    let s = S::slots(o).borrow();
+                    s[slot as usize].clone()
+                };
+                regs[dst as usize] = v;
+            }
+            Op::Copy { dst, src } => regs[dst as usize] = regs[src as usize].clone(),
+            Op::Clear { dst } => regs[dst as usize] = None,
+            Op::Gc(GcOp::Collect { .. }) => S::collect(),
+            Op::Gc(GcOp::Disable) => S::auto(false),
+            Op::Gc(GcOp::Enable) => S::auto(true),
+            Op::Event { .. } | Op::Probe { .. } | Op::SafePoint | Op::Gc(_) => {}
+        }
+    }
+    drop(regs);
+    S::collect();
+    let d = t.elapsed();
+    let cpu = c.and_then(|c| c.try_elapsed().ok()).unwrap_or_default();
+    S::auto(true);
+    (d, cpu, drops() - before)
+}
+
+/// The slots of an object of the op stream, for every system: a `RefCell<Vec<Option<P>>>`.
+type Slots<P> = RefCell<Vec<Option<P>>>;
+
+/// Native `Rc` on the op stream (`rc-ops`).
+struct RcOps;
+struct RcObj {
+    slots: Slots<std::rc::Rc<RcObj>>,
+}
+impl Drop for RcObj {
+    fn drop(&mut self) {
+        tally();
+    }
+}
+impl OpsSystem for RcOps {
+    type Ptr = std::rc::Rc<RcObj>;
+    #[inline]
+    fn obj(slots: Vec<Option<Self::Ptr>>) -> Self::Ptr {
+        std::rc::Rc::new(RcObj {
+            slots: RefCell::new(slots),
+        })
+    }
+    #[inline]
+    fn slots(p: &Self::Ptr) -> &Slots<Self::Ptr> {
+        &p.slots
+    }
+    fn collect() {}
+    fn auto(_on: bool) {}
+}
+
+/// `gcmodule` on the op stream.
+struct GcModuleOps;
+struct GmObj {
+    slots: Slots<gcmodule::Cc<GmObj>>,
+}
+impl gcmodule::Trace for GmObj {
+    fn trace(&self, tracer: &mut gcmodule::Tracer) {
+        self.slots.trace(tracer);
+    }
+    fn is_type_tracked() -> bool {
+        true
+    }
+}
+impl Drop for GmObj {
+    fn drop(&mut self) {
+        tally();
+    }
+}
+impl OpsSystem for GcModuleOps {
+    type Ptr = gcmodule::Cc<GmObj>;
+    #[inline]
+    fn obj(slots: Vec<Option<Self::Ptr>>) -> Self::Ptr {
+        gcmodule::Cc::new(GmObj {
+            slots: RefCell::new(slots),
+        })
+    }
+    #[inline]
+    fn slots(p: &Self::Ptr) -> &Slots<Self::Ptr> {
+        &p.slots
+    }
+    fn collect() {
+        GcModule::collect();
+    }
+    fn auto(on: bool) {
+        GcModule::auto(on);
+    }
+}
+
+/// `dumpster` (unsync) on the op stream.
+struct DumpsterOps;
+#[derive(dumpster::Trace)]
+struct DObj {
+    slots: Slots<dumpster::unsync::Gc<DObj>>,
+}
+impl Drop for DObj {
+    fn drop(&mut self) {
+        tally();
+    }
+}
+impl OpsSystem for DumpsterOps {
+    type Ptr = dumpster::unsync::Gc<DObj>;
+    #[inline]
+    fn obj(slots: Vec<Option<Self::Ptr>>) -> Self::Ptr {
+        dumpster::unsync::Gc::new(DObj {
+            slots: RefCell::new(slots),
+        })
+    }
+    #[inline]
+    fn slots(p: &Self::Ptr) -> &Slots<Self::Ptr> {
+        &p.slots
+    }
+    fn collect() {
+        Dumpster::collect();
+    }
+    fn auto(on: bool) {
+        Dumpster::auto(on);
+    }
+}
+
+/// `rust-cc` on the op stream.
+struct RustCcOps;
+#[derive(rust_cc::Trace, rust_cc::Finalize)]
+struct CcObj {
+    slots: Slots<rust_cc::Cc<CcObj>>,
+    #[rust_cc(ignore)]
+    _tally: Tally,
+}
+impl OpsSystem for RustCcOps {
+    type Ptr = rust_cc::Cc<CcObj>;
+    #[inline]
+    fn obj(slots: Vec<Option<Self::Ptr>>) -> Self::Ptr {
+        rust_cc::Cc::new(CcObj {
+            slots: RefCell::new(slots),
+            _tally: Tally,
+        })
+    }
+    #[inline]
+    fn slots(p: &Self::Ptr) -> &Slots<Self::Ptr> {
+        &p.slots
+    }
+    fn collect() {
+        RustCc::collect();
+    }
+    fn auto(on: bool) {
+        RustCc::auto(on);
+    }
+}
+
+/// `bacon_rajan_cc` on the op stream.
+struct BaconRajanOps;
+struct BObj {
+    slots: Slots<bacon_rajan_cc::Cc<BObj>>,
+}
+impl bacon_rajan_cc::Trace for BObj {
+    fn trace(&self, tracer: &mut bacon_rajan_cc::Tracer) {
+        self.slots.trace(tracer);
+    }
+}
+impl Drop for BObj {
+    fn drop(&mut self) {
+        tally();
+    }
+}
+impl OpsSystem for BaconRajanOps {
+    type Ptr = bacon_rajan_cc::Cc<BObj>;
+    #[inline]
+    fn obj(slots: Vec<Option<Self::Ptr>>) -> Self::Ptr {
+        bacon_rajan_cc::Cc::new(BObj {
+            slots: RefCell::new(slots),
+        })
+    }
+    #[inline]
+    fn slots(p: &Self::Ptr) -> &Slots<Self::Ptr> {
+        &p.slots
+    }
+    fn collect() {
+        BaconRajan::collect();
+    }
+    fn auto(on: bool) {
+        BaconRajan::auto(on);
+    }
+}
+
 // ----- gclab -----
 
 /// gclab's churn stream for a regime: the workload's own ops, with `gc.collect()` inserted
@@ -494,6 +742,27 @@ fn bench_peers(c: &mut Criterion) {
         peer!("rust-cc", RustCc);
         peer!("bacon_rajan_cc", BaconRajan);
         let gstream = gclab_stream(&cap, every);
+        macro_rules! ops_peer {
+            ($name:literal, $ty:ty) => {
+                g.bench_function(BenchmarkId::from_parameter($name), |b| {
+                    b.iter_custom(|iters| {
+                        let mut total = Duration::ZERO;
+                        for _ in 0..iters {
+                            let (d, _, freed) = replay_ops::<$ty>(cap.header.registers, &gstream);
+                            // Minus the root list, which the peers do not have.
+                            record(regime, $name, created, freed.saturating_sub(1));
+                            total += d;
+                        }
+                        total
+                    })
+                });
+            };
+        }
+        ops_peer!("rc-ops", RcOps);
+        ops_peer!("gcmodule-ops", GcModuleOps);
+        ops_peer!("dumpster-ops", DumpsterOps);
+        ops_peer!("rust-cc-ops", RustCcOps);
+        ops_peer!("bacon_rajan_cc-ops", BaconRajanOps);
         for name in &gclab {
             let label = format!("gclab-{name}");
             g.bench_function(BenchmarkId::from_parameter(&label), |b| {
@@ -539,7 +808,7 @@ fn print_checks(ops: u64, every: u64, created: u64) {
                 "FREED COUNT DIFFERS BETWEEN RUNS"
             } else if leaked == 0 {
                 "ok: everything freed"
-            } else if system == "rc" || system == "gclab-refcount" {
+            } else if system == "rc" || system == "rc-ops" || system == "gclab-refcount" {
                 "expected: reference counting leaks the cycles"
             } else if system == "gclab-none" {
                 "expected: never frees"
@@ -675,6 +944,27 @@ fn table_mode(rounds: usize) {
             peer!("dumpster", Dumpster);
             peer!("rust-cc", RustCc);
             peer!("bacon_rajan_cc", BaconRajan);
+            macro_rules! ops_peer {
+                ($name:literal, $ty:ty) => {{
+                    if want($name) {
+                        let (d, cpu, f) = replay_ops::<$ty>(cap.header.registers, &gstream);
+                        times
+                            .entry($name.to_string())
+                            .or_default()
+                            .push(d.as_nanos() as u64);
+                        cpus.entry($name.to_string())
+                            .or_default()
+                            .push(cpu.as_nanos() as u64);
+                        // Minus the root list, which the peers do not have.
+                        freed.insert($name.to_string(), f.saturating_sub(1));
+                    }
+                }};
+            }
+            ops_peer!("rc-ops", RcOps);
+            ops_peer!("gcmodule-ops", GcModuleOps);
+            ops_peer!("dumpster-ops", DumpsterOps);
+            ops_peer!("rust-cc-ops", RustCcOps);
+            ops_peer!("bacon_rajan_cc-ops", BaconRajanOps);
             for name in gclab.iter().filter(|n| want(&format!("gclab-{n}"))) {
                 let r = registry::with_strategy(
                     name,

@@ -339,13 +339,97 @@ impl<S: Strategy> Executor<S> {
     }
 }
 
+impl<S: Strategy> Executor<S> {
+    /// Executes `op` through the heap's fast paths (see `Heap::fast_load` and friends); `false`
+    /// when the op needs the general path ([`Executor::exec`]), in which case nothing was done.
+    /// The hooks are called exactly as `exec` calls them.
+    #[inline(always)]
+    fn fast_exec(&mut self, op: &Op) -> bool {
+        match *op {
+            Op::Load { dst, obj, slot } => {
+                let r = dst as usize;
+                if r >= self.heap.registers().len() {
+                    return false;
+                }
+                let Some(v) = self.heap.fast_load(obj as usize, slot) else {
+                    return false;
+                };
+                self.set_reg(r, v);
+            }
+            Op::Clear { dst } => {
+                let r = dst as usize;
+                if r >= self.heap.registers().len() {
+                    return false;
+                }
+                let old = self.heap.set_reg(r, ObjId::NIL);
+                if !old.is_nil() {
+                    self.strategy.release(&mut self.heap, old);
+                }
+            }
+            Op::SafePoint => self.strategy.safe_point(&mut self.heap),
+            Op::Append { list, src } => {
+                let Some((o, v)) = self.heap.fast_append(list as usize, src as usize) else {
+                    return false;
+                };
+                if !v.is_nil() {
+                    self.strategy.retain(&mut self.heap, v);
+                    self.strategy.stored(&mut self.heap, o, v);
+                }
+            }
+            Op::Store { obj, slot, src } => {
+                let Some((o, v, old)) = self.heap.fast_store(obj as usize, slot, src as usize)
+                else {
+                    return false;
+                };
+                if !v.is_nil() {
+                    self.strategy.retain(&mut self.heap, v);
+                    self.strategy.stored(&mut self.heap, o, v);
+                }
+                if !old.is_nil() {
+                    self.strategy.release(&mut self.heap, old);
+                }
+            }
+            Op::Copy { dst, src } => {
+                let r = dst as usize;
+                if r >= self.heap.registers().len() {
+                    return false;
+                }
+                let Some(v) = self.heap.fast_value(src as usize) else {
+                    return false;
+                };
+                self.set_reg(r, v);
+            }
+            Op::Alloc { dst, kind, len } => {
+                let r = dst as usize;
+                if r >= self.heap.registers().len() || (kind == Kind::Tuple && len > MAX_TUPLE_LEN)
+                {
+                    return false;
+                }
+                let id = self.heap.alloc(kind, len);
+                self.strategy.alloc(&mut self.heap, id);
+                self.set_reg(r, id);
+            }
+            _ => return false,
+        }
+        true
+    }
+
+    /// [`Executor::exec`], out of line: the rare ops and every error.
+    #[inline(never)]
+    fn exec_slow(&mut self, op: &Op) -> Result<(), ExecErrorKind> {
+        self.exec(op)
+    }
+}
+
 impl<S: Strategy> OpSink for Executor<S> {
     fn ops(&mut self, ops: &[Op]) -> Result<(), Stop> {
         if self.cfg.max_heap.is_none() && !self.cfg.verify && self.timeline_every == 0 {
             // The common case, with the per-op budget, oracle and timeline checks hoisted out.
             for op in ops {
-                if let Err(kind) = self.exec(op) {
-                    return Err(self.err(op, kind));
+                if !self.fast_exec(op) {
+                    if let Err(kind) = self.exec_slow(op) {
+                        return Err(self.err(op, kind));
+                    }
                 }
                 self.heap.work.ops += 1;
             }

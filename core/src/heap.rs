@@ -7,9 +7,9 @@
 
 use crate::kind::{dict_size, list_capacity, list_size, Kind, ALL_KINDS, NUM_KINDS};
 use crate::recorder::{CollectionRecord, Recorder};
+use crate::slots::SlotPool;
 use serde::{Deserialize, Serialize};
 use std::time::Instant;
-use thin_vec::ThinVec;
 
 /// An object's index in the heap's arena. [`ObjId::NIL`] stands for `None` / an empty register.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -178,7 +178,9 @@ pub struct Heap {
     /// which saves 4 bytes per object and a store per allocation.
     pages: Vec<u32>,
     track_pages: bool,
-    slots: Vec<ThinVec<ObjId>>,
+    /// Per object, the offset of its slot block in `pool` (0: no slots).
+    slots: Vec<u32>,
+    pool: SlotPool,
     free_ids: Vec<u32>,
     reuse_ids: bool,
     regs: Vec<ObjId>,
@@ -203,6 +205,7 @@ impl Heap {
             pages: Vec::new(),
             track_pages: true,
             slots: Vec::new(),
+            pool: SlotPool::default(),
             free_ids: Vec::new(),
             reuse_ids,
             regs: vec![ObjId::NIL; registers as usize],
@@ -284,7 +287,7 @@ impl Heap {
     /// The slots (outgoing references) of an object; [`ObjId::NIL`] entries are `None`.
     #[inline]
     pub fn slots(&self, id: ObjId) -> &[ObjId] {
-        &self.slots[id.index()]
+        self.pool.get(self.slots[id.index()])
     }
 
     /// The registers: the roots.
@@ -310,13 +313,39 @@ impl Heap {
 
     // ----- freeing (strategies) -----
 
-    /// Frees a live object and returns its slots, so that a strategy can release its children.
-    /// Accounting is updated at once.
+    /// Frees a live object and appends its children (its non-nil slots, in slot order) to
+    /// `children`, so that a strategy can release them. Accounting is updated at once. This is
+    /// the allocation-free form strategies use on their hot paths; see also [`Heap::free`].
     ///
     /// # Panics
     /// If `id` is not live (a double free: a strategy bug).
     #[inline]
-    pub fn free(&mut self, id: ObjId) -> ThinVec<ObjId> {
+    pub fn free_into(&mut self, id: ObjId, children: &mut Vec<ObjId>) {
+        let off = self.free_common(id);
+        if off != 0 {
+            children.extend(self.pool.get(off).iter().filter(|c| !c.is_nil()));
+            self.pool.release(off);
+        }
+    }
+
+    /// Frees a live object and returns all its slots (nil ones included), so that a strategy can
+    /// release its children. Allocates the returned vector; [`Heap::free_into`] does not.
+    ///
+    /// # Panics
+    /// If `id` is not live (a double free: a strategy bug).
+    pub fn free(&mut self, id: ObjId) -> Vec<ObjId> {
+        let off = self.free_common(id);
+        let out = self.pool.get(off).to_vec();
+        if off != 0 {
+            self.pool.release(off);
+        }
+        out
+    }
+
+    /// Marks `id` freed and updates the accounting; returns its slot block (0: none), which
+    /// the caller releases.
+    #[inline(always)]
+    fn free_common(&mut self, id: ObjId) -> u32 {
         let i = id.index();
         let code = self.kinds[i];
         assert!(code != FREE, "double free of {id:?}");
@@ -330,7 +359,7 @@ impl Heap {
         if self.reuse_ids {
             self.free_ids.push(id.0);
         }
-        std::mem::take(&mut self.slots[i])
+        std::mem::replace(&mut self.slots[i], 0)
     }
 
     // ----- write notifications (strategies) -----
@@ -409,41 +438,38 @@ impl Heap {
     // ----- mutation (executor) -----
 
     /// Allocates an object; it starts with no references to it.
-    #[inline]
+    #[inline(always)]
     pub fn alloc(&mut self, kind: Kind, len: u32) -> ObjId {
         let size = kind.initial_size(len);
-        let slots: ThinVec<ObjId> = if kind == Kind::Tuple {
-            let mut v = ThinVec::with_capacity(len as usize);
-            v.resize(len as usize, ObjId::NIL);
-            v
-        } else if kind == Kind::List && len > 0 {
-            // The modelled capacity is in the size; the real one is only a hint, bounded so that
-            // an untrusted length cannot allocate gigabytes.
-            ThinVec::with_capacity((len as usize).min(1024))
+        // A tuple's items exist from the start (nil); a list allocated with pre-allocated slots
+        // gets its block at its first append, sized by its modelled capacity.
+        let slots = if kind == Kind::Tuple && len > 0 {
+            self.pool.alloc(len, len)
         } else {
-            ThinVec::new()
+            0
         };
-        let page = (self.bump / PAGE_SIZE).min(u32::MAX as u64) as u32;
+        let bump = self.bump;
         self.bump += size as u64;
         let id = match self.free_ids.pop() {
             Some(i) => {
                 let iu = i as usize;
                 self.kinds[iu] = kind as u8;
                 self.sizes[iu] = size;
-                if self.track_pages {
-                    self.pages[iu] = page;
-                }
                 self.slots[iu] = slots;
+                if self.track_pages {
+                    self.pages[iu] = (bump / PAGE_SIZE).min(u32::MAX as u64) as u32;
+                }
                 ObjId(i)
             }
             None => {
                 let i = self.kinds.len() as u32;
                 self.kinds.push(kind as u8);
                 self.sizes.push(size);
-                if self.track_pages {
-                    self.pages.push(page);
-                }
                 self.slots.push(slots);
+                if self.track_pages {
+                    self.pages
+                        .push((bump / PAGE_SIZE).min(u32::MAX as u64) as u32);
+                }
                 ObjId(i)
             }
         };
@@ -492,8 +518,7 @@ impl Heap {
         // Hot path: overwriting an existing slot of a tuple, list, dict or instance.
         if code >= Kind::Tuple as u8 && code != FREE {
             let cow = self.cow.active;
-            if let Some(s) = self.slots[i].get_mut(slot as usize) {
-                let old = std::mem::replace(s, val);
+            if let Some(old) = self.pool.replace(self.slots[i], slot, val) {
                 if cow {
                     self.cow_touch(obj, WriteCause::Mutator);
                 }
@@ -510,7 +535,7 @@ impl Heap {
     fn store_slow(&mut self, obj: ObjId, slot: u32, val: ObjId) -> Result<ObjId, HeapError> {
         let i = obj.index();
         let kind = self.kind(obj);
-        let len = self.slots[i].len() as u32;
+        let len = self.pool.len(self.slots[i]);
         match kind {
             Kind::Tuple | Kind::List => {
                 if slot >= len {
@@ -530,7 +555,7 @@ impl Heap {
                     });
                 }
                 if slot == len {
-                    self.slots[i].push(val);
+                    self.pool.push(&mut self.slots[i], val, 0);
                     if kind == Kind::Dict {
                         self.resize_to(i, dict_size(len + 1));
                     }
@@ -541,7 +566,14 @@ impl Heap {
             _ => return Err(HeapError::NotContainer { kind: kind.name() }),
         }
         self.note_mutator_write(obj);
-        Ok(std::mem::replace(&mut self.slots[i][slot as usize], val))
+        match self.pool.replace(self.slots[i], slot, val) {
+            Some(old) => Ok(old),
+            None => Err(HeapError::SlotOutOfRange {
+                slot,
+                kind: kind.name(),
+                len,
+            }),
+        }
     }
 
     /// `list.append(val)`, growing the list's modelled size as CPython 3.11 does.
@@ -551,26 +583,32 @@ impl Heap {
         if self.kinds[i] != Kind::List as u8 {
             return Err(self.not_list(list));
         }
-        let n = self.slots[i].len() as u32;
+        let n = self.pool.len(self.slots[i]);
         let allocated = (self.sizes[i] - 56) / 8;
         // A list with spare capacity takes the item without a resize. For a list grown by
         // appends this is what `list_capacity` decides anyway (CPython keeps
         // `allocated / 2 <= size <= allocated`); for a list allocated with pre-allocated slots
         // it models a builder that fills them directly (`list_extend`), which never shrinks.
-        let cap = if n < allocated {
-            allocated
+        if n < allocated {
+            // The block grows to the modelled capacity (bounded, for a list pre-allocated with
+            // a huge length), rounded up to a power of two by the pool.
+            self.pool
+                .push(&mut self.slots[i], val, allocated.min(2 * n + 16));
         } else {
-            list_capacity(allocated, n, n + 1)
-        };
-        if cap != allocated {
-            self.resize_to(i, list_size(cap));
-            if cap > n {
-                self.slots[i].reserve_exact((cap - n) as usize);
-            }
+            self.append_grow(i, n, allocated, val);
         }
-        self.slots[i].push(val);
         self.note_mutator_write(list);
         Ok(())
+    }
+
+    /// An append to a full list: CPython's `list_resize` to the next capacity, then the push.
+    #[inline(never)]
+    fn append_grow(&mut self, i: usize, n: u32, allocated: u32, val: ObjId) {
+        let cap = list_capacity(allocated, n, n + 1);
+        if cap != allocated {
+            self.resize_to(i, list_size(cap));
+        }
+        self.pool.push(&mut self.slots[i], val, cap.min(2 * n + 16));
     }
 
     #[cold]
@@ -587,7 +625,7 @@ impl Heap {
         let i = obj.index();
         let code = self.kinds[i];
         if code >= Kind::Tuple as u8 && code != FREE {
-            if let Some(&v) = self.slots[i].get(slot as usize) {
+            if let Some(v) = self.pool.item(self.slots[i], slot) {
                 return Ok(v);
             }
         }
@@ -604,8 +642,91 @@ impl Heap {
         HeapError::SlotOutOfRange {
             slot,
             kind: kind.name(),
-            len: self.slots[obj.index()].len() as u32,
+            len: self.pool.len(self.slots[obj.index()]),
         }
+    }
+
+    // ----- executor fast paths -----
+    //
+    // Each returns `None` when anything is out of the ordinary (an empty or out-of-range
+    // register, a freed object, a missing slot, a kind that does not fit, a list that must
+    // grow); the executor then re-runs the op through the general path, which builds the exact
+    // error or handles the rare case. They mutate nothing before every check has passed.
+
+    /// True if `v` is nil or a live object: one load and one compare for a live object (the
+    /// nil index is out of range, so nil takes the second test only when the first fails).
+    #[inline(always)]
+    fn nil_or_live(&self, v: ObjId) -> bool {
+        match self.kinds.get(v.index()) {
+            Some(&k) => k != FREE,
+            None => v.is_nil(),
+        }
+    }
+
+    /// The index of the live container (tuple, list, dict or instance) in register `r`.
+    #[inline(always)]
+    fn reg_container(&self, r: usize) -> Option<usize> {
+        let i = self.regs.get(r)?.index();
+        let &code = self.kinds.get(i)?;
+        (code >= Kind::Tuple as u8 && code != FREE).then_some(i)
+    }
+
+    /// `regs[dst] <- regs[obj][slot]` without the reference-count hooks: the loaded value
+    /// (nil or live), or `None` for the general path.
+    #[inline(always)]
+    pub(crate) fn fast_load(&self, obj: usize, slot: u32) -> Option<ObjId> {
+        let i = self.reg_container(obj)?;
+        let v = self.pool.item(self.slots[i], slot)?;
+        self.nil_or_live(v).then_some(v)
+    }
+
+    /// The value of register `r` if it is nil or live (`None` for an out-of-range register or
+    /// a freed object).
+    #[inline(always)]
+    pub(crate) fn fast_value(&self, r: usize) -> Option<ObjId> {
+        let v = *self.regs.get(r)?;
+        self.nil_or_live(v).then_some(v)
+    }
+
+    /// `regs[obj][slot] = regs[src]` for an existing slot: (container, value, old value).
+    #[inline(always)]
+    pub(crate) fn fast_store(
+        &mut self,
+        obj: usize,
+        slot: u32,
+        src: usize,
+    ) -> Option<(ObjId, ObjId, ObjId)> {
+        let i = self.reg_container(obj)?;
+        let v = self.fast_value(src)?;
+        let old = self.pool.replace(self.slots[i], slot, v)?;
+        let o = ObjId(i as u32);
+        if self.cow.active {
+            self.cow_touch(o, WriteCause::Mutator);
+        }
+        Some((o, v, old))
+    }
+
+    /// `regs[list].append(regs[src])` for a list with spare modelled capacity: (list, value).
+    #[inline(always)]
+    pub(crate) fn fast_append(&mut self, list: usize, src: usize) -> Option<(ObjId, ObjId)> {
+        let i = self.regs.get(list)?.index();
+        if *self.kinds.get(i)? != Kind::List as u8 {
+            return None;
+        }
+        let v = self.fast_value(src)?;
+        let n = self.pool.len(self.slots[i]);
+        let allocated = (self.sizes[i] - 56) / 8;
+        if n < allocated {
+            self.pool
+                .push(&mut self.slots[i], v, allocated.min(2 * n + 16));
+        } else {
+            self.append_grow(i, n, allocated, v);
+        }
+        let o = ObjId(i as u32);
+        if self.cow.active {
+            self.cow_touch(o, WriteCause::Mutator);
+        }
+        Some((o, v))
     }
 
     /// Sets a register, returning what it held.
@@ -681,7 +802,7 @@ impl Heap {
                 continue;
             }
             marks[i] = true;
-            for &c in self.slots[i].iter() {
+            for &c in self.pool.get(self.slots[i]) {
                 if !c.is_nil() && !marks.get(c.index()).copied().unwrap_or(false) {
                     stack.push(c);
                 }

@@ -20,6 +20,7 @@ pub mod kind;
 pub mod op;
 pub mod params;
 pub mod recorder;
+mod slots;
 pub mod strategy;
 pub mod trace;
 pub mod workload;

@@ -16,6 +16,8 @@ use gclab_core::{ParamError, Params, Strategy};
 pub struct RefCount {
     counts: Vec<u32>,
     worklist: Vec<ObjId>,
+    /// The children of the object being freed (reused buffer).
+    children: Vec<ObjId>,
     freed: u64,
 }
 
@@ -35,12 +37,9 @@ impl RefCount {
     fn free_cascade(&mut self, heap: &mut Heap, obj: ObjId) {
         self.worklist.push(obj);
         while let Some(id) = self.worklist.pop() {
-            let children = heap.free(id);
+            heap.free_into(id, &mut self.children);
             self.freed += 1;
-            for &c in children.iter() {
-                if c.is_nil() {
-                    continue;
-                }
+            for c in self.children.drain(..) {
                 heap.note_rc_write(c);
                 let n = &mut self.counts[c.index()];
                 *n -= 1;
