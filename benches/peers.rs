@@ -19,6 +19,13 @@
 //! the nodes that die in cycles), and prints a table of created / freed / leaked per system at the
 //! end. A leak is printed, not hidden; a mismatch between runs fails the bench.
 //!
+//! Each peer runs twice in each regime: once on the high-level churn operations above (`rc`,
+//! `rust-cc`, ...: one `clone` or `drop` per operation) and once executing gclab's own register-op
+//! stream natively (`rc-ops`, `rust-cc-ops`, ...: every load into a register, store, append and
+//! clear of the modelled Python program becomes a `clone` or a `drop`; see [`replay_ops`]). The
+//! first is the adapter comparison; the second gives every system the same reference
+//! traffic as gclab, so the ratio of a gclab strategy to it is gclab's own overhead.
+//!
 //! Run one regime: `cargo bench --bench peers -- peers/auto`.
 
 mod common;
