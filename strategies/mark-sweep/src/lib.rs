@@ -71,6 +71,9 @@ pub struct MarkSweep {
     epoch: u32,
     stack: Vec<ObjId>,
     dead: Vec<ObjId>,
+    /// Children of a freed object (`Heap::free_into` needs a buffer; this strategy keeps no
+    /// counts, so they are dropped).
+    children: Vec<ObjId>,
     c: Counters,
 }
 
@@ -88,6 +91,7 @@ impl MarkSweep {
             epoch: 0,
             stack: Vec::new(),
             dead: Vec::new(),
+            children: Vec::new(),
             c: Counters::default(),
         }
     }
@@ -145,7 +149,8 @@ impl MarkSweep {
         self.dead
             .extend(heap.live_ids().filter(|id| marks[id.index()] != epoch));
         for &id in &self.dead {
-            heap.free(id);
+            self.children.clear();
+            heap.free_into(id, &mut self.children);
         }
         let freed = self.dead.len() as u64;
         self.c.freed += freed;

@@ -81,6 +81,8 @@ pub struct TrialDeletion {
     pos: Vec<u32>,
     stack: Vec<ObjId>,
     worklist: Vec<ObjId>,
+    /// The children of the object being freed (reused buffer).
+    children: Vec<ObjId>,
     /// Depth of nested `release` calls (a collection never starts inside a cascade).
     in_release: bool,
     /// The buffer reached its limit during a cascade: collect when it returns.
@@ -99,6 +101,7 @@ impl TrialDeletion {
             pos: Vec::new(),
             stack: Vec::new(),
             worklist: Vec::new(),
+            children: Vec::new(),
             in_release: false,
             pending: false,
             c: Counters::default(),
@@ -158,11 +161,10 @@ impl TrialDeletion {
                 self.unbuffer(heap, id);
             }
             self.c.freed_by_refcount += 1;
-            let children = heap.free(id);
-            for c in children {
-                if c.is_nil() {
-                    continue;
-                }
+            let mut children = std::mem::take(&mut self.children);
+            children.clear();
+            heap.free_into(id, &mut children);
+            for &c in &children {
                 heap.note_rc_write(c);
                 let h = &mut self.h[c.index()];
                 h.rc -= 1;
@@ -172,6 +174,7 @@ impl TrialDeletion {
                     self.possible_root(heap, c);
                 }
             }
+            self.children = children;
         }
     }
 
