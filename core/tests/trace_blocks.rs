@@ -337,7 +337,7 @@ fn boundaries_near_blocks(offsets: &[usize], radius: usize) -> Vec<usize> {
 
 #[test]
 fn errors_across_block_boundaries_carry_their_offset() {
-    let ops = random_ops(21, 60_000);
+    let ops = random_ops(21, 30_000);
     let good = write(&ops);
     let (offsets, end) = op_offsets(&ops);
     assert_eq!(good[end], 0xff);
@@ -399,10 +399,10 @@ fn errors_across_block_boundaries_carry_their_offset() {
             assert_eq!(at(&e), off as u64 + 1, "{e}");
         }
     }
-    // Every cut around the first block boundaries: truncated (or a count mismatch when the cut
+    // Every cut around the first block boundary: truncated (or a count mismatch when the cut
     // leaves part of the end marker), never accepted.
-    assert!(good.len() > 131_072 + 20);
-    for cut in (65_536 - 40..65_536 + 40).chain(131_072 - 20..131_072 + 20) {
+    assert!(good.len() > 65_536 + 40);
+    for cut in 65_536 - 40..65_536 + 40 {
         let e = read_all_ways(&good[..cut]).unwrap_err();
         assert!(e.contains("unexpected end of file"), "{e}");
         assert_eq!(at(&e), cut as u64, "{e}");
