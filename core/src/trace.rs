@@ -722,7 +722,7 @@ impl<R: Read> TraceReader<R> {
         let magic = &magic[..got];
         let text_start = &TEXT_MAGIC.as_bytes()[..4];
         let (header, decoder) = if magic == MAGIC {
-            let mut d = BinaryDecoder { r, off: 4 };
+            let mut d = BinaryDecoder::new(r, 4);
             let header = d.header()?;
             (header, Decoder::Binary(d))
         } else if magic == text_start {
@@ -778,36 +778,25 @@ impl<R: Read> TraceReader<R> {
         }
         self.fed = true;
         sink.begin(&self.header).map_err(TraceError::Stopped)?;
-        let mut chunk = Vec::with_capacity(CHUNK);
-        let mut count: u64 = 0;
-        loop {
-            if let Decoder::Binary(d) = &mut self.decoder {
-                // Fast path: common ops decoded in bulk from the buffer.
-                let room = CHUNK - chunk.len();
-                let k = d.decode_buffered(&mut chunk, room);
-                count += k as u64;
-                if chunk.len() >= CHUNK {
-                    sink.ops(&chunk).map_err(TraceError::Stopped)?;
-                    chunk.clear();
-                    continue;
+        match &mut self.decoder {
+            Decoder::Binary(d) => d.feed(sink),
+            Decoder::Text(d) => {
+                let mut chunk = Vec::with_capacity(CHUNK);
+                let mut count: u64 = 0;
+                while let Some(op) = d.next_op(count)? {
+                    chunk.push(op);
+                    count += 1;
+                    if chunk.len() >= CHUNK {
+                        sink.ops(&chunk).map_err(TraceError::Stopped)?;
+                        chunk.clear();
+                    }
                 }
-            }
-            let op = match &mut self.decoder {
-                Decoder::Binary(d) => d.next_op(count)?,
-                Decoder::Text(d) => d.next_op(count)?,
-            };
-            let Some(op) = op else { break };
-            chunk.push(op);
-            count += 1;
-            if chunk.len() >= CHUNK {
-                sink.ops(&chunk).map_err(TraceError::Stopped)?;
-                chunk.clear();
+                if !chunk.is_empty() {
+                    sink.ops(&chunk).map_err(TraceError::Stopped)?;
+                }
+                Ok(count)
             }
         }
-        if !chunk.is_empty() {
-            sink.ops(&chunk).map_err(TraceError::Stopped)?;
-        }
-        Ok(count)
     }
 }
 
@@ -822,14 +811,84 @@ fn hex(bytes: &[u8]) -> String {
         .join(" ")
 }
 
-/// A LEB128 varint of at most 5 bytes that fits in 32 bits, from `b[*p..]`; `None` for anything
-/// else (longer or non-canonical encodings, overflow), which the byte-by-byte path then decodes
-/// or rejects with its error. The caller guarantees at least 5 readable bytes.
+/// Decodes one op from the start of the window `w` into `slot` when it is one of the common ops
+/// (alloc, store, append, load, copy, clear, event, probe, safe point) with one-byte operands:
+/// one opcode dispatch, one test of the operands' high bits, no bounds checks. Returns the op's
+/// length in bytes, or hands the op to [`fast_op_long`] (longer varints, any other opcode).
 #[inline(always)]
-fn fast_u32(b: &[u8], p: &mut usize) -> Option<u32> {
+fn fast_op(w: &[u8; FAST_MIN], slot: &mut Op) -> Option<usize> {
+    use opcode::*;
+    // One-byte operands have their high bit clear.
+    let (a, b, c) = (w[1], w[2], w[3]);
+    let (x, y, z) = (u32::from(a), u32::from(b), u32::from(c));
+    match w[0] {
+        SAFE_POINT => {
+            *slot = Op::SafePoint;
+            Some(1)
+        }
+        CLEAR if a < 0x80 => {
+            *slot = Op::Clear { dst: x };
+            Some(2)
+        }
+        STORE if (a | b | c) < 0x80 => {
+            *slot = Op::Store {
+                obj: x,
+                slot: y,
+                src: z,
+            };
+            Some(4)
+        }
+        LOAD if (a | b | c) < 0x80 => {
+            *slot = Op::Load {
+                dst: x,
+                obj: y,
+                slot: z,
+            };
+            Some(4)
+        }
+        ALLOC if (a | c) < 0x80 => {
+            *slot = Op::Alloc {
+                dst: x,
+                kind: Kind::from_code(b)?,
+                len: z,
+            };
+            Some(4)
+        }
+        APPEND if (a | b) < 0x80 => {
+            *slot = Op::Append { list: x, src: y };
+            Some(3)
+        }
+        COPY if (a | b) < 0x80 => {
+            *slot = Op::Copy { dst: x, src: y };
+            Some(3)
+        }
+        EVENT if a < 0x80 => {
+            *slot = Op::Event { id: x };
+            Some(2)
+        }
+        PROBE if (a | b) < 0x80 => {
+            *slot = Op::Probe { reg: x, label: y };
+            Some(3)
+        }
+        // Left to the careful path without a call (the end marker, a zero-filled region); an
+        // explicit 0x00 arm also lets the jump table start at 0 (one instruction less per op).
+        0x00 | END => None,
+        _ => {
+            let (op, len) = fast_op_long(w)?;
+            *slot = op;
+            Some(len.min(FAST_MIN))
+        }
+    }
+}
+
+/// A LEB128 varint of at most 5 bytes that fits in 32 bits, from `w[*p..]`; `None` for anything
+/// else (overflow, more than 5 bytes), which [`BinaryDecoder::next_op`] then decodes or rejects
+/// with its error.
+#[inline(always)]
+fn window_u32(w: &[u8; FAST_MIN], p: &mut usize) -> Option<u32> {
     let mut v: u32 = 0;
     for i in 0..5 {
-        let x = b[*p + i];
+        let x = *w.get(*p + i)?;
         if i == 4 && x > 0x0f {
             return None;
         }
@@ -842,47 +901,54 @@ fn fast_u32(b: &[u8], p: &mut usize) -> Option<u32> {
     None
 }
 
-/// Decodes one of the common ops (alloc, store, append, load, copy, clear, safe point) from the
-/// start of `b`, which holds at least [`FAST_MIN`] bytes; returns the op and its length, or
-/// `None` for any other opcode or encoding (left to [`BinaryDecoder::next_op`]).
-#[inline(always)]
-fn fast_op(b: &[u8]) -> Option<(Op, usize)> {
+/// [`fast_op`] for the common ops with multi-byte varint operands (all within the window: the
+/// longest such op is 16 bytes). `None` for any other opcode or encoding, left to
+/// [`BinaryDecoder::next_op`].
+#[inline(never)]
+fn fast_op_long(w: &[u8; FAST_MIN]) -> Option<(Op, usize)> {
     use opcode::*;
     let mut p = 1;
-    let op = match b[0] {
+    let op = match w[0] {
         ALLOC => {
-            let dst = fast_u32(b, &mut p)?;
-            let kind = Kind::from_code(b[p])?;
+            let dst = window_u32(w, &mut p)?;
+            let kind = Kind::from_code(*w.get(p)?)?;
             p += 1;
-            let len = fast_u32(b, &mut p)?;
+            let len = window_u32(w, &mut p)?;
             Op::Alloc { dst, kind, len }
         }
         STORE => {
-            let obj = fast_u32(b, &mut p)?;
-            let slot = fast_u32(b, &mut p)?;
-            let src = fast_u32(b, &mut p)?;
+            let obj = window_u32(w, &mut p)?;
+            let slot = window_u32(w, &mut p)?;
+            let src = window_u32(w, &mut p)?;
             Op::Store { obj, slot, src }
         }
         APPEND => {
-            let list = fast_u32(b, &mut p)?;
-            let src = fast_u32(b, &mut p)?;
+            let list = window_u32(w, &mut p)?;
+            let src = window_u32(w, &mut p)?;
             Op::Append { list, src }
         }
         LOAD => {
-            let dst = fast_u32(b, &mut p)?;
-            let obj = fast_u32(b, &mut p)?;
-            let slot = fast_u32(b, &mut p)?;
+            let dst = window_u32(w, &mut p)?;
+            let obj = window_u32(w, &mut p)?;
+            let slot = window_u32(w, &mut p)?;
             Op::Load { dst, obj, slot }
         }
         COPY => {
-            let dst = fast_u32(b, &mut p)?;
-            let src = fast_u32(b, &mut p)?;
+            let dst = window_u32(w, &mut p)?;
+            let src = window_u32(w, &mut p)?;
             Op::Copy { dst, src }
         }
         CLEAR => Op::Clear {
-            dst: fast_u32(b, &mut p)?,
+            dst: window_u32(w, &mut p)?,
         },
-        SAFE_POINT => Op::SafePoint,
+        EVENT => Op::Event {
+            id: window_u32(w, &mut p)?,
+        },
+        PROBE => {
+            let reg = window_u32(w, &mut p)?;
+            let label = window_u32(w, &mut p)?;
+            Op::Probe { reg, label }
+        }
         _ => return None,
     };
     Some((op, p))
@@ -891,62 +957,185 @@ fn fast_op(b: &[u8]) -> Option<(Op, usize)> {
 /// Bytes that must be buffered for [`fast_op`]: the longest op it decodes is 16 bytes.
 const FAST_MIN: usize = 16;
 
-/// Binary-form decoder: a buffered reader and the offset of the next byte.
+/// Size of the binary decoder's block buffer.
+const BLOCK: usize = 64 * 1024;
+
+/// Binary-form decoder: reads the file in blocks into its own buffer and decodes from it.
+///
+/// `buf[pos..end]` holds the bytes read but not yet decoded, and `base` is the file offset of
+/// `buf[0]`, so the offset of the next byte is `base + pos`: the hot loop keeps no per-op
+/// bookkeeping for error positions.
 struct BinaryDecoder<R: Read> {
-    r: BufReader<R>,
-    off: u64,
+    r: R,
+    buf: Vec<u8>,
+    pos: usize,
+    end: usize,
+    base: u64,
+    /// The reader has reported end of file.
+    eof: bool,
+    /// A read error met while reading ahead for the fast path, reported by the careful path once
+    /// the bytes before it have been decoded (so that it carries the same offset as if it had
+    /// been met byte by byte).
+    pending: Option<io::Error>,
 }
 
 impl<R: Read> BinaryDecoder<R> {
-    fn at(&self) -> Position {
-        Position::Byte(self.off)
+    /// A decoder continuing from `r` (the bytes it has buffered come first), whose next byte is at
+    /// file offset `off`.
+    fn new(r: BufReader<R>, off: u64) -> BinaryDecoder<R> {
+        let mut buf = r.buffer().to_vec();
+        let end = buf.len();
+        if buf.len() < BLOCK {
+            buf.resize(BLOCK, 0);
+        }
+        BinaryDecoder {
+            r: r.into_inner(),
+            buf,
+            pos: 0,
+            end,
+            base: off,
+            eof: false,
+            pending: None,
+        }
     }
 
-    /// Decodes common ops straight from the buffer into `out` while at least [`FAST_MIN`] bytes
-    /// are buffered, up to `max` ops; returns how many. Stops at the first op it does not
-    /// handle, which [`Self::next_op`] then reads (with its checks and errors).
-    #[inline]
-    fn decode_buffered(&mut self, out: &mut Vec<Op>, max: usize) -> usize {
-        let buf = self.r.buffer();
-        let mut p = 0;
+    fn off(&self) -> u64 {
+        self.base + self.pos as u64
+    }
+
+    fn at(&self) -> Position {
+        Position::Byte(self.off())
+    }
+
+    /// Moves the undecoded bytes to the front of the buffer and reads more after them (one
+    /// successful read). Returns the number of bytes added: 0 at end of file.
+    fn refill(&mut self) -> io::Result<usize> {
+        if self.eof {
+            return Ok(0);
+        }
+        if self.pos > 0 {
+            self.buf.copy_within(self.pos..self.end, 0);
+            self.base += self.pos as u64;
+            self.end -= self.pos;
+            self.pos = 0;
+        }
+        if self.end == self.buf.len() {
+            // Not reached (callers refill with fewer than FAST_MIN bytes left), but never read
+            // into an empty slice, which would look like end of file.
+            self.buf.resize(self.buf.len() * 2, 0);
+        }
+        loop {
+            match self.r.read(&mut self.buf[self.end..]) {
+                Ok(0) => {
+                    self.eof = true;
+                    return Ok(0);
+                }
+                Ok(n) => {
+                    self.end += n;
+                    return Ok(n);
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    /// [`Self::refill`] for the careful path: first reports an error met while reading ahead.
+    fn fill(&mut self) -> io::Result<usize> {
+        match self.pending.take() {
+            Some(e) => Err(e),
+            None => self.refill(),
+        }
+    }
+
+    /// Reads ahead for the fast path; true if bytes were added. An error is kept for the
+    /// careful path.
+    fn read_ahead(&mut self) -> bool {
+        if self.eof || self.pending.is_some() {
+            return false;
+        }
+        match self.refill() {
+            Ok(n) => n > 0,
+            Err(e) => {
+                self.pending = Some(e);
+                false
+            }
+        }
+    }
+
+    /// Decodes the ops, handing them to `sink` in chunks of [`CHUNK`]; returns their number once
+    /// the end marker has been checked.
+    ///
+    /// The fast path ([`Self::decode_fast`]) decodes the common ops while at least [`FAST_MIN`]
+    /// bytes are buffered; anything else (other opcodes, malformed or unusual encodings, the
+    /// end marker, the last bytes of the file) goes one op at a time through
+    /// [`Self::next_op`], which has every check and error.
+    fn feed(&mut self, sink: &mut dyn OpSink) -> Result<u64, TraceError> {
+        let mut chunk = [Op::SafePoint; CHUNK];
         let mut n = 0;
-        while n < max && buf.len() - p >= FAST_MIN {
-            let Some((op, len)) = fast_op(&buf[p..]) else {
+        let mut count: u64 = 0;
+        loop {
+            n = self.decode_fast(&mut chunk, n);
+            if n < CHUNK {
+                if self.end - self.pos < FAST_MIN && self.read_ahead() {
+                    continue;
+                }
+                match self.next_op(count + n as u64)? {
+                    Some(op) => {
+                        chunk[n] = op;
+                        n += 1;
+                    }
+                    None => break,
+                }
+                if n < CHUNK {
+                    continue;
+                }
+            }
+            sink.ops(&chunk).map_err(TraceError::Stopped)?;
+            count += CHUNK as u64;
+            n = 0;
+        }
+        if n > 0 {
+            sink.ops(&chunk[..n]).map_err(TraceError::Stopped)?;
+        }
+        Ok(count + n as u64)
+    }
+
+    /// Decodes common ops from the buffer into `out[n..]` while at least [`FAST_MIN`] bytes are
+    /// buffered; returns the new fill of `out`. Stops at the first op [`fast_op`] does not
+    /// handle.
+    #[inline]
+    fn decode_fast(&mut self, out: &mut [Op; CHUNK], n: usize) -> usize {
+        let buf = self.buf.get(..self.end).unwrap_or_default();
+        let mut rest = buf.get(self.pos..).unwrap_or_default();
+        let mut slots = out.get_mut(n..).unwrap_or_default().iter_mut();
+        // Whether the last slot taken was left empty.
+        let mut unused = 0;
+        for slot in slots.by_ref() {
+            let Some(len) = rest
+                .first_chunk::<FAST_MIN>()
+                .and_then(|w| fast_op(w, slot))
+            else {
+                unused = 1;
                 break;
             };
-            out.push(op);
-            p += len;
-            n += 1;
+            rest = &rest[len..];
         }
-        self.r.consume(p);
-        self.off += p as u64;
-        n
+        self.pos = buf.len() - rest.len();
+        CHUNK - slots.len() - unused
     }
 
     /// The next byte, or `None` at end of file.
-    #[inline(always)]
+    #[inline]
     fn byte(&mut self) -> Result<Option<u8>, TraceError> {
-        // Fast path: the byte is already buffered.
-        if let Some(&b) = self.r.buffer().first() {
-            self.r.consume(1);
-            self.off += 1;
-            return Ok(Some(b));
-        }
-        self.byte_slow()
-    }
-
-    #[cold]
-    #[inline(never)]
-    fn byte_slow(&mut self) -> Result<Option<u8>, TraceError> {
         loop {
-            match self.r.fill_buf() {
-                Ok(&[b, ..]) => {
-                    self.r.consume(1);
-                    self.off += 1;
-                    return Ok(Some(b));
-                }
-                Ok(_) => return Ok(None),
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            if let Some(&b) = self.buf.get(self.pos).filter(|_| self.pos < self.end) {
+                self.pos += 1;
+                return Ok(Some(b));
+            }
+            match self.fill() {
+                Ok(0) => return Ok(None),
+                Ok(_) => {}
                 Err(source) => {
                     return Err(TraceError::Io {
                         at: self.at(),
@@ -968,32 +1157,9 @@ impl<R: Read> BinaryDecoder<R> {
         }
     }
 
-    #[inline(always)]
+    /// A LEB128 varint of at most 64 bits (10 bytes).
     fn varint(&mut self, what: &str) -> Result<u64, TraceError> {
-        // Fast path: the whole varint (at most 10 bytes, no overflow) is already buffered.
-        let buf = self.r.buffer();
-        let mut v: u64 = 0;
-        let mut shift = 0u32;
-        for (i, &b) in buf.iter().take(10).enumerate() {
-            if shift == 63 && b > 1 {
-                break;
-            }
-            v |= u64::from(b & 0x7f) << shift;
-            if b & 0x80 == 0 {
-                self.r.consume(i + 1);
-                self.off += i as u64 + 1;
-                return Ok(v);
-            }
-            shift += 7;
-        }
-        self.varint_slow(what)
-    }
-
-    /// [`Self::varint`] byte by byte: across a buffer refill, at end of file, or on overflow.
-    #[cold]
-    #[inline(never)]
-    fn varint_slow(&mut self, what: &str) -> Result<u64, TraceError> {
-        let start = self.off;
+        let start = self.off();
         let mut v: u64 = 0;
         let mut shift = 0u32;
         loop {
@@ -1012,9 +1178,8 @@ impl<R: Read> BinaryDecoder<R> {
         }
     }
 
-    #[inline(always)]
     fn varint_u32(&mut self, what: &str) -> Result<u32, TraceError> {
-        let start = self.off;
+        let start = self.off();
         let v = self.varint(what)?;
         u32::try_from(v).map_err(|_| TraceError::VarintOverflow {
             at: Position::Byte(start),
@@ -1027,7 +1192,7 @@ impl<R: Read> BinaryDecoder<R> {
     }
 
     fn bounded(&mut self, what: &'static str, limit: u64) -> Result<u64, TraceError> {
-        let start = self.off;
+        let start = self.off();
         let v = self.varint(what)?;
         if v > limit {
             return Err(TraceError::LimitExceeded {
@@ -1040,23 +1205,35 @@ impl<R: Read> BinaryDecoder<R> {
         Ok(v)
     }
 
-    /// A length-prefixed UTF-8 string of at most [`MAX_STRING_BYTES`], read incrementally.
+    /// A length-prefixed UTF-8 string of at most [`MAX_STRING_BYTES`], read incrementally (the
+    /// memory used grows with the bytes actually present, never with the declared length).
     fn string(&mut self, what: &'static str, len_what: &'static str) -> Result<String, TraceError> {
         let len = self.bounded(len_what, MAX_STRING_BYTES)?;
-        let start = self.off;
+        let start = self.off();
         let mut bytes = Vec::new();
-        let got = (&mut self.r)
-            .take(len)
-            .read_to_end(&mut bytes)
-            .map_err(|source| TraceError::Io {
-                at: Position::Byte(start),
-                source,
-            })?;
-        self.off += got as u64;
-        if (got as u64) < len {
+        let mut left = len as usize;
+        while left > 0 {
+            if self.pos == self.end {
+                match self.fill() {
+                    Ok(0) => break,
+                    Ok(_) => {}
+                    Err(source) => {
+                        return Err(TraceError::Io {
+                            at: Position::Byte(start),
+                            source,
+                        })
+                    }
+                }
+            }
+            let take = left.min(self.end - self.pos);
+            bytes.extend_from_slice(self.buf.get(self.pos..self.pos + take).unwrap_or_default());
+            self.pos += take;
+            left -= take;
+        }
+        if left > 0 {
             return Err(TraceError::Truncated {
                 at: self.at(),
-                expected: format!("{} more bytes of {what}", len - got as u64),
+                expected: format!("{left} more bytes of {what}"),
             });
         }
         String::from_utf8(bytes).map_err(|e| TraceError::InvalidUtf8 {
