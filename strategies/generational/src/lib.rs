@@ -49,9 +49,11 @@
 //! whenever the workload emits a named event (`on_event`). The time-based policies are checked
 //! at allocations, safe points and events; a policy collection is like a `gc.collect(g)` call.
 //!
-//! Data layout: struct-of-arrays indexed by object id (`rc`, `gc_refs`: `u32`; `flags`: `u8`
-//! with the tracked/collecting/unreachable bits and the object's kind; `prev`/`next`: `u32`
-//! list links with five list heads in front), 17 bytes per object. Nothing recurses: freeing
+//! Data layout: struct-of-arrays indexed by object id (`rc`: `u32`; `flags`: `u8` with the
+//! tracked/collecting/unreachable bits and the object's kind; `prev`/`next`: `u32` list links
+//! with five list heads in front), 13 bytes per object. As in CPython 3.11, `gc_refs` has no
+//! field of its own: during a collection it lives in the `prev` link (`_gc_prev`), the young
+//! list being singly linked until `move_unreachable` restores the links. Nothing recurses: freeing
 //! uses a worklist, collections walk lists. A gen0 collection touches only the young list.
 //! Header writes are reported to the heap (`note_rc_write`, `note_gc_write`) for the
 //! copy-on-write figures; during a collection every object of the collected set is reported
@@ -192,8 +194,6 @@ pub struct Generational {
     cfg: Config,
     /// Reference counts, by object index.
     rc: Vec<u32>,
-    /// `gc_refs` during a collection, by object index.
-    gc_refs: Vec<u32>,
     /// TRACKED / COLLECTING / UNREACHABLE and the kind bits, by object index.
     flags: Vec<u8>,
     /// Tracked tuples and dicts (the untracking passes are skipped when there are none).
@@ -241,7 +241,6 @@ impl Generational {
             next_due_ns: cfg.every_ms.saturating_mul(1_000_000),
             cfg,
             rc: Vec::new(),
-            gc_refs: Vec::new(),
             flags: Vec::new(),
             tracked_tuples: 0,
             tracked_dicts: 0,
@@ -520,11 +519,11 @@ impl Generational {
 
     #[cold]
     fn grow(&mut self, cap: usize) {
-        // Grow by an eighth, not by doubling: `resize` zero-fills, so every slot it adds is
-        // resident memory, and doubling would make up to half the metadata dead weight.
-        let cap = cap.max(self.rc.len() + self.rc.len() / 8).max(1024);
+        // Zero-fill only what is needed (at least 1024 more slots, so that growing is not a
+        // call per allocation): `resize` reserves with `Vec`'s amortised doubling, but the
+        // reserved capacity it does not fill is never touched, so it is not resident memory.
+        let cap = cap.max(self.rc.len() + 1024);
         self.rc.resize(cap, 0);
-        self.gc_refs.resize(cap, 0);
         self.flags.resize(cap, 0);
         self.next.resize(cap + NHEAD as usize, 0);
         self.prev.resize(cap + NHEAD as usize, 0);
@@ -779,7 +778,9 @@ impl Generational {
         while n != young {
             let id = obj(n);
             let i = id.index();
-            self.gc_refs[i] = self.rc[i];
+            // gc_refs lives in the prev link until move_unreachable restores it: the list is
+            // singly linked meanwhile (the head's prev is still the tail).
+            self.prev[n as usize] = self.rc[i];
             self.flags[i] |= COLLECTING;
             if cow {
                 heap.note_gc_write(id);
@@ -805,9 +806,8 @@ impl Generational {
                 if c.is_nil() {
                     continue;
                 }
-                let ci = c.index();
-                if self.flags[ci] & COLLECTING != 0 {
-                    self.gc_refs[ci] -= 1;
+                if self.flags[c.index()] & COLLECTING != 0 {
+                    self.prev[node(c) as usize] -= 1;
                     writes += 1;
                 }
             }
@@ -816,14 +816,19 @@ impl Generational {
         visited += examined;
 
         // move_unreachable: a breadth-first walk of young; objects found reachable from an
-        // already-scanned one are moved back to young's tail and scanned in their turn.
+        // already-scanned one are moved back to young's tail and scanned in their turn. As in
+        // CPython, `scanned` is the last object left in young: the prev links of the objects
+        // up to it are restored as the walk passes; the others' still hold their gc_refs, and
+        // young is singly linked from there (its head's prev stays the tail until the end).
+        // The unreachable list is doubly linked.
         let mut unreachable = 0u64;
+        let mut scanned = young;
         let mut n = self.next[young as usize];
         while n != young {
             let id = obj(n);
             let i = id.index();
             visited += 1;
-            if self.gc_refs[i] > 0 {
+            if self.prev[n as usize] > 0 {
                 let f = self.flags[i];
                 if f & HAS_REFS != 0 {
                     let slots = heap.slots(id);
@@ -838,19 +843,25 @@ impl Generational {
                         }
                     }
                 }
+                // Relink prev (n is no longer COLLECTING from here).
+                self.prev[n as usize] = scanned;
                 self.flags[i] &= !COLLECTING;
                 writes += 1;
-                n = self.next[n as usize];
+                scanned = n;
             } else {
-                let nx = self.next[n as usize];
-                self.unlink_quiet(n);
+                // To the tail of unreachable; young's next link skips it (no prev to fix:
+                // young is singly linked to the right of `scanned`).
+                self.next[scanned as usize] = self.next[n as usize];
                 self.link_tail_quiet(UNREACH, n);
                 self.flags[i] |= UNREACHABLE;
                 unreachable += 1;
                 writes += 4;
-                n = nx;
             }
+            // Read after the traversal: visit_reachable may have appended to young after n.
+            n = self.next[scanned as usize];
         }
+        // Young's tail is the last object left in it.
+        self.prev[young as usize] = scanned;
         acc.writes += writes;
         acc.visited += visited;
         acc.traversed += traversed;
@@ -931,16 +942,22 @@ impl Generational {
         if cf & COLLECTING == 0 {
             return;
         }
+        let cn = node(c) as usize;
         if cf & UNREACHABLE != 0 {
-            let cn = node(c);
-            self.unlink_quiet(cn);
-            self.link_tail_quiet(young, cn);
+            // Out of the (doubly linked) unreachable list, to young's tail (young's head's
+            // prev is its tail), with gc_refs = 1 in its prev link.
+            self.unlink_quiet(cn as u32);
+            let last = self.prev[young as usize];
+            self.next[last as usize] = cn as u32;
+            self.next[cn] = young;
+            self.prev[young as usize] = cn as u32;
+            self.prev[cn] = 1;
             self.flags[ci] = cf & !UNREACHABLE;
-            self.gc_refs[ci] = 1;
             *unreachable -= 1;
             *writes += 4;
-        } else if self.gc_refs[ci] == 0 {
-            self.gc_refs[ci] = 1;
+        } else if self.prev[cn] == 0 {
+            // To the right of move_unreachable's cursor: prev holds gc_refs.
+            self.prev[cn] = 1;
             *writes += 1;
         }
     }
@@ -1131,8 +1148,8 @@ impl Strategy for Generational {
                 ("freelist_dict".into(), df as u64),
                 ("freelist_tuple".into(), tf as u64),
             ],
-            // refcount 4 + prev/next 8 + gc_refs 4 + flags 1
-            metadata_bytes_per_object: 17,
+            // refcount 4 + prev/next 8 (gc_refs lives in prev) + flags 1
+            metadata_bytes_per_object: 13,
         }
     }
 }
