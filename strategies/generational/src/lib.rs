@@ -96,6 +96,10 @@ const IS_DICT: u8 = 32;
 // Set when a value is stored into the container (never cleared): a container without it has
 // no references, so traversals skip reading its slots.
 const HAS_REFS: u8 = 64;
+// `Generational::pending` bits.
+const POLICIES: u8 = 1;
+const SCHEDULED: u8 = 2;
+
 // Lists and tuples: CPython's `list_traverse` and `tupletraverse` visit items from the last to
 // the first (dicts and instances visit theirs in order). The order decides where
 // `move_unreachable` re-appends objects, which `untrack_tuples` can observe.
@@ -118,6 +122,15 @@ const fn node(id: ObjId) -> u32 {
 #[inline]
 const fn obj(n: u32) -> ObjId {
     ObjId(n - NHEAD)
+}
+
+/// The list links of one node (`PyGC_Head`'s `_gc_next` and `_gc_prev`): indices of nodes
+/// (list heads first, then objects). During a collection, `prev` holds the `gc_refs` of the
+/// objects being collected that `move_unreachable` has not passed yet.
+#[derive(Copy, Clone, Debug, Default)]
+struct Link {
+    next: u32,
+    prev: u32,
 }
 
 /// Work a collection step accumulates and adds to the heap's counters once, at the end.
@@ -200,13 +213,15 @@ pub struct Generational {
     tracked_tuples: u64,
     tracked_dicts: u64,
     /// List links, by node (heads first).
-    next: Vec<u32>,
-    prev: Vec<u32>,
+    links: Vec<Link>,
     count: [i64; 3],
     threshold: [i64; 3],
     enabled: bool,
     collecting: bool,
-    gc_scheduled: bool,
+    /// Work for `safe_point` (and the policy check of `alloc`): [`POLICIES`] if a manual
+    /// policy is configured (`every_ops` or `every_ms`), [`SCHEDULED`] while a deferred
+    /// (3.12+) automatic collection waits for the next safe point. One test on the hot path.
+    pending: u8,
     long_lived_total: u64,
     long_lived_pending: u64,
     gen_stats: [GenerationStats; 3],
@@ -228,12 +243,15 @@ pub struct Generational {
 impl Generational {
     /// A strategy with this configuration.
     pub fn new(cfg: Config) -> Generational {
-        let mut next = Vec::with_capacity(1024);
-        let mut prev = Vec::with_capacity(1024);
+        let mut links = Vec::with_capacity(1024);
         for h in 0..NHEAD {
-            next.push(h);
-            prev.push(h);
+            links.push(Link { next: h, prev: h });
         }
+        let pending = if cfg.every_ops > 0 || cfg.every_ms > 0 {
+            POLICIES
+        } else {
+            0
+        };
         Generational {
             threshold: cfg.thresholds,
             enabled: cfg.enabled,
@@ -244,11 +262,10 @@ impl Generational {
             flags: Vec::new(),
             tracked_tuples: 0,
             tracked_dicts: 0,
-            next,
-            prev,
+            links,
             count: [0; 3],
             collecting: false,
-            gc_scheduled: false,
+            pending,
             long_lived_total: 0,
             long_lived_pending: 0,
             gen_stats: Default::default(),
@@ -327,17 +344,17 @@ impl Generational {
 
     /// The first object of a list, if any.
     pub fn gc_list_first(&self, list: GcList) -> Option<ObjId> {
-        let n = self.next[list.0 as usize];
+        let n = self.links[list.0 as usize].next;
         (n != list.0).then(|| obj(n))
     }
 
     /// The objects of a list, in order.
     pub fn gc_list_ids(&self, list: GcList) -> Vec<ObjId> {
         let mut out = Vec::new();
-        let mut n = self.next[list.0 as usize];
+        let mut n = self.links[list.0 as usize].next;
         while n != list.0 {
             out.push(obj(n));
-            n = self.next[n as usize];
+            n = self.links[n as usize].next;
         }
         out
     }
@@ -412,10 +429,10 @@ impl Generational {
 
     fn list_len(&self, head: u32) -> u64 {
         let mut n = 0;
-        let mut x = self.next[head as usize];
+        let mut x = self.links[head as usize].next;
         while x != head {
             n += 1;
-            x = self.next[x as usize];
+            x = self.links[x as usize].next;
         }
         n
     }
@@ -427,53 +444,64 @@ impl Generational {
         }
     }
 
-    #[inline]
-    fn link_tail(&mut self, heap: &mut Heap, head: u32, n: u32) {
-        let p = self.prev[head as usize];
-        self.next[p as usize] = n;
-        self.prev[n as usize] = p;
-        self.next[n as usize] = head;
-        self.prev[head as usize] = n;
-        Self::touch(heap, p);
-        Self::touch(heap, n);
+    /// Reports header writes to nodes `a` and `b` (list heads are not objects):
+    /// `note_gc_write` for each when copy-on-write accounting is on, else just the count.
+    #[inline(always)]
+    fn touch2(heap: &mut Heap, a: u32, b: u32) {
+        if heap.cow_active() {
+            Self::touch(heap, a);
+            Self::touch(heap, b);
+        } else {
+            heap.work.gc_header_writes += (a >= NHEAD) as u64 + (b >= NHEAD) as u64;
+        }
     }
 
-    #[inline]
+    #[inline(always)]
+    fn link_tail(&mut self, heap: &mut Heap, head: u32, n: u32) {
+        let p = self.links[head as usize].prev;
+        self.links[p as usize].next = n;
+        self.links[n as usize] = Link {
+            next: head,
+            prev: p,
+        };
+        self.links[head as usize].prev = n;
+        Self::touch2(heap, p, n);
+    }
+
+    #[inline(always)]
     fn unlink(&mut self, heap: &mut Heap, n: u32) {
-        let p = self.prev[n as usize];
-        let x = self.next[n as usize];
-        self.next[p as usize] = x;
-        self.prev[x as usize] = p;
-        Self::touch(heap, p);
-        Self::touch(heap, x);
+        let Link { next: x, prev: p } = self.links[n as usize];
+        self.links[p as usize].next = x;
+        self.links[x as usize].prev = p;
+        Self::touch2(heap, p, x);
     }
 
     /// Appends every node of `from` to `to`, leaving `from` empty (`gc_list_merge`).
     fn merge(&mut self, heap: &mut Heap, from: u32, to: u32) {
-        let first = self.next[from as usize];
+        let first = self.links[from as usize].next;
         if first == from {
             return;
         }
-        let last = self.prev[from as usize];
-        let tail = self.prev[to as usize];
-        self.next[tail as usize] = first;
-        self.prev[first as usize] = tail;
-        self.next[last as usize] = to;
-        self.prev[to as usize] = last;
-        self.next[from as usize] = from;
-        self.prev[from as usize] = from;
+        let last = self.links[from as usize].prev;
+        let tail = self.links[to as usize].prev;
+        self.links[tail as usize].next = first;
+        self.links[first as usize].prev = tail;
+        self.links[last as usize].next = to;
+        self.links[to as usize].prev = last;
+        self.links[from as usize].next = from;
+        self.links[from as usize].prev = from;
         Self::touch(heap, tail);
         Self::touch(heap, first);
         Self::touch(heap, last);
     }
 
-    #[inline]
+    #[inline(always)]
     fn track(&mut self, heap: &mut Heap, id: ObjId) {
         self.set_tracked(id);
         self.link_tail(heap, 0, node(id));
     }
 
-    #[inline]
+    #[inline(always)]
     fn untrack(&mut self, heap: &mut Heap, id: ObjId) {
         self.clear_tracked(id);
         self.unlink(heap, node(id));
@@ -501,20 +529,21 @@ impl Generational {
     /// already noted as written by this collection).
     #[inline]
     fn unlink_quiet(&mut self, n: u32) {
-        let p = self.prev[n as usize];
-        let x = self.next[n as usize];
-        self.next[p as usize] = x;
-        self.prev[x as usize] = p;
+        let Link { next: x, prev: p } = self.links[n as usize];
+        self.links[p as usize].next = x;
+        self.links[x as usize].prev = p;
     }
 
     /// Appends a node to a list whose tail is in the set being collected (or is a head).
     #[inline]
     fn link_tail_quiet(&mut self, head: u32, n: u32) {
-        let p = self.prev[head as usize];
-        self.next[p as usize] = n;
-        self.prev[n as usize] = p;
-        self.next[n as usize] = head;
-        self.prev[head as usize] = n;
+        let p = self.links[head as usize].prev;
+        self.links[p as usize].next = n;
+        self.links[n as usize] = Link {
+            next: head,
+            prev: p,
+        };
+        self.links[head as usize].prev = n;
     }
 
     #[cold]
@@ -525,8 +554,7 @@ impl Generational {
         let cap = cap.max(self.rc.len() + 1024);
         self.rc.resize(cap, 0);
         self.flags.resize(cap, 0);
-        self.next.resize(cap + NHEAD as usize, 0);
-        self.prev.resize(cap + NHEAD as usize, 0);
+        self.links.resize(cap + NHEAD as usize, Link::default());
     }
 
     /// `_PyObject_GC_MAY_BE_TRACKED`: a container that is not a tuple, or a tracked tuple.
@@ -581,6 +609,28 @@ impl Generational {
         }
     }
 
+    /// [`Generational::count_dealloc`] for the live container `id`, its kind read from its
+    /// flags `f` (the kind bits set at allocation) rather than from the heap.
+    #[inline(always)]
+    fn count_dealloc_flags(&mut self, heap: &Heap, id: ObjId, f: u8) {
+        let to_free = if f & IS_TUPLE != 0 {
+            let len = heap.slots(id).len();
+            if len == 0 {
+                return;
+            }
+            len < TUPLE_MAXSAVESIZE && put(&mut self.tuple_free[len], TUPLE_FREELIST_MAX)
+        } else if f & IS_DICT != 0 {
+            put(&mut self.dict_free, DICT_FREELIST_MAX)
+        } else if f & REVERSE_TRAVERSE != 0 {
+            put(&mut self.list_free, LIST_FREELIST_MAX)
+        } else {
+            false
+        };
+        if !to_free && self.count[0] > 0 {
+            self.count[0] -= 1;
+        }
+    }
+
     /// The `info` dict CPython builds (and frees) for one round of `gc.callbacks` calls.
     fn callback_info_dict(&mut self) {
         if self.cfg.callbacks {
@@ -592,13 +642,25 @@ impl Generational {
     // ----- freeing -----
 
     /// Drops one reference to `id`, freeing it (and what dies with it) at zero.
-    #[inline]
+    #[inline(always)]
     fn decref(&mut self, heap: &mut Heap, id: ObjId) {
         heap.note_rc_write(id);
         let n = &mut self.rc[id.index()];
         *n -= 1;
         if *n == 0 {
-            self.free_cascade(heap, id);
+            self.free_cascade::<false>(heap, id);
+        }
+    }
+
+    /// [`Generational::decref`] from `delete_garbage`, where references to the other garbage
+    /// objects (UNREACHABLE) are ignored.
+    #[inline]
+    fn decref_in_gc(&mut self, heap: &mut Heap, id: ObjId) {
+        heap.note_rc_write(id);
+        let n = &mut self.rc[id.index()];
+        *n -= 1;
+        if *n == 0 {
+            self.free_cascade::<true>(heap, id);
         }
     }
 
@@ -606,26 +668,27 @@ impl Generational {
     /// returns its slots.
     #[inline]
     fn dealloc(&mut self, heap: &mut Heap, id: ObjId) -> impl std::ops::Deref<Target = [ObjId]> {
-        let i = id.index();
-        if self.flags[i] & TRACKED != 0 {
+        let f = self.flags[id.index()];
+        if f & TRACKED != 0 {
             self.untrack(heap, id);
         }
-        let kind = heap.kind(id);
-        if kind.is_container() {
-            let len = heap.slots(id).len();
-            self.count_dealloc(kind, len);
+        if f & CONTAINER != 0 {
+            self.count_dealloc_flags(heap, id, f);
         }
         heap.free(id)
     }
 
+    /// Frees `id` (whose count reached zero) and what dies with it. `IN_GC`: called from
+    /// `delete_garbage`, where the other garbage objects (UNREACHABLE; nowhere else is that bit
+    /// set) are being freed by the collector and their counts are not touched.
     #[inline(never)]
-    fn free_cascade(&mut self, heap: &mut Heap, id: ObjId) {
+    fn free_cascade<const IN_GC: bool>(&mut self, heap: &mut Heap, id: ObjId) {
         self.worklist.push(id);
         while let Some(id) = self.worklist.pop() {
             let children = self.dealloc(heap, id);
             self.freed_by_refcount += 1;
             for &c in children.iter() {
-                if c.is_nil() || self.flags[c.index()] & UNREACHABLE != 0 {
+                if c.is_nil() || (IN_GC && self.flags[c.index()] & UNREACHABLE != 0) {
                     continue;
                 }
                 heap.note_rc_write(c);
@@ -728,9 +791,9 @@ impl Generational {
         } else {
             // untrack_dicts: full collections only (issue #14775).
             if self.tracked_dicts > 0 {
-                let mut n = self.next[young as usize];
+                let mut n = self.links[young as usize].next;
                 while n != young {
-                    let nx = self.next[n as usize];
+                    let nx = self.links[n as usize].next;
                     let id = obj(n);
                     if self.flags[id.index()] & IS_DICT != 0 {
                         visited += 1;
@@ -774,19 +837,19 @@ impl Generational {
         // update_refs
         let mut examined = 0u64;
         let cow = heap.cow_active();
-        let mut n = self.next[young as usize];
+        let mut n = self.links[young as usize].next;
         while n != young {
             let id = obj(n);
             let i = id.index();
             // gc_refs lives in the prev link until move_unreachable restores it: the list is
             // singly linked meanwhile (the head's prev is still the tail).
-            self.prev[n as usize] = self.rc[i];
+            self.links[n as usize].prev = self.rc[i];
             self.flags[i] |= COLLECTING;
             if cow {
                 heap.note_gc_write(id);
             }
             examined += 1;
-            n = self.next[n as usize];
+            n = self.links[n as usize].next;
         }
         if !cow {
             heap.work.gc_header_writes += examined;
@@ -794,10 +857,10 @@ impl Generational {
         visited += examined;
 
         // subtract_refs
-        let mut n = self.next[young as usize];
+        let mut n = self.links[young as usize].next;
         while n != young {
             if self.flags[obj(n).index()] & HAS_REFS == 0 {
-                n = self.next[n as usize];
+                n = self.links[n as usize].next;
                 continue;
             }
             let slots = heap.slots(obj(n));
@@ -807,11 +870,11 @@ impl Generational {
                     continue;
                 }
                 if self.flags[c.index()] & COLLECTING != 0 {
-                    self.prev[node(c) as usize] -= 1;
+                    self.links[node(c) as usize].prev -= 1;
                     writes += 1;
                 }
             }
-            n = self.next[n as usize];
+            n = self.links[n as usize].next;
         }
         visited += examined;
 
@@ -823,12 +886,12 @@ impl Generational {
         // The unreachable list is doubly linked.
         let mut unreachable = 0u64;
         let mut scanned = young;
-        let mut n = self.next[young as usize];
+        let mut n = self.links[young as usize].next;
         while n != young {
             let id = obj(n);
             let i = id.index();
             visited += 1;
-            if self.prev[n as usize] > 0 {
+            if self.links[n as usize].prev > 0 {
                 let f = self.flags[i];
                 if f & HAS_REFS != 0 {
                     let slots = heap.slots(id);
@@ -844,24 +907,24 @@ impl Generational {
                     }
                 }
                 // Relink prev (n is no longer COLLECTING from here).
-                self.prev[n as usize] = scanned;
+                self.links[n as usize].prev = scanned;
                 self.flags[i] &= !COLLECTING;
                 writes += 1;
                 scanned = n;
             } else {
                 // To the tail of unreachable; young's next link skips it (no prev to fix:
                 // young is singly linked to the right of `scanned`).
-                self.next[scanned as usize] = self.next[n as usize];
+                self.links[scanned as usize].next = self.links[n as usize].next;
                 self.link_tail_quiet(UNREACH, n);
                 self.flags[i] |= UNREACHABLE;
                 unreachable += 1;
                 writes += 4;
             }
             // Read after the traversal: visit_reachable may have appended to young after n.
-            n = self.next[scanned as usize];
+            n = self.links[scanned as usize].next;
         }
         // Young's tail is the last object left in it.
-        self.prev[young as usize] = scanned;
+        self.links[young as usize].prev = scanned;
         acc.writes += writes;
         acc.visited += visited;
         acc.traversed += traversed;
@@ -874,9 +937,9 @@ impl Generational {
         let mut untracked = 0u64;
         // untrack_tuples (skipped when no tuple is tracked anywhere)
         if self.tracked_tuples > 0 {
-            let mut n = self.next[young as usize];
+            let mut n = self.links[young as usize].next;
             while n != young {
-                let nx = self.next[n as usize];
+                let nx = self.links[n as usize].next;
                 let id = obj(n);
                 if self.flags[id.index()] & IS_TUPLE != 0 {
                     acc.visited += 1;
@@ -901,26 +964,26 @@ impl Generational {
         // calls end with every garbage object freed; references from the garbage to objects
         // outside it are dropped, which may free those by reference counting.
         self.garbage.clear();
-        let mut n = self.next[UNREACH as usize];
+        let mut n = self.links[UNREACH as usize].next;
         while n != UNREACH {
             self.garbage.push(obj(n));
-            n = self.next[n as usize];
+            n = self.links[n as usize].next;
         }
-        self.next[UNREACH as usize] = UNREACH;
-        self.prev[UNREACH as usize] = UNREACH;
+        self.links[UNREACH as usize].next = UNREACH;
+        self.links[UNREACH as usize].prev = UNREACH;
         let collected = self.garbage.len() as u64;
         let garbage = std::mem::take(&mut self.garbage);
         for &id in &garbage {
             self.clear_tracked(id);
-            let kind = heap.kind(id);
-            let len = heap.slots(id).len();
-            self.count_dealloc(kind, len);
+            // Tracked, so a container.
+            let f = self.flags[id.index()];
+            self.count_dealloc_flags(heap, id, f);
             let children = heap.free(id);
             for &c in children.iter() {
                 if c.is_nil() || self.flags[c.index()] & UNREACHABLE != 0 {
                     continue;
                 }
-                self.decref(heap, c);
+                self.decref_in_gc(heap, c);
             }
         }
         for &id in &garbage {
@@ -947,17 +1010,19 @@ impl Generational {
             // Out of the (doubly linked) unreachable list, to young's tail (young's head's
             // prev is its tail), with gc_refs = 1 in its prev link.
             self.unlink_quiet(cn as u32);
-            let last = self.prev[young as usize];
-            self.next[last as usize] = cn as u32;
-            self.next[cn] = young;
-            self.prev[young as usize] = cn as u32;
-            self.prev[cn] = 1;
+            let last = self.links[young as usize].prev;
+            self.links[last as usize].next = cn as u32;
+            self.links[cn] = Link {
+                next: young,
+                prev: 1,
+            };
+            self.links[young as usize].prev = cn as u32;
             self.flags[ci] = cf & !UNREACHABLE;
             *unreachable -= 1;
             *writes += 4;
-        } else if self.prev[cn] == 0 {
+        } else if self.links[cn].prev == 0 {
             // To the right of move_unreachable's cursor: prev holds gc_refs.
-            self.prev[cn] = 1;
+            self.links[cn].prev = 1;
             *writes += 1;
         }
     }
@@ -970,8 +1035,25 @@ impl Generational {
         slots.iter().all(|&c| c.is_nil() || !self.may_be_tracked(c))
     }
 
+    /// `safe_point` with something to do: the manual policies, then a scheduled collection.
+    #[cold]
+    #[inline(never)]
+    fn safe_point_work(&mut self, heap: &mut Heap) {
+        if self.pending & POLICIES != 0 {
+            self.policies(heap);
+        }
+        if self.pending & SCHEDULED != 0 {
+            // _Py_RunGC: does nothing if the GC was disabled meanwhile.
+            self.pending &= !SCHEDULED;
+            if self.enabled {
+                self.run_gc(heap);
+            }
+        }
+    }
+
     /// The manual policies (every N ops, every T ms).
-    #[inline]
+    #[cold]
+    #[inline(never)]
     fn policies(&mut self, heap: &mut Heap) {
         if self.cfg.every_ops > 0 && heap.work.ops >= self.next_due_ops {
             self.next_due_ops = heap.work.ops + self.cfg.every_ops;
@@ -1008,7 +1090,7 @@ fn put(n: &mut u32, max: u32) -> bool {
 }
 
 impl Strategy for Generational {
-    #[inline]
+    #[inline(always)]
     fn alloc(&mut self, heap: &mut Heap, id: ObjId) {
         let i = id.index();
         if i >= self.rc.len() {
@@ -1016,18 +1098,19 @@ impl Strategy for Generational {
         }
         self.rc[i] = 0;
         let kind = heap.kind(id);
-        self.flags[i] = kind_bits(kind);
-        if self.cfg.every_ops > 0 || self.cfg.every_ms > 0 {
+        let bits = kind_bits(kind);
+        self.flags[i] = bits;
+        if self.pending & POLICIES != 0 {
             self.policies(heap);
         }
-        if !kind.is_container() {
+        if bits & CONTAINER == 0 {
             return;
         }
         let len = heap.slots(id).len();
         if self.count_alloc(kind, len) && self.should_schedule() {
             if self.cfg.deferred {
                 // 3.12+: _Py_ScheduleGC; serviced at the next eval-breaker check.
-                self.gc_scheduled = true;
+                self.pending |= SCHEDULED;
             } else {
                 // 3.11: collect inside the allocation, before the new object is tracked.
                 self.run_gc(heap);
@@ -1038,18 +1121,18 @@ impl Strategy for Generational {
         }
     }
 
-    #[inline]
+    #[inline(always)]
     fn retain(&mut self, heap: &mut Heap, id: ObjId) {
         heap.note_rc_write(id);
         self.rc[id.index()] += 1;
     }
 
-    #[inline]
+    #[inline(always)]
     fn release(&mut self, heap: &mut Heap, id: ObjId) {
         self.decref(heap, id);
     }
 
-    #[inline]
+    #[inline(always)]
     fn stored(&mut self, heap: &mut Heap, container: ObjId, value: ObjId) {
         // MAINTAIN_TRACKING: an untracked dict becomes tracked when it gets a value that may
         // be tracked.
@@ -1060,22 +1143,15 @@ impl Strategy for Generational {
         }
     }
 
-    #[inline]
+    #[inline(always)]
     fn safe_point(&mut self, heap: &mut Heap) {
-        if self.cfg.every_ops > 0 || self.cfg.every_ms > 0 {
-            self.policies(heap);
-        }
-        if self.gc_scheduled {
-            // _Py_RunGC: does nothing if the GC was disabled meanwhile.
-            self.gc_scheduled = false;
-            if self.enabled {
-                self.run_gc(heap);
-            }
+        if self.pending != 0 {
+            self.safe_point_work(heap);
         }
     }
 
     fn event(&mut self, heap: &mut Heap, name: &str) {
-        if self.cfg.every_ops > 0 || self.cfg.every_ms > 0 {
+        if self.pending & POLICIES != 0 {
             self.policies(heap);
         }
         if self.cfg.on_event.as_deref() == Some(name) {
