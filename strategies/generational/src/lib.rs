@@ -501,12 +501,6 @@ impl Generational {
         self.link_tail(heap, 0, node(id));
     }
 
-    #[inline(always)]
-    fn untrack(&mut self, heap: &mut Heap, id: ObjId) {
-        self.clear_tracked(id);
-        self.unlink(heap, node(id));
-    }
-
     #[inline]
     fn set_tracked(&mut self, id: ObjId) {
         self.tracks += 1;
@@ -613,18 +607,20 @@ impl Generational {
     /// flags `f` (the kind bits set at allocation) rather than from the heap.
     #[inline(always)]
     fn count_dealloc_flags(&mut self, heap: &Heap, id: ObjId, f: u8) {
-        let to_free = if f & IS_TUPLE != 0 {
-            let len = heap.slots(id).len();
-            if len == 0 {
-                return;
+        let to_free = match f & (IS_TUPLE | IS_DICT | REVERSE_TRAVERSE) {
+            // a list
+            REVERSE_TRAVERSE => put(&mut self.list_free, LIST_FREELIST_MAX),
+            IS_DICT => put(&mut self.dict_free, DICT_FREELIST_MAX),
+            // an instance
+            0 => false,
+            // a tuple
+            _ => {
+                let len = heap.slots(id).len();
+                if len == 0 {
+                    return;
+                }
+                len < TUPLE_MAXSAVESIZE && put(&mut self.tuple_free[len], TUPLE_FREELIST_MAX)
             }
-            len < TUPLE_MAXSAVESIZE && put(&mut self.tuple_free[len], TUPLE_FREELIST_MAX)
-        } else if f & IS_DICT != 0 {
-            put(&mut self.dict_free, DICT_FREELIST_MAX)
-        } else if f & REVERSE_TRAVERSE != 0 {
-            put(&mut self.list_free, LIST_FREELIST_MAX)
-        } else {
-            false
         };
         if !to_free && self.count[0] > 0 {
             self.count[0] -= 1;
@@ -668,9 +664,17 @@ impl Generational {
     /// returns its slots.
     #[inline]
     fn dealloc(&mut self, heap: &mut Heap, id: ObjId) -> impl std::ops::Deref<Target = [ObjId]> {
-        let f = self.flags[id.index()];
+        let i = id.index();
+        let f = self.flags[i];
         if f & TRACKED != 0 {
-            self.untrack(heap, id);
+            // untrack, with the flags already at hand
+            self.untracks += 1;
+            self.flags[i] = f & !TRACKED;
+            if f & (IS_TUPLE | IS_DICT) != 0 {
+                self.tracked_tuples -= (f & IS_TUPLE != 0) as u64;
+                self.tracked_dicts -= (f & IS_DICT != 0) as u64;
+            }
+            self.unlink(heap, node(id));
         }
         if f & CONTAINER != 0 {
             self.count_dealloc_flags(heap, id, f);
@@ -1093,31 +1097,53 @@ impl Strategy for Generational {
     #[inline(always)]
     fn alloc(&mut self, heap: &mut Heap, id: ObjId) {
         let i = id.index();
-        if i >= self.rc.len() {
-            self.grow(heap.capacity().max(i + 1));
+        match self.rc.get_mut(i) {
+            Some(r) => *r = 0,
+            None => {
+                self.grow(heap.capacity().max(i + 1));
+                self.rc[i] = 0;
+            }
         }
-        self.rc[i] = 0;
         let kind = heap.kind(id);
         let bits = kind_bits(kind);
         self.flags[i] = bits;
         if self.pending & POLICIES != 0 {
             self.policies(heap);
         }
-        if bits & CONTAINER == 0 {
-            return;
-        }
-        let len = heap.slots(id).len();
-        if self.count_alloc(kind, len) && self.should_schedule() {
-            if self.cfg.deferred {
-                // 3.12+: _Py_ScheduleGC; serviced at the next eval-breaker check.
-                self.pending |= SCHEDULED;
-            } else {
-                // 3.11: collect inside the allocation, before the new object is tracked.
-                self.run_gc(heap);
+        // The young count (free lists bypass it) and whether the object is tracked at once:
+        // every container but dicts (tracked lazily) and the empty tuple (a static singleton,
+        // never allocated).
+        let counted = match kind {
+            Kind::List => !take(&mut self.list_free),
+            Kind::Instance => true,
+            Kind::Dict => !take(&mut self.dict_free),
+            Kind::Tuple => {
+                let len = heap.slots(id).len();
+                if len == 0 {
+                    return;
+                }
+                !(len < TUPLE_MAXSAVESIZE && take(&mut self.tuple_free[len]))
+            }
+            _ => return,
+        };
+        if counted {
+            self.count[0] += 1;
+            if self.should_schedule() {
+                if self.cfg.deferred {
+                    // 3.12+: _Py_ScheduleGC; serviced at the next eval-breaker check.
+                    self.pending |= SCHEDULED;
+                } else {
+                    // 3.11: collect inside the allocation, before the new object is tracked.
+                    self.run_gc(heap);
+                }
             }
         }
-        if kind != Kind::Dict && !(kind == Kind::Tuple && len == 0) {
-            self.track(heap, id);
+        if kind != Kind::Dict {
+            // track (the collection above never touches the untracked new object's flags)
+            self.tracks += 1;
+            self.flags[i] = bits | TRACKED;
+            self.tracked_tuples += (kind == Kind::Tuple) as u64;
+            self.link_tail(heap, 0, node(id));
         }
     }
 
