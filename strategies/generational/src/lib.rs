@@ -49,9 +49,11 @@
 //! whenever the workload emits a named event (`on_event`). The time-based policies are checked
 //! at allocations, safe points and events; a policy collection is like a `gc.collect(g)` call.
 //!
-//! Data layout: struct-of-arrays indexed by object id (`rc`, `gc_refs`: `u32`; `flags`: `u8`
-//! with the tracked/collecting/unreachable bits and the object's kind; `prev`/`next`: `u32`
-//! list links with five list heads in front), 17 bytes per object. Nothing recurses: freeing
+//! Data layout: struct-of-arrays indexed by object id (`rc`: `u32`; `flags`: `u8` with the
+//! tracked/collecting/unreachable bits and the object's kind; `prev`/`next`: `u32` list links
+//! with five list heads in front), 13 bytes per object. As in CPython 3.11, `gc_refs` has no
+//! field of its own: during a collection it lives in the `prev` link (`_gc_prev`), the young
+//! list being singly linked until `move_unreachable` restores the links. Nothing recurses: freeing
 //! uses a worklist, collections walk lists. A gen0 collection touches only the young list.
 //! Header writes are reported to the heap (`note_rc_write`, `note_gc_write`) for the
 //! copy-on-write figures; during a collection every object of the collected set is reported
@@ -94,6 +96,10 @@ const IS_DICT: u8 = 32;
 // Set when a value is stored into the container (never cleared): a container without it has
 // no references, so traversals skip reading its slots.
 const HAS_REFS: u8 = 64;
+// `Generational::pending` bits.
+const POLICIES: u8 = 1;
+const SCHEDULED: u8 = 2;
+
 // Lists and tuples: CPython's `list_traverse` and `tupletraverse` visit items from the last to
 // the first (dicts and instances visit theirs in order). The order decides where
 // `move_unreachable` re-appends objects, which `untrack_tuples` can observe.
@@ -116,6 +122,15 @@ const fn node(id: ObjId) -> u32 {
 #[inline]
 const fn obj(n: u32) -> ObjId {
     ObjId(n - NHEAD)
+}
+
+/// The list links of one node (`PyGC_Head`'s `_gc_next` and `_gc_prev`): indices of nodes
+/// (list heads first, then objects). During a collection, `prev` holds the `gc_refs` of the
+/// objects being collected that `move_unreachable` has not passed yet.
+#[derive(Copy, Clone, Debug, Default)]
+struct Link {
+    next: u32,
+    prev: u32,
 }
 
 /// Work a collection step accumulates and adds to the heap's counters once, at the end.
@@ -192,21 +207,21 @@ pub struct Generational {
     cfg: Config,
     /// Reference counts, by object index.
     rc: Vec<u32>,
-    /// `gc_refs` during a collection, by object index.
-    gc_refs: Vec<u32>,
     /// TRACKED / COLLECTING / UNREACHABLE and the kind bits, by object index.
     flags: Vec<u8>,
     /// Tracked tuples and dicts (the untracking passes are skipped when there are none).
     tracked_tuples: u64,
     tracked_dicts: u64,
     /// List links, by node (heads first).
-    next: Vec<u32>,
-    prev: Vec<u32>,
+    links: Vec<Link>,
     count: [i64; 3],
     threshold: [i64; 3],
     enabled: bool,
     collecting: bool,
-    gc_scheduled: bool,
+    /// Work for `safe_point` (and the policy check of `alloc`): [`POLICIES`] if a manual
+    /// policy is configured (`every_ops` or `every_ms`), [`SCHEDULED`] while a deferred
+    /// (3.12+) automatic collection waits for the next safe point. One test on the hot path.
+    pending: u8,
     long_lived_total: u64,
     long_lived_pending: u64,
     gen_stats: [GenerationStats; 3],
@@ -228,12 +243,15 @@ pub struct Generational {
 impl Generational {
     /// A strategy with this configuration.
     pub fn new(cfg: Config) -> Generational {
-        let mut next = Vec::with_capacity(1024);
-        let mut prev = Vec::with_capacity(1024);
+        let mut links = Vec::with_capacity(1024);
         for h in 0..NHEAD {
-            next.push(h);
-            prev.push(h);
+            links.push(Link { next: h, prev: h });
         }
+        let pending = if cfg.every_ops > 0 || cfg.every_ms > 0 {
+            POLICIES
+        } else {
+            0
+        };
         Generational {
             threshold: cfg.thresholds,
             enabled: cfg.enabled,
@@ -241,15 +259,13 @@ impl Generational {
             next_due_ns: cfg.every_ms.saturating_mul(1_000_000),
             cfg,
             rc: Vec::new(),
-            gc_refs: Vec::new(),
             flags: Vec::new(),
             tracked_tuples: 0,
             tracked_dicts: 0,
-            next,
-            prev,
+            links,
             count: [0; 3],
             collecting: false,
-            gc_scheduled: false,
+            pending,
             long_lived_total: 0,
             long_lived_pending: 0,
             gen_stats: Default::default(),
@@ -328,17 +344,17 @@ impl Generational {
 
     /// The first object of a list, if any.
     pub fn gc_list_first(&self, list: GcList) -> Option<ObjId> {
-        let n = self.next[list.0 as usize];
+        let n = self.links[list.0 as usize].next;
         (n != list.0).then(|| obj(n))
     }
 
     /// The objects of a list, in order.
     pub fn gc_list_ids(&self, list: GcList) -> Vec<ObjId> {
         let mut out = Vec::new();
-        let mut n = self.next[list.0 as usize];
+        let mut n = self.links[list.0 as usize].next;
         while n != list.0 {
             out.push(obj(n));
-            n = self.next[n as usize];
+            n = self.links[n as usize].next;
         }
         out
     }
@@ -413,10 +429,10 @@ impl Generational {
 
     fn list_len(&self, head: u32) -> u64 {
         let mut n = 0;
-        let mut x = self.next[head as usize];
+        let mut x = self.links[head as usize].next;
         while x != head {
             n += 1;
-            x = self.next[x as usize];
+            x = self.links[x as usize].next;
         }
         n
     }
@@ -428,56 +444,61 @@ impl Generational {
         }
     }
 
-    #[inline]
-    fn link_tail(&mut self, heap: &mut Heap, head: u32, n: u32) {
-        let p = self.prev[head as usize];
-        self.next[p as usize] = n;
-        self.prev[n as usize] = p;
-        self.next[n as usize] = head;
-        self.prev[head as usize] = n;
-        Self::touch(heap, p);
-        Self::touch(heap, n);
+    /// Reports header writes to nodes `a` and `b` (list heads are not objects):
+    /// `note_gc_write` for each when copy-on-write accounting is on, else just the count.
+    #[inline(always)]
+    fn touch2(heap: &mut Heap, a: u32, b: u32) {
+        if heap.cow_active() {
+            Self::touch(heap, a);
+            Self::touch(heap, b);
+        } else {
+            heap.work.gc_header_writes += (a >= NHEAD) as u64 + (b >= NHEAD) as u64;
+        }
     }
 
-    #[inline]
+    #[inline(always)]
+    fn link_tail(&mut self, heap: &mut Heap, head: u32, n: u32) {
+        let p = self.links[head as usize].prev;
+        self.links[p as usize].next = n;
+        self.links[n as usize] = Link {
+            next: head,
+            prev: p,
+        };
+        self.links[head as usize].prev = n;
+        Self::touch2(heap, p, n);
+    }
+
+    #[inline(always)]
     fn unlink(&mut self, heap: &mut Heap, n: u32) {
-        let p = self.prev[n as usize];
-        let x = self.next[n as usize];
-        self.next[p as usize] = x;
-        self.prev[x as usize] = p;
-        Self::touch(heap, p);
-        Self::touch(heap, x);
+        let Link { next: x, prev: p } = self.links[n as usize];
+        self.links[p as usize].next = x;
+        self.links[x as usize].prev = p;
+        Self::touch2(heap, p, x);
     }
 
     /// Appends every node of `from` to `to`, leaving `from` empty (`gc_list_merge`).
     fn merge(&mut self, heap: &mut Heap, from: u32, to: u32) {
-        let first = self.next[from as usize];
+        let first = self.links[from as usize].next;
         if first == from {
             return;
         }
-        let last = self.prev[from as usize];
-        let tail = self.prev[to as usize];
-        self.next[tail as usize] = first;
-        self.prev[first as usize] = tail;
-        self.next[last as usize] = to;
-        self.prev[to as usize] = last;
-        self.next[from as usize] = from;
-        self.prev[from as usize] = from;
+        let last = self.links[from as usize].prev;
+        let tail = self.links[to as usize].prev;
+        self.links[tail as usize].next = first;
+        self.links[first as usize].prev = tail;
+        self.links[last as usize].next = to;
+        self.links[to as usize].prev = last;
+        self.links[from as usize].next = from;
+        self.links[from as usize].prev = from;
         Self::touch(heap, tail);
         Self::touch(heap, first);
         Self::touch(heap, last);
     }
 
-    #[inline]
+    #[inline(always)]
     fn track(&mut self, heap: &mut Heap, id: ObjId) {
         self.set_tracked(id);
         self.link_tail(heap, 0, node(id));
-    }
-
-    #[inline]
-    fn untrack(&mut self, heap: &mut Heap, id: ObjId) {
-        self.clear_tracked(id);
-        self.unlink(heap, node(id));
     }
 
     #[inline]
@@ -502,32 +523,32 @@ impl Generational {
     /// already noted as written by this collection).
     #[inline]
     fn unlink_quiet(&mut self, n: u32) {
-        let p = self.prev[n as usize];
-        let x = self.next[n as usize];
-        self.next[p as usize] = x;
-        self.prev[x as usize] = p;
+        let Link { next: x, prev: p } = self.links[n as usize];
+        self.links[p as usize].next = x;
+        self.links[x as usize].prev = p;
     }
 
     /// Appends a node to a list whose tail is in the set being collected (or is a head).
     #[inline]
     fn link_tail_quiet(&mut self, head: u32, n: u32) {
-        let p = self.prev[head as usize];
-        self.next[p as usize] = n;
-        self.prev[n as usize] = p;
-        self.next[n as usize] = head;
-        self.prev[head as usize] = n;
+        let p = self.links[head as usize].prev;
+        self.links[p as usize].next = n;
+        self.links[n as usize] = Link {
+            next: head,
+            prev: p,
+        };
+        self.links[head as usize].prev = n;
     }
 
     #[cold]
     fn grow(&mut self, cap: usize) {
-        // Grow by an eighth, not by doubling: `resize` zero-fills, so every slot it adds is
-        // resident memory, and doubling would make up to half the metadata dead weight.
-        let cap = cap.max(self.rc.len() + self.rc.len() / 8).max(1024);
+        // Zero-fill only what is needed (at least 1024 more slots, so that growing is not a
+        // call per allocation): `resize` reserves with `Vec`'s amortised doubling, but the
+        // reserved capacity it does not fill is never touched, so it is not resident memory.
+        let cap = cap.max(self.rc.len() + 1024);
         self.rc.resize(cap, 0);
-        self.gc_refs.resize(cap, 0);
         self.flags.resize(cap, 0);
-        self.next.resize(cap + NHEAD as usize, 0);
-        self.prev.resize(cap + NHEAD as usize, 0);
+        self.links.resize(cap + NHEAD as usize, Link::default());
     }
 
     /// `_PyObject_GC_MAY_BE_TRACKED`: a container that is not a tuple, or a tracked tuple.
@@ -582,6 +603,30 @@ impl Generational {
         }
     }
 
+    /// [`Generational::count_dealloc`] for the live container `id`, its kind read from its
+    /// flags `f` (the kind bits set at allocation) rather than from the heap.
+    #[inline(always)]
+    fn count_dealloc_flags(&mut self, heap: &Heap, id: ObjId, f: u8) {
+        let to_free = match f & (IS_TUPLE | IS_DICT | REVERSE_TRAVERSE) {
+            // a list
+            REVERSE_TRAVERSE => put(&mut self.list_free, LIST_FREELIST_MAX),
+            IS_DICT => put(&mut self.dict_free, DICT_FREELIST_MAX),
+            // an instance
+            0 => false,
+            // a tuple
+            _ => {
+                let len = heap.slots(id).len();
+                if len == 0 {
+                    return;
+                }
+                len < TUPLE_MAXSAVESIZE && put(&mut self.tuple_free[len], TUPLE_FREELIST_MAX)
+            }
+        };
+        if !to_free && self.count[0] > 0 {
+            self.count[0] -= 1;
+        }
+    }
+
     /// The `info` dict CPython builds (and frees) for one round of `gc.callbacks` calls.
     fn callback_info_dict(&mut self) {
         if self.cfg.callbacks {
@@ -593,13 +638,25 @@ impl Generational {
     // ----- freeing -----
 
     /// Drops one reference to `id`, freeing it (and what dies with it) at zero.
-    #[inline]
+    #[inline(always)]
     fn decref(&mut self, heap: &mut Heap, id: ObjId) {
         heap.note_rc_write(id);
         let n = &mut self.rc[id.index()];
         *n -= 1;
         if *n == 0 {
-            self.free_cascade(heap, id);
+            self.free_cascade::<false>(heap, id);
+        }
+    }
+
+    /// [`Generational::decref`] from `delete_garbage`, where references to the other garbage
+    /// objects (UNREACHABLE) are ignored.
+    #[inline]
+    fn decref_in_gc(&mut self, heap: &mut Heap, id: ObjId) {
+        heap.note_rc_write(id);
+        let n = &mut self.rc[id.index()];
+        *n -= 1;
+        if *n == 0 {
+            self.free_cascade::<true>(heap, id);
         }
     }
 
@@ -608,25 +665,34 @@ impl Generational {
     #[inline]
     fn dealloc(&mut self, heap: &mut Heap, id: ObjId) -> impl std::ops::Deref<Target = [ObjId]> {
         let i = id.index();
-        if self.flags[i] & TRACKED != 0 {
-            self.untrack(heap, id);
+        let f = self.flags[i];
+        if f & TRACKED != 0 {
+            // untrack, with the flags already at hand
+            self.untracks += 1;
+            self.flags[i] = f & !TRACKED;
+            if f & (IS_TUPLE | IS_DICT) != 0 {
+                self.tracked_tuples -= (f & IS_TUPLE != 0) as u64;
+                self.tracked_dicts -= (f & IS_DICT != 0) as u64;
+            }
+            self.unlink(heap, node(id));
         }
-        let kind = heap.kind(id);
-        if kind.is_container() {
-            let len = heap.slots(id).len();
-            self.count_dealloc(kind, len);
+        if f & CONTAINER != 0 {
+            self.count_dealloc_flags(heap, id, f);
         }
         heap.free(id)
     }
 
+    /// Frees `id` (whose count reached zero) and what dies with it. `IN_GC`: called from
+    /// `delete_garbage`, where the other garbage objects (UNREACHABLE; nowhere else is that bit
+    /// set) are being freed by the collector and their counts are not touched.
     #[inline(never)]
-    fn free_cascade(&mut self, heap: &mut Heap, id: ObjId) {
+    fn free_cascade<const IN_GC: bool>(&mut self, heap: &mut Heap, id: ObjId) {
         self.worklist.push(id);
         while let Some(id) = self.worklist.pop() {
             let children = self.dealloc(heap, id);
             self.freed_by_refcount += 1;
             for &c in children.iter() {
-                if c.is_nil() || self.flags[c.index()] & UNREACHABLE != 0 {
+                if c.is_nil() || (IN_GC && self.flags[c.index()] & UNREACHABLE != 0) {
                     continue;
                 }
                 heap.note_rc_write(c);
@@ -729,9 +795,9 @@ impl Generational {
         } else {
             // untrack_dicts: full collections only (issue #14775).
             if self.tracked_dicts > 0 {
-                let mut n = self.next[young as usize];
+                let mut n = self.links[young as usize].next;
                 while n != young {
-                    let nx = self.next[n as usize];
+                    let nx = self.links[n as usize].next;
                     let id = obj(n);
                     if self.flags[id.index()] & IS_DICT != 0 {
                         visited += 1;
@@ -775,17 +841,19 @@ impl Generational {
         // update_refs
         let mut examined = 0u64;
         let cow = heap.cow_active();
-        let mut n = self.next[young as usize];
+        let mut n = self.links[young as usize].next;
         while n != young {
             let id = obj(n);
             let i = id.index();
-            self.gc_refs[i] = self.rc[i];
+            // gc_refs lives in the prev link until move_unreachable restores it: the list is
+            // singly linked meanwhile (the head's prev is still the tail).
+            self.links[n as usize].prev = self.rc[i];
             self.flags[i] |= COLLECTING;
             if cow {
                 heap.note_gc_write(id);
             }
             examined += 1;
-            n = self.next[n as usize];
+            n = self.links[n as usize].next;
         }
         if !cow {
             heap.work.gc_header_writes += examined;
@@ -793,10 +861,10 @@ impl Generational {
         visited += examined;
 
         // subtract_refs
-        let mut n = self.next[young as usize];
+        let mut n = self.links[young as usize].next;
         while n != young {
             if self.flags[obj(n).index()] & HAS_REFS == 0 {
-                n = self.next[n as usize];
+                n = self.links[n as usize].next;
                 continue;
             }
             let slots = heap.slots(obj(n));
@@ -805,25 +873,29 @@ impl Generational {
                 if c.is_nil() {
                     continue;
                 }
-                let ci = c.index();
-                if self.flags[ci] & COLLECTING != 0 {
-                    self.gc_refs[ci] -= 1;
+                if self.flags[c.index()] & COLLECTING != 0 {
+                    self.links[node(c) as usize].prev -= 1;
                     writes += 1;
                 }
             }
-            n = self.next[n as usize];
+            n = self.links[n as usize].next;
         }
         visited += examined;
 
         // move_unreachable: a breadth-first walk of young; objects found reachable from an
-        // already-scanned one are moved back to young's tail and scanned in their turn.
+        // already-scanned one are moved back to young's tail and scanned in their turn. As in
+        // CPython, `scanned` is the last object left in young: the prev links of the objects
+        // up to it are restored as the walk passes; the others' still hold their gc_refs, and
+        // young is singly linked from there (its head's prev stays the tail until the end).
+        // The unreachable list is doubly linked.
         let mut unreachable = 0u64;
-        let mut n = self.next[young as usize];
+        let mut scanned = young;
+        let mut n = self.links[young as usize].next;
         while n != young {
             let id = obj(n);
             let i = id.index();
             visited += 1;
-            if self.gc_refs[i] > 0 {
+            if self.links[n as usize].prev > 0 {
                 let f = self.flags[i];
                 if f & HAS_REFS != 0 {
                     let slots = heap.slots(id);
@@ -838,19 +910,25 @@ impl Generational {
                         }
                     }
                 }
+                // Relink prev (n is no longer COLLECTING from here).
+                self.links[n as usize].prev = scanned;
                 self.flags[i] &= !COLLECTING;
                 writes += 1;
-                n = self.next[n as usize];
+                scanned = n;
             } else {
-                let nx = self.next[n as usize];
-                self.unlink_quiet(n);
+                // To the tail of unreachable; young's next link skips it (no prev to fix:
+                // young is singly linked to the right of `scanned`).
+                self.links[scanned as usize].next = self.links[n as usize].next;
                 self.link_tail_quiet(UNREACH, n);
                 self.flags[i] |= UNREACHABLE;
                 unreachable += 1;
                 writes += 4;
-                n = nx;
             }
+            // Read after the traversal: visit_reachable may have appended to young after n.
+            n = self.links[scanned as usize].next;
         }
+        // Young's tail is the last object left in it.
+        self.links[young as usize].prev = scanned;
         acc.writes += writes;
         acc.visited += visited;
         acc.traversed += traversed;
@@ -863,9 +941,9 @@ impl Generational {
         let mut untracked = 0u64;
         // untrack_tuples (skipped when no tuple is tracked anywhere)
         if self.tracked_tuples > 0 {
-            let mut n = self.next[young as usize];
+            let mut n = self.links[young as usize].next;
             while n != young {
-                let nx = self.next[n as usize];
+                let nx = self.links[n as usize].next;
                 let id = obj(n);
                 if self.flags[id.index()] & IS_TUPLE != 0 {
                     acc.visited += 1;
@@ -890,26 +968,26 @@ impl Generational {
         // calls end with every garbage object freed; references from the garbage to objects
         // outside it are dropped, which may free those by reference counting.
         self.garbage.clear();
-        let mut n = self.next[UNREACH as usize];
+        let mut n = self.links[UNREACH as usize].next;
         while n != UNREACH {
             self.garbage.push(obj(n));
-            n = self.next[n as usize];
+            n = self.links[n as usize].next;
         }
-        self.next[UNREACH as usize] = UNREACH;
-        self.prev[UNREACH as usize] = UNREACH;
+        self.links[UNREACH as usize].next = UNREACH;
+        self.links[UNREACH as usize].prev = UNREACH;
         let collected = self.garbage.len() as u64;
         let garbage = std::mem::take(&mut self.garbage);
         for &id in &garbage {
             self.clear_tracked(id);
-            let kind = heap.kind(id);
-            let len = heap.slots(id).len();
-            self.count_dealloc(kind, len);
+            // Tracked, so a container.
+            let f = self.flags[id.index()];
+            self.count_dealloc_flags(heap, id, f);
             let children = heap.free(id);
             for &c in children.iter() {
                 if c.is_nil() || self.flags[c.index()] & UNREACHABLE != 0 {
                     continue;
                 }
-                self.decref(heap, c);
+                self.decref_in_gc(heap, c);
             }
         }
         for &id in &garbage {
@@ -931,16 +1009,24 @@ impl Generational {
         if cf & COLLECTING == 0 {
             return;
         }
+        let cn = node(c) as usize;
         if cf & UNREACHABLE != 0 {
-            let cn = node(c);
-            self.unlink_quiet(cn);
-            self.link_tail_quiet(young, cn);
+            // Out of the (doubly linked) unreachable list, to young's tail (young's head's
+            // prev is its tail), with gc_refs = 1 in its prev link.
+            self.unlink_quiet(cn as u32);
+            let last = self.links[young as usize].prev;
+            self.links[last as usize].next = cn as u32;
+            self.links[cn] = Link {
+                next: young,
+                prev: 1,
+            };
+            self.links[young as usize].prev = cn as u32;
             self.flags[ci] = cf & !UNREACHABLE;
-            self.gc_refs[ci] = 1;
             *unreachable -= 1;
             *writes += 4;
-        } else if self.gc_refs[ci] == 0 {
-            self.gc_refs[ci] = 1;
+        } else if self.links[cn].prev == 0 {
+            // To the right of move_unreachable's cursor: prev holds gc_refs.
+            self.links[cn].prev = 1;
             *writes += 1;
         }
     }
@@ -953,8 +1039,25 @@ impl Generational {
         slots.iter().all(|&c| c.is_nil() || !self.may_be_tracked(c))
     }
 
+    /// `safe_point` with something to do: the manual policies, then a scheduled collection.
+    #[cold]
+    #[inline(never)]
+    fn safe_point_work(&mut self, heap: &mut Heap) {
+        if self.pending & POLICIES != 0 {
+            self.policies(heap);
+        }
+        if self.pending & SCHEDULED != 0 {
+            // _Py_RunGC: does nothing if the GC was disabled meanwhile.
+            self.pending &= !SCHEDULED;
+            if self.enabled {
+                self.run_gc(heap);
+            }
+        }
+    }
+
     /// The manual policies (every N ops, every T ms).
-    #[inline]
+    #[cold]
+    #[inline(never)]
     fn policies(&mut self, heap: &mut Heap) {
         if self.cfg.every_ops > 0 && heap.work.ops >= self.next_due_ops {
             self.next_due_ops = heap.work.ops + self.cfg.every_ops;
@@ -991,48 +1094,71 @@ fn put(n: &mut u32, max: u32) -> bool {
 }
 
 impl Strategy for Generational {
-    #[inline]
+    #[inline(always)]
     fn alloc(&mut self, heap: &mut Heap, id: ObjId) {
         let i = id.index();
-        if i >= self.rc.len() {
-            self.grow(heap.capacity().max(i + 1));
-        }
-        self.rc[i] = 0;
-        let kind = heap.kind(id);
-        self.flags[i] = kind_bits(kind);
-        if self.cfg.every_ops > 0 || self.cfg.every_ms > 0 {
-            self.policies(heap);
-        }
-        if !kind.is_container() {
-            return;
-        }
-        let len = heap.slots(id).len();
-        if self.count_alloc(kind, len) && self.should_schedule() {
-            if self.cfg.deferred {
-                // 3.12+: _Py_ScheduleGC; serviced at the next eval-breaker check.
-                self.gc_scheduled = true;
-            } else {
-                // 3.11: collect inside the allocation, before the new object is tracked.
-                self.run_gc(heap);
+        match self.rc.get_mut(i) {
+            Some(r) => *r = 0,
+            None => {
+                self.grow(heap.capacity().max(i + 1));
+                self.rc[i] = 0;
             }
         }
-        if kind != Kind::Dict && !(kind == Kind::Tuple && len == 0) {
-            self.track(heap, id);
+        let kind = heap.kind(id);
+        let bits = kind_bits(kind);
+        self.flags[i] = bits;
+        if self.pending & POLICIES != 0 {
+            self.policies(heap);
+        }
+        // The young count (free lists bypass it) and whether the object is tracked at once:
+        // every container but dicts (tracked lazily) and the empty tuple (a static singleton,
+        // never allocated).
+        let counted = match kind {
+            Kind::List => !take(&mut self.list_free),
+            Kind::Instance => true,
+            Kind::Dict => !take(&mut self.dict_free),
+            Kind::Tuple => {
+                let len = heap.slots(id).len();
+                if len == 0 {
+                    return;
+                }
+                !(len < TUPLE_MAXSAVESIZE && take(&mut self.tuple_free[len]))
+            }
+            _ => return,
+        };
+        if counted {
+            self.count[0] += 1;
+            if self.should_schedule() {
+                if self.cfg.deferred {
+                    // 3.12+: _Py_ScheduleGC; serviced at the next eval-breaker check.
+                    self.pending |= SCHEDULED;
+                } else {
+                    // 3.11: collect inside the allocation, before the new object is tracked.
+                    self.run_gc(heap);
+                }
+            }
+        }
+        if kind != Kind::Dict {
+            // track (the collection above never touches the untracked new object's flags)
+            self.tracks += 1;
+            self.flags[i] = bits | TRACKED;
+            self.tracked_tuples += (kind == Kind::Tuple) as u64;
+            self.link_tail(heap, 0, node(id));
         }
     }
 
-    #[inline]
+    #[inline(always)]
     fn retain(&mut self, heap: &mut Heap, id: ObjId) {
         heap.note_rc_write(id);
         self.rc[id.index()] += 1;
     }
 
-    #[inline]
+    #[inline(always)]
     fn release(&mut self, heap: &mut Heap, id: ObjId) {
         self.decref(heap, id);
     }
 
-    #[inline]
+    #[inline(always)]
     fn stored(&mut self, heap: &mut Heap, container: ObjId, value: ObjId) {
         // MAINTAIN_TRACKING: an untracked dict becomes tracked when it gets a value that may
         // be tracked.
@@ -1043,22 +1169,15 @@ impl Strategy for Generational {
         }
     }
 
-    #[inline]
+    #[inline(always)]
     fn safe_point(&mut self, heap: &mut Heap) {
-        if self.cfg.every_ops > 0 || self.cfg.every_ms > 0 {
-            self.policies(heap);
-        }
-        if self.gc_scheduled {
-            // _Py_RunGC: does nothing if the GC was disabled meanwhile.
-            self.gc_scheduled = false;
-            if self.enabled {
-                self.run_gc(heap);
-            }
+        if self.pending != 0 {
+            self.safe_point_work(heap);
         }
     }
 
     fn event(&mut self, heap: &mut Heap, name: &str) {
-        if self.cfg.every_ops > 0 || self.cfg.every_ms > 0 {
+        if self.pending & POLICIES != 0 {
             self.policies(heap);
         }
         if self.cfg.on_event.as_deref() == Some(name) {
@@ -1131,8 +1250,8 @@ impl Strategy for Generational {
                 ("freelist_dict".into(), df as u64),
                 ("freelist_tuple".into(), tf as u64),
             ],
-            // refcount 4 + prev/next 8 + gc_refs 4 + flags 1
-            metadata_bytes_per_object: 17,
+            // refcount 4 + prev/next 8 (gc_refs lives in prev) + flags 1
+            metadata_bytes_per_object: 13,
         }
     }
 }
