@@ -518,7 +518,7 @@ impl Strategy for CPython314 {
                 ("frozen".into(), self.inner.gc_list_len(GcList::PERMANENT)),
                 ("freed_by_refcount".into(), freed_by_refcount),
             ],
-            // the generational model's 17 plus the old-space bit
+            // the generational model's metadata (13 bytes) plus the old-space bit
             metadata_bytes_per_object: inner.metadata_bytes_per_object + 1,
         }
     }

@@ -230,6 +230,10 @@ pub struct Generational {
     tuple_free: [u32; TUPLE_MAXSAVESIZE],
     worklist: Vec<ObjId>,
     garbage: Vec<ObjId>,
+    /// Children of the object being freed by reference counting (reused buffer).
+    children: Vec<ObjId>,
+    /// Children of the garbage object being freed by `delete_garbage` (reused buffer).
+    gc_children: Vec<ObjId>,
     freed_by_refcount: u64,
     gen2_vetoes: u64,
     by_reason: [u64; 3],
@@ -274,6 +278,8 @@ impl Generational {
             tuple_free: [0; TUPLE_MAXSAVESIZE],
             worklist: Vec::new(),
             garbage: Vec::new(),
+            children: Vec::new(),
+            gc_children: Vec::new(),
             freed_by_refcount: 0,
             gen2_vetoes: 0,
             by_reason: [0; 3],
@@ -661,9 +667,9 @@ impl Generational {
     }
 
     /// Deallocates one object: untracks it, does the count/free-list bookkeeping, frees it and
-    /// returns its slots.
+    /// appends its children (non-nil slots) to `children`.
     #[inline]
-    fn dealloc(&mut self, heap: &mut Heap, id: ObjId) -> impl std::ops::Deref<Target = [ObjId]> {
+    fn dealloc(&mut self, heap: &mut Heap, id: ObjId, children: &mut Vec<ObjId>) {
         let i = id.index();
         let f = self.flags[i];
         if f & TRACKED != 0 {
@@ -679,7 +685,7 @@ impl Generational {
         if f & CONTAINER != 0 {
             self.count_dealloc_flags(heap, id, f);
         }
-        heap.free(id)
+        heap.free_into(id, children);
     }
 
     /// Frees `id` (whose count reached zero) and what dies with it. `IN_GC`: called from
@@ -688,11 +694,13 @@ impl Generational {
     #[inline(never)]
     fn free_cascade<const IN_GC: bool>(&mut self, heap: &mut Heap, id: ObjId) {
         self.worklist.push(id);
+        let mut children = std::mem::take(&mut self.children);
         while let Some(id) = self.worklist.pop() {
-            let children = self.dealloc(heap, id);
+            children.clear();
+            self.dealloc(heap, id, &mut children);
             self.freed_by_refcount += 1;
-            for &c in children.iter() {
-                if c.is_nil() || (IN_GC && self.flags[c.index()] & UNREACHABLE != 0) {
+            for &c in &children {
+                if IN_GC && self.flags[c.index()] & UNREACHABLE != 0 {
                     continue;
                 }
                 heap.note_rc_write(c);
@@ -703,6 +711,7 @@ impl Generational {
                 }
             }
         }
+        self.children = children;
     }
 
     // ----- collecting -----
@@ -977,19 +986,22 @@ impl Generational {
         self.links[UNREACH as usize].prev = UNREACH;
         let collected = self.garbage.len() as u64;
         let garbage = std::mem::take(&mut self.garbage);
+        let mut children = std::mem::take(&mut self.gc_children);
         for &id in &garbage {
             self.clear_tracked(id);
             // Tracked, so a container.
             let f = self.flags[id.index()];
             self.count_dealloc_flags(heap, id, f);
-            let children = heap.free(id);
-            for &c in children.iter() {
-                if c.is_nil() || self.flags[c.index()] & UNREACHABLE != 0 {
+            children.clear();
+            heap.free_into(id, &mut children);
+            for &c in &children {
+                if self.flags[c.index()] & UNREACHABLE != 0 {
                     continue;
                 }
                 self.decref_in_gc(heap, c);
             }
         }
+        self.gc_children = children;
         for &id in &garbage {
             self.flags[id.index()] = 0;
         }
