@@ -852,19 +852,22 @@ impl Generational {
         let cow = heap.cow_active();
         let mut n = self.links[young as usize].next;
         while n != young {
-            let id = obj(n);
-            let i = id.index();
+            let i = obj(n).index();
             // gc_refs lives in the prev link until move_unreachable restores it: the list is
             // singly linked meanwhile (the head's prev is still the tail).
             self.links[n as usize].prev = self.rc[i];
             self.flags[i] |= COLLECTING;
-            if cow {
-                heap.note_gc_write(id);
-            }
             examined += 1;
             n = self.links[n as usize].next;
         }
-        if !cow {
+        if cow {
+            // A second walk, so that the first keeps its counters in registers (no call).
+            let mut n = self.links[young as usize].next;
+            while n != young {
+                heap.note_gc_write(obj(n));
+                n = self.links[n as usize].next;
+            }
+        } else {
             heap.work.gc_header_writes += examined;
         }
         visited += examined;
