@@ -20,123 +20,35 @@
 
 mod common;
 
-use common::{env_usize, test_mode};
+use common::{env_usize, test_mode, Capture};
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use gclab::registry::{self, WithStrategy};
 use gclab_core::executor::{ExecConfig, Executor};
 use gclab_core::op::{GcOp, Op, StreamHeader};
 use gclab_core::strategy::Strategy;
-use gclab_core::workload::OpSink;
+use gclab_core::workload::{Emitter, OpSink};
 use gclab_core::Kind;
-use rand::{Rng, SeedableRng};
-use rand_chacha::ChaCha8Rng;
+use gclab_workloads::shapes::Shape;
 use std::time::{Duration, Instant};
 
 const PRESET: &str = "cpython-3.11";
-const SHAPES: [&str; 4] = ["empty-lists", "wide-lists", "deep-chain", "random-graph"];
+/// The heap shapes (`gclab_workloads::shapes`) under the names the bench reports.
+const SHAPES: [(&str, Shape); 4] = [
+    ("empty-lists", Shape::Lists),
+    ("wide-lists", Shape::WideLists),
+    ("deep-chain", Shape::DeepChain),
+    ("random-graph", Shape::RandomGraph),
+];
 
-/// The ops that build a live heap of `n` tracked containers of `shape`, held from register 0.
-fn build_ops(shape: &str, n: u64) -> Vec<Op> {
-    let mut ops = vec![Op::Gc(GcOp::Disable)];
-    match shape {
-        "empty-lists" => {
-            ops.push(Op::Alloc {
-                dst: 0,
-                kind: Kind::List,
-                len: 0,
-            });
-            for _ in 1..n {
-                ops.push(Op::Alloc {
-                    dst: 1,
-                    kind: Kind::List,
-                    len: 0,
-                });
-                ops.push(Op::Append { list: 0, src: 1 });
-            }
-        }
-        "wide-lists" => {
-            ops.push(Op::Alloc {
-                dst: 0,
-                kind: Kind::List,
-                len: 0,
-            });
-            let mut made = 1;
-            while made < n {
-                ops.push(Op::Alloc {
-                    dst: 1,
-                    kind: Kind::List,
-                    len: 0,
-                });
-                ops.push(Op::Append { list: 0, src: 1 });
-                made += 1;
-                let k = (n - made).min(100);
-                for _ in 0..k {
-                    ops.push(Op::Alloc {
-                        dst: 2,
-                        kind: Kind::List,
-                        len: 0,
-                    });
-                    ops.push(Op::Append { list: 1, src: 2 });
-                }
-                made += k;
-            }
-        }
-        "deep-chain" => {
-            ops.push(Op::Alloc {
-                dst: 0,
-                kind: Kind::List,
-                len: 0,
-            });
-            for _ in 1..n {
-                ops.push(Op::Alloc {
-                    dst: 1,
-                    kind: Kind::List,
-                    len: 0,
-                });
-                ops.push(Op::Append { list: 1, src: 0 });
-                ops.push(Op::Copy { dst: 0, src: 1 });
-            }
-        }
-        "random-graph" => {
-            // Nodes are the items of the holder list in register 0; each node gets two edges
-            // to random nodes (possibly itself), so cycles of every length appear.
-            let mut rng = ChaCha8Rng::seed_from_u64(n);
-            ops.push(Op::Alloc {
-                dst: 0,
-                kind: Kind::List,
-                len: 0,
-            });
-            let nodes = n - 1;
-            for _ in 0..nodes {
-                ops.push(Op::Alloc {
-                    dst: 1,
-                    kind: Kind::List,
-                    len: 0,
-                });
-                ops.push(Op::Append { list: 0, src: 1 });
-            }
-            for i in 0..nodes {
-                ops.push(Op::Load {
-                    dst: 1,
-                    obj: 0,
-                    slot: i as u32,
-                });
-                for _ in 0..2 {
-                    let j = rng.random_range(0..nodes) as u32;
-                    ops.push(Op::Load {
-                        dst: 2,
-                        obj: 0,
-                        slot: j,
-                    });
-                    ops.push(Op::Append { list: 1, src: 2 });
-                }
-            }
-        }
-        other => panic!("unknown shape {other}"),
-    }
-    ops.push(Op::Clear { dst: 1 });
-    ops.push(Op::Clear { dst: 2 });
-    ops
+/// The ops that build a live heap of `n` tracked containers of `shape`, held from register 0,
+/// with automatic collection off.
+fn build_ops(shape: Shape, n: u64) -> Vec<Op> {
+    let mut cap = Capture::new(usize::MAX);
+    let mut out = Emitter::new(&mut cap);
+    out.gc(GcOp::Disable)
+        .and_then(|()| shape.emit(n, &mut out))
+        .expect("a capture takes every op");
+    cap.ops
 }
 
 fn header() -> StreamHeader {
@@ -259,8 +171,8 @@ fn bench_collect(c: &mut Criterion) {
     } else {
         vec![10_000, 100_000, 1_000_000]
     };
-    for shape in SHAPES {
-        let mut g = c.benchmark_group(format!("collect/full/{shape}"));
+    for (name, shape) in SHAPES {
+        let mut g = c.benchmark_group(format!("collect/full/{name}"));
         g.sample_size(10);
         g.warm_up_time(Duration::from_millis(300));
         g.measurement_time(Duration::from_secs(1));
@@ -285,7 +197,7 @@ fn bench_collect(c: &mut Criterion) {
     } else {
         vec![1_000, 10_000, 100_000]
     };
-    let ops = build_ops("empty-lists", old);
+    let ops = build_ops(Shape::Lists, old);
     let mut g = c.benchmark_group(format!("collect/gen0/old={old}"));
     g.sample_size(10);
     g.warm_up_time(Duration::from_millis(300));

@@ -5,8 +5,9 @@
 
 use gclab_core::executor::{ExecConfig, Executor};
 use gclab_core::op::{GcOp, Op, StreamHeader};
-use gclab_core::workload::OpSink;
-use gclab_core::{Kind, StrategyFactory};
+use gclab_core::workload::{Emitter, OpSink};
+use gclab_core::StrategyFactory;
+use gclab_workloads::shapes::{self, Shape};
 use gclab_generational::Generational;
 use serde::Serialize;
 use std::time::Instant;
@@ -59,15 +60,12 @@ pub fn run(objects: u64, shape: &str, reps: usize) -> Result<BenchResult, BenchE
     if reps == 0 {
         return Err(BenchError::Usage("--reps must be at least 1".into()));
     }
-    let kind = match shape {
-        "lists" => Kind::List,
-        "dicts" => Kind::Dict,
-        _ => {
-            return Err(BenchError::Usage(format!(
-                "unknown shape '{shape}'; valid shapes: {}",
-                SHAPES.join(", ")
-            )))
-        }
+    let Some(heap_shape) = SHAPES.contains(&shape).then(|| Shape::from_name(shape)).flatten()
+    else {
+        return Err(BenchError::Usage(format!(
+            "unknown shape '{shape}'; valid shapes: {}",
+            SHAPES.join(", ")
+        )));
     };
     let info = <Generational as StrategyFactory>::INFO;
     let preset = info
@@ -82,40 +80,14 @@ pub fn run(objects: u64, shape: &str, reps: usize) -> Result<BenchResult, BenchE
         .collect();
     let strategy = Generational::from_pairs(&pairs).map_err(|e| BenchError::Exec(e.to_string()))?;
     let header = StreamHeader {
-        registers: 3,
+        registers: shapes::REGISTERS,
         ..Default::default()
     };
     let mut ex = Executor::new(strategy, &header, ExecConfig::default());
     let e = |s: gclab_core::Stop| BenchError::Exec(s.to_string());
-    ex.ops(&[Op::Alloc {
-        dst: 0,
-        kind: Kind::List,
-        len: 0,
-    }])
-    .map_err(e)?;
-    // A dict shape holds a list in each dict, so that the dicts are tracked.
-    let mut chunk = Vec::with_capacity(4096);
-    for _ in 1..objects {
-        chunk.push(Op::Alloc {
-            dst: 1,
-            kind,
-            len: 0,
-        });
-        if kind == Kind::Dict {
-            chunk.push(Op::Store {
-                obj: 1,
-                slot: 0,
-                src: 0,
-            });
-        }
-        chunk.push(Op::Append { list: 0, src: 1 });
-        if chunk.len() >= 4000 {
-            ex.ops(&chunk).map_err(e)?;
-            chunk.clear();
-        }
-    }
-    chunk.push(Op::Clear { dst: 1 });
-    ex.ops(&chunk).map_err(e)?;
+    heap_shape
+        .emit(objects, &mut Emitter::new(&mut ex))
+        .map_err(e)?;
     let full = [Op::Gc(GcOp::Collect { generation: 2 })];
     let young = [Op::Gc(GcOp::Collect { generation: 0 })];
     ex.ops(&full).map_err(e)?; // settle: everything in gen2

@@ -4,20 +4,20 @@
 //! object. This is what the executor's arrays, the objects' slot vectors and the strategy's
 //! metadata cost together; the modelled (simulated) bytes are reported beside it.
 //!
-//! Shapes:
+//! Shapes (built by `gclab_workloads::shapes`):
 //! * `lists`: one holder list and N-1 empty lists appended to it (tracked containers with no
 //!   slots of their own: the executor's and the strategy's per-object cost plus one slot each);
 //! * `atoms`: holder lists of 1000 floats each, the holders appended to one list (untracked
-//!   atoms: no slot vector of their own);
-//! * `chain`: N 1-tuples, each holding the previous one (every object has its own slot vector:
+//!   atoms: no slot block of their own);
+//! * `chain`: N 1-tuples, each holding the previous one (every object has its own slot block:
 //!   the worst case for slot storage).
 
 use crate::registry::{self, RegistryError, WithStrategy};
 use gclab_core::executor::{ExecConfig, Executor};
-use gclab_core::op::{Op, StreamHeader};
+use gclab_core::op::StreamHeader;
 use gclab_core::strategy::Strategy;
-use gclab_core::workload::OpSink;
-use gclab_core::Kind;
+use gclab_core::workload::Emitter;
+use gclab_workloads::shapes::{self, Shape};
 use serde::Serialize;
 use std::time::Instant;
 
@@ -83,106 +83,25 @@ struct Built {
     build_ns: u64,
 }
 
-struct Build<'a> {
+struct Build {
     objects: u64,
-    shape: &'a str,
+    shape: Shape,
 }
 
-impl WithStrategy for Build<'_> {
+impl WithStrategy for Build {
     type Output = Result<Built, MemProbeError>;
     fn call<S: Strategy>(self, s: S) -> Self::Output {
         let header = StreamHeader {
-            workload: format!("mem-probe-{}", self.shape),
-            registers: 3,
+            workload: format!("mem-probe-{}", self.shape.name()),
+            registers: shapes::REGISTERS,
             ..Default::default()
         };
         let before = vm_hwm();
         let t = Instant::now();
         let mut ex = Executor::new(s, &header, ExecConfig::default());
-        let mut buf: Vec<Op> = Vec::with_capacity(4096);
-        let n = self.objects;
-        let flush = |ex: &mut Executor<S>, buf: &mut Vec<Op>| {
-            let r = ex.ops(buf);
-            buf.clear();
-            r.map_err(|e| MemProbeError::Exec(e.to_string()))
-        };
-        match self.shape {
-            "lists" => {
-                buf.push(Op::Alloc {
-                    dst: 0,
-                    kind: Kind::List,
-                    len: 0,
-                });
-                for _ in 1..n {
-                    buf.push(Op::Alloc {
-                        dst: 1,
-                        kind: Kind::List,
-                        len: 0,
-                    });
-                    buf.push(Op::Append { list: 0, src: 1 });
-                    if buf.len() >= 4000 {
-                        flush(&mut ex, &mut buf)?;
-                    }
-                }
-            }
-            "atoms" => {
-                buf.push(Op::Alloc {
-                    dst: 0,
-                    kind: Kind::List,
-                    len: 0,
-                });
-                let mut made = 1;
-                while made < n {
-                    buf.push(Op::Alloc {
-                        dst: 1,
-                        kind: Kind::List,
-                        len: 0,
-                    });
-                    buf.push(Op::Append { list: 0, src: 1 });
-                    made += 1;
-                    let k = (n - made).min(1000);
-                    for _ in 0..k {
-                        buf.push(Op::Alloc {
-                            dst: 2,
-                            kind: Kind::Float,
-                            len: 0,
-                        });
-                        buf.push(Op::Append { list: 1, src: 2 });
-                        if buf.len() >= 4000 {
-                            flush(&mut ex, &mut buf)?;
-                        }
-                    }
-                    made += k;
-                }
-            }
-            "chain" => {
-                for _ in 0..n {
-                    buf.push(Op::Alloc {
-                        dst: 1,
-                        kind: Kind::Tuple,
-                        len: 1,
-                    });
-                    buf.push(Op::Store {
-                        obj: 1,
-                        slot: 0,
-                        src: 0,
-                    });
-                    buf.push(Op::Copy { dst: 0, src: 1 });
-                    if buf.len() >= 4000 {
-                        flush(&mut ex, &mut buf)?;
-                    }
-                }
-                buf.push(Op::Clear { dst: 1 });
-            }
-            other => {
-                return Err(MemProbeError::Usage(format!(
-                    "unknown shape '{other}'; valid shapes: {}",
-                    SHAPES.join(", ")
-                )))
-            }
-        }
-        flush(&mut ex, &mut buf)?;
-        buf.shrink_to_fit();
+        self.shape
+            .emit(self.objects, &mut Emitter::new(&mut ex))
+            .map_err(|e| MemProbeError::Exec(e.to_string()))?;
         let build_ns = t.elapsed().as_nanos() as u64;
         let after = vm_hwm();
         let live = ex.heap.acct.live_objects;
@@ -206,13 +125,21 @@ pub fn run(objects: u64, strategy: &str, shape: &str) -> Result<MemProbe, MemPro
     if objects < 2 {
         return Err(MemProbeError::Usage("--objects must be at least 2".into()));
     }
-    if !SHAPES.contains(&shape) {
+    let Some(shape_kind) = SHAPES.contains(&shape).then(|| Shape::from_name(shape)).flatten()
+    else {
         return Err(MemProbeError::Usage(format!(
             "unknown shape '{shape}'; valid shapes: {}",
             SHAPES.join(", ")
         )));
-    }
-    let b = registry::with_strategy(strategy, &[], Build { objects, shape })??;
+    };
+    let b = registry::with_strategy(
+        strategy,
+        &[],
+        Build {
+            objects,
+            shape: shape_kind,
+        },
+    )??;
     Ok(MemProbe {
         strategy: strategy.to_string(),
         shape: shape.to_string(),

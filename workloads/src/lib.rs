@@ -40,6 +40,7 @@ pub mod gc_traversal;
 pub mod gcbench;
 pub mod gen_vs_list;
 pub mod map_vs_loop;
+pub mod shapes;
 pub mod thresholds;
 pub mod util;
 pub mod verify;
