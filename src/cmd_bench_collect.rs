@@ -7,8 +7,8 @@ use gclab_core::executor::{ExecConfig, Executor};
 use gclab_core::op::{GcOp, Op, StreamHeader};
 use gclab_core::workload::{Emitter, OpSink};
 use gclab_core::StrategyFactory;
-use gclab_workloads::shapes::{self, Shape};
 use gclab_generational::Generational;
+use gclab_workloads::shapes::{self, Shape};
 use serde::Serialize;
 use std::time::Instant;
 
@@ -60,7 +60,10 @@ pub fn run(objects: u64, shape: &str, reps: usize) -> Result<BenchResult, BenchE
     if reps == 0 {
         return Err(BenchError::Usage("--reps must be at least 1".into()));
     }
-    let Some(heap_shape) = SHAPES.contains(&shape).then(|| Shape::from_name(shape)).flatten()
+    let Some(heap_shape) = SHAPES
+        .contains(&shape)
+        .then(|| Shape::from_name(shape))
+        .flatten()
     else {
         return Err(BenchError::Usage(format!(
             "unknown shape '{shape}'; valid shapes: {}",

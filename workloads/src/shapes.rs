@@ -142,8 +142,8 @@ impl Shape {
 mod tests {
     use super::*;
     use gclab_core::executor::{ExecConfig, Executor};
-    use gclab_core::op::StreamHeader;
     use gclab_core::heap::{Heap, ObjId};
+    use gclab_core::op::StreamHeader;
     use gclab_core::Strategy;
 
     /// A strategy that frees nothing, so that the heap counts every object built.
