@@ -472,6 +472,30 @@ fn replay_ops<S: OpsSystem>(registers: u32, ops: &[Op]) -> (Duration, Duration, 
 /// The slots of an object of the op stream, for every system: a `RefCell<Vec<Option<P>>>`.
 type Slots<P> = RefCell<Vec<Option<P>>>;
 
+/// `impl OpsSystem for $sys`: objects `$obj` behind `$ptr`, made by `$new` from their slots;
+/// collection and trigger as for the high-level system `$high`.
+macro_rules! ops_system {
+    ($sys:ident, $ptr:ty, $new:expr, $high:ty) => {
+        impl OpsSystem for $sys {
+            type Ptr = $ptr;
+            #[inline]
+            fn obj(slots: Vec<Option<Self::Ptr>>) -> Self::Ptr {
+                $new(RefCell::new(slots))
+            }
+            #[inline]
+            fn slots(p: &Self::Ptr) -> &Slots<Self::Ptr> {
+                &p.slots
+            }
+            fn collect() {
+                <$high>::collect();
+            }
+            fn auto(on: bool) {
+                <$high>::auto(on);
+            }
+        }
+    };
+}
+
 /// Native `Rc` on the op stream (`rc-ops`).
 struct RcOps;
 struct RcObj {
@@ -482,21 +506,12 @@ impl Drop for RcObj {
         tally();
     }
 }
-impl OpsSystem for RcOps {
-    type Ptr = std::rc::Rc<RcObj>;
-    #[inline]
-    fn obj(slots: Vec<Option<Self::Ptr>>) -> Self::Ptr {
-        std::rc::Rc::new(RcObj {
-            slots: RefCell::new(slots),
-        })
-    }
-    #[inline]
-    fn slots(p: &Self::Ptr) -> &Slots<Self::Ptr> {
-        &p.slots
-    }
-    fn collect() {}
-    fn auto(_on: bool) {}
-}
+ops_system!(
+    RcOps,
+    std::rc::Rc<RcObj>,
+    |slots| std::rc::Rc::new(RcObj { slots }),
+    NativeRc
+);
 
 /// `gcmodule` on the op stream.
 struct GcModuleOps;
@@ -516,25 +531,12 @@ impl Drop for GmObj {
         tally();
     }
 }
-impl OpsSystem for GcModuleOps {
-    type Ptr = gcmodule::Cc<GmObj>;
-    #[inline]
-    fn obj(slots: Vec<Option<Self::Ptr>>) -> Self::Ptr {
-        gcmodule::Cc::new(GmObj {
-            slots: RefCell::new(slots),
-        })
-    }
-    #[inline]
-    fn slots(p: &Self::Ptr) -> &Slots<Self::Ptr> {
-        &p.slots
-    }
-    fn collect() {
-        GcModule::collect();
-    }
-    fn auto(on: bool) {
-        GcModule::auto(on);
-    }
-}
+ops_system!(
+    GcModuleOps,
+    gcmodule::Cc<GmObj>,
+    |slots| gcmodule::Cc::new(GmObj { slots }),
+    GcModule
+);
 
 /// `dumpster` (unsync) on the op stream.
 struct DumpsterOps;
@@ -547,25 +549,12 @@ impl Drop for DObj {
         tally();
     }
 }
-impl OpsSystem for DumpsterOps {
-    type Ptr = dumpster::unsync::Gc<DObj>;
-    #[inline]
-    fn obj(slots: Vec<Option<Self::Ptr>>) -> Self::Ptr {
-        dumpster::unsync::Gc::new(DObj {
-            slots: RefCell::new(slots),
-        })
-    }
-    #[inline]
-    fn slots(p: &Self::Ptr) -> &Slots<Self::Ptr> {
-        &p.slots
-    }
-    fn collect() {
-        Dumpster::collect();
-    }
-    fn auto(on: bool) {
-        Dumpster::auto(on);
-    }
-}
+ops_system!(
+    DumpsterOps,
+    dumpster::unsync::Gc<DObj>,
+    |slots| dumpster::unsync::Gc::new(DObj { slots }),
+    Dumpster
+);
 
 /// `rust-cc` on the op stream.
 struct RustCcOps;
@@ -575,26 +564,15 @@ struct CcObj {
     #[rust_cc(ignore)]
     _tally: Tally,
 }
-impl OpsSystem for RustCcOps {
-    type Ptr = rust_cc::Cc<CcObj>;
-    #[inline]
-    fn obj(slots: Vec<Option<Self::Ptr>>) -> Self::Ptr {
-        rust_cc::Cc::new(CcObj {
-            slots: RefCell::new(slots),
-            _tally: Tally,
-        })
-    }
-    #[inline]
-    fn slots(p: &Self::Ptr) -> &Slots<Self::Ptr> {
-        &p.slots
-    }
-    fn collect() {
-        RustCc::collect();
-    }
-    fn auto(on: bool) {
-        RustCc::auto(on);
-    }
-}
+ops_system!(
+    RustCcOps,
+    rust_cc::Cc<CcObj>,
+    |slots| rust_cc::Cc::new(CcObj {
+        slots,
+        _tally: Tally
+    }),
+    RustCc
+);
 
 /// `bacon_rajan_cc` on the op stream.
 struct BaconRajanOps;
@@ -611,25 +589,12 @@ impl Drop for BObj {
         tally();
     }
 }
-impl OpsSystem for BaconRajanOps {
-    type Ptr = bacon_rajan_cc::Cc<BObj>;
-    #[inline]
-    fn obj(slots: Vec<Option<Self::Ptr>>) -> Self::Ptr {
-        bacon_rajan_cc::Cc::new(BObj {
-            slots: RefCell::new(slots),
-        })
-    }
-    #[inline]
-    fn slots(p: &Self::Ptr) -> &Slots<Self::Ptr> {
-        &p.slots
-    }
-    fn collect() {
-        BaconRajan::collect();
-    }
-    fn auto(on: bool) {
-        BaconRajan::auto(on);
-    }
-}
+ops_system!(
+    BaconRajanOps,
+    bacon_rajan_cc::Cc<BObj>,
+    |slots| bacon_rajan_cc::Cc::new(BObj { slots }),
+    BaconRajan
+);
 
 // ----- gclab -----
 

@@ -465,12 +465,7 @@ impl Generational {
     #[inline(always)]
     fn link_tail(&mut self, heap: &mut Heap, head: u32, n: u32) {
         let p = self.links[head as usize].prev;
-        self.links[p as usize].next = n;
-        self.links[n as usize] = Link {
-            next: head,
-            prev: p,
-        };
-        self.links[head as usize].prev = n;
+        self.link_tail_quiet(head, n);
         Self::touch2(heap, p, n);
     }
 
@@ -535,7 +530,7 @@ impl Generational {
     }
 
     /// Appends a node to a list whose tail is in the set being collected (or is a head).
-    #[inline]
+    #[inline(always)]
     fn link_tail_quiet(&mut self, head: u32, n: u32) {
         let p = self.links[head as usize].prev;
         self.links[p as usize].next = n;
