@@ -798,6 +798,23 @@ fn print_checks(ops: u64, every: u64, created: u64) {
         !bad,
         "a system freed a different number of nodes in different runs"
     );
+    // Native `Rc` on the churn operations, native `Rc` on gclab's op stream and gclab's
+    // `refcount` must free exactly the same nodes: the same program under the same semantics.
+    CHECKS.with(|c| {
+        let c = c.borrow();
+        for regime in ["auto", "manual"] {
+            let freed = |system: &str| {
+                c.get(&(regime.to_string(), system.to_string()))
+                    .and_then(|e| e.freed)
+            };
+            let rc = freed("rc");
+            for other in ["rc-ops", "gclab-refcount"] {
+                if let (Some(a), Some(b)) = (rc, freed(other)) {
+                    assert_eq!(a, b, "{regime}: rc freed {a} nodes, {other} {b}");
+                }
+            }
+        }
+    });
 }
 
 /// Replays the auto-regime stream once with `system` and prints the nodes freed: run in a
