@@ -155,30 +155,38 @@ trait System {
     fn auto(on: bool);
 }
 
-/// Replays `stream` through system `S`; returns the elapsed time (including dropping every
-/// root and the final collection), the thread CPU time, and the nodes freed during the run.
-fn replay<S: System>(stream: &[COp]) -> (Duration, Duration, u64) {
+/// Runs `f` and returns its wall time, its thread CPU time (zero if the clock is unavailable)
+/// and the nodes dropped meanwhile.
+fn timed(f: impl FnOnce()) -> (Duration, Duration, u64) {
     let before = drops();
     let t = Instant::now();
     let c = cpu_time::ThreadTime::try_now().ok();
-    let mut roots: Vec<S::Ptr> = Vec::with_capacity(1024);
-    for op in stream {
-        match *op {
-            COp::Create => roots.push(S::node()),
-            COp::Edge { from, to } => {
-                let to = roots[to as usize].clone();
-                S::push(&roots[from as usize], to);
-            }
-            COp::DropRoot(i) => drop(roots.swap_remove(i as usize)),
-            COp::DropEdge { from, idx } => S::unlink(&roots[from as usize], idx as usize),
-            COp::Collect => S::collect(),
-        }
-    }
-    drop(roots);
-    S::collect();
+    f();
     let d = t.elapsed();
     let cpu = c.and_then(|c| c.try_elapsed().ok()).unwrap_or_default();
     (d, cpu, drops() - before)
+}
+
+/// Replays `stream` through system `S`; returns the elapsed time (including dropping every
+/// root and the final collection), the thread CPU time, and the nodes freed during the run.
+fn replay<S: System>(stream: &[COp]) -> (Duration, Duration, u64) {
+    timed(|| {
+        let mut roots: Vec<S::Ptr> = Vec::with_capacity(1024);
+        for op in stream {
+            match *op {
+                COp::Create => roots.push(S::node()),
+                COp::Edge { from, to } => {
+                    let to = roots[to as usize].clone();
+                    S::push(&roots[from as usize], to);
+                }
+                COp::DropRoot(i) => drop(roots.swap_remove(i as usize)),
+                COp::DropEdge { from, idx } => S::unlink(&roots[from as usize], idx as usize),
+                COp::Collect => S::collect(),
+            }
+        }
+        drop(roots);
+        S::collect();
+    })
 }
 
 // ----- the systems -----
@@ -411,10 +419,14 @@ trait OpsSystem {
 /// the workload), so errors are not handled. Returns wall time, thread CPU time and the
 /// objects freed, the root list included.
 fn replay_ops<S: OpsSystem>(registers: u32, ops: &[Op]) -> (Duration, Duration, u64) {
+    let r = timed(|| run_ops::<S>(registers, ops));
+    S::auto(true);
+    r
+}
+
+/// The loop of [`replay_ops`].
+fn run_ops<S: OpsSystem>(registers: u32, ops: &[Op]) {
     use gclab_core::kind::Kind;
-    let before = drops();
-    let t = Instant::now();
-    let c = cpu_time::ThreadTime::try_now().ok();
     let mut regs: Vec<Option<S::Ptr>> = vec![None; registers as usize];
     for op in ops {
         match *op {
@@ -463,10 +475,6 @@ fn replay_ops<S: OpsSystem>(registers: u32, ops: &[Op]) -> (Duration, Duration, 
     }
     drop(regs);
     S::collect();
-    let d = t.elapsed();
-    let cpu = c.and_then(|c| c.try_elapsed().ok()).unwrap_or_default();
-    S::auto(true);
-    (d, cpu, drops() - before)
 }
 
 /// The slots of an object of the op stream, for every system: a `RefCell<Vec<Option<P>>>`.

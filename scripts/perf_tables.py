@@ -41,19 +41,10 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 GCLAB = os.path.join(ROOT, "target", "release", "gclab")
 
-FULL_COLLECT_SNIPPET = r"""
-import gc, json, sys, time
-n, reps = int(sys.argv[1]), int(sys.argv[2])
-gc.disable()
-holder = [[] for _ in range(n - 1)]
-gc.collect()
-ts = []
-for _ in range(reps):
-    t = time.perf_counter_ns()
-    gc.collect()
-    ts.append(time.perf_counter_ns() - t)
-print(json.dumps({"full_ns": ts, "python": sys.version.split()[0]}))
-"""
+# The CPython side of the full-collection comparison: the same snippet as
+# scripts/bench_full_collect.py (it also times gen0 collections, which this script ignores).
+sys.path.insert(0, HERE)
+from bench_full_collect import CPYTHON_SNIPPET as FULL_COLLECT_SNIPPET  # noqa: E402
 
 
 def pythons():

@@ -60,16 +60,7 @@ pub fn run(objects: u64, shape: &str, reps: usize) -> Result<BenchResult, BenchE
     if reps == 0 {
         return Err(BenchError::Usage("--reps must be at least 1".into()));
     }
-    let Some(heap_shape) = SHAPES
-        .contains(&shape)
-        .then(|| Shape::from_name(shape))
-        .flatten()
-    else {
-        return Err(BenchError::Usage(format!(
-            "unknown shape '{shape}'; valid shapes: {}",
-            SHAPES.join(", ")
-        )));
-    };
+    let heap_shape = Shape::parse(shape, &SHAPES).map_err(BenchError::Usage)?;
     let info = <Generational as StrategyFactory>::INFO;
     let preset = info
         .presets

@@ -125,16 +125,7 @@ pub fn run(objects: u64, strategy: &str, shape: &str) -> Result<MemProbe, MemPro
     if objects < 2 {
         return Err(MemProbeError::Usage("--objects must be at least 2".into()));
     }
-    let Some(shape_kind) = SHAPES
-        .contains(&shape)
-        .then(|| Shape::from_name(shape))
-        .flatten()
-    else {
-        return Err(MemProbeError::Usage(format!(
-            "unknown shape '{shape}'; valid shapes: {}",
-            SHAPES.join(", ")
-        )));
-    };
+    let shape_kind = Shape::parse(shape, &SHAPES).map_err(MemProbeError::Usage)?;
     let b = registry::with_strategy(
         strategy,
         &[],

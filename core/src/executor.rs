@@ -211,6 +211,19 @@ impl<S: Strategy> Executor<S> {
         }
     }
 
+    /// The hooks after `v` was written into a slot of `o` that held `old` (nil for an append):
+    /// `INCREF` and `stored` for the new value, then `DECREF` of the old.
+    #[inline(always)]
+    fn stored(&mut self, o: ObjId, v: ObjId, old: ObjId) {
+        if !v.is_nil() {
+            self.strategy.retain(&mut self.heap, v);
+            self.strategy.stored(&mut self.heap, o, v);
+        }
+        if !old.is_nil() {
+            self.strategy.release(&mut self.heap, old);
+        }
+    }
+
     #[inline(always)]
     fn set_reg(&mut self, r: usize, v: ObjId) {
         if !v.is_nil() {
@@ -257,22 +270,13 @@ impl<S: Strategy> Executor<S> {
                 let o = self.object(obj)?;
                 let v = self.value(src)?;
                 let old = self.heap.store(o, slot, v)?;
-                if !v.is_nil() {
-                    self.strategy.retain(&mut self.heap, v);
-                    self.strategy.stored(&mut self.heap, o, v);
-                }
-                if !old.is_nil() {
-                    self.strategy.release(&mut self.heap, old);
-                }
+                self.stored(o, v, old);
             }
             Op::Append { list, src } => {
                 let o = self.object(list)?;
                 let v = self.value(src)?;
                 self.heap.append(o, v)?;
-                if !v.is_nil() {
-                    self.strategy.retain(&mut self.heap, v);
-                    self.strategy.stored(&mut self.heap, o, v);
-                }
+                self.stored(o, v, ObjId::NIL);
             }
             Op::Load { dst, obj, slot } => {
                 let r = self.reg(dst)?;
@@ -371,23 +375,14 @@ impl<S: Strategy> Executor<S> {
                 let Some((o, v)) = self.heap.fast_append(list as usize, src as usize) else {
                     return false;
                 };
-                if !v.is_nil() {
-                    self.strategy.retain(&mut self.heap, v);
-                    self.strategy.stored(&mut self.heap, o, v);
-                }
+                self.stored(o, v, ObjId::NIL);
             }
             Op::Store { obj, slot, src } => {
                 let Some((o, v, old)) = self.heap.fast_store(obj as usize, slot, src as usize)
                 else {
                     return false;
                 };
-                if !v.is_nil() {
-                    self.strategy.retain(&mut self.heap, v);
-                    self.strategy.stored(&mut self.heap, o, v);
-                }
-                if !old.is_nil() {
-                    self.strategy.release(&mut self.heap, old);
-                }
+                self.stored(o, v, old);
             }
             Op::Copy { dst, src } => {
                 let r = dst as usize;

@@ -517,15 +517,20 @@ impl Heap {
         let code = self.kinds[i];
         // Hot path: overwriting an existing slot of a tuple, list, dict or instance.
         if code >= Kind::Tuple as u8 && code != FREE {
-            let cow = self.cow.active;
-            if let Some(old) = self.pool.replace(self.slots[i], slot, val) {
-                if cow {
-                    self.cow_touch(obj, WriteCause::Mutator);
-                }
+            if let Some(old) = self.replace_slot(i, slot, val) {
                 return Ok(old);
             }
         }
         self.store_slow(obj, slot, val)
+    }
+
+    /// Overwrites an existing slot of live container `i` and notes the write; the old value,
+    /// or `None` (nothing done) if the slot does not exist.
+    #[inline(always)]
+    fn replace_slot(&mut self, i: usize, slot: u32, val: ObjId) -> Option<ObjId> {
+        let old = self.pool.replace(self.slots[i], slot, val)?;
+        self.note_mutator_write(ObjId(i as u32));
+        Some(old)
     }
 
     /// [`Heap::store`] when the slot does not exist yet: adding a dict key or an attribute, or
@@ -583,12 +588,19 @@ impl Heap {
         if self.kinds[i] != Kind::List as u8 {
             return Err(self.not_list(list));
         }
+        self.push_item(i, val);
+        Ok(())
+    }
+
+    /// Appends `val` to live list `i` and notes the write. A list with spare capacity takes the
+    /// item without a resize. For a list grown by appends this is what `list_capacity` decides
+    /// anyway (CPython keeps `allocated / 2 <= size <= allocated`); for a list allocated with
+    /// pre-allocated slots it models a builder that fills them directly (`list_extend`), which
+    /// never shrinks.
+    #[inline(always)]
+    fn push_item(&mut self, i: usize, val: ObjId) {
         let n = self.pool.len(self.slots[i]);
         let allocated = (self.sizes[i] - 56) / 8;
-        // A list with spare capacity takes the item without a resize. For a list grown by
-        // appends this is what `list_capacity` decides anyway (CPython keeps
-        // `allocated / 2 <= size <= allocated`); for a list allocated with pre-allocated slots
-        // it models a builder that fills them directly (`list_extend`), which never shrinks.
         if n < allocated {
             // The block grows to the modelled capacity (bounded, for a list pre-allocated with
             // a huge length), rounded up to a power of two by the pool.
@@ -597,8 +609,7 @@ impl Heap {
         } else {
             self.append_grow(i, n, allocated, val);
         }
-        self.note_mutator_write(list);
-        Ok(())
+        self.note_mutator_write(ObjId(i as u32));
     }
 
     /// An append to a full list: CPython's `list_resize` to the next capacity, then the push.
@@ -698,15 +709,11 @@ impl Heap {
     ) -> Option<(ObjId, ObjId, ObjId)> {
         let i = self.reg_container(obj)?;
         let v = self.fast_value(src)?;
-        let old = self.pool.replace(self.slots[i], slot, v)?;
-        let o = ObjId(i as u32);
-        if self.cow.active {
-            self.cow_touch(o, WriteCause::Mutator);
-        }
-        Some((o, v, old))
+        let old = self.replace_slot(i, slot, v)?;
+        Some((ObjId(i as u32), v, old))
     }
 
-    /// `regs[list].append(regs[src])` for a list with spare modelled capacity: (list, value).
+    /// `regs[list].append(regs[src])` (growing the list as CPython does): (list, value).
     #[inline(always)]
     pub(crate) fn fast_append(&mut self, list: usize, src: usize) -> Option<(ObjId, ObjId)> {
         let i = self.regs.get(list)?.index();
@@ -714,19 +721,8 @@ impl Heap {
             return None;
         }
         let v = self.fast_value(src)?;
-        let n = self.pool.len(self.slots[i]);
-        let allocated = (self.sizes[i] - 56) / 8;
-        if n < allocated {
-            self.pool
-                .push(&mut self.slots[i], v, allocated.min(2 * n + 16));
-        } else {
-            self.append_grow(i, n, allocated, v);
-        }
-        let o = ObjId(i as u32);
-        if self.cow.active {
-            self.cow_touch(o, WriteCause::Mutator);
-        }
-        Some((o, v))
+        self.push_item(i, v);
+        Some((ObjId(i as u32), v))
     }
 
     /// Sets a register, returning what it held.

@@ -50,6 +50,19 @@ impl Shape {
         Shape::ALL.iter().find(|(n, _)| *n == name).map(|&(_, s)| s)
     }
 
+    /// The shape called `name` if it is one of `allowed` (the shapes a command offers), or the
+    /// message to report: what was wrong and what is valid.
+    pub fn parse(name: &str, allowed: &[&str]) -> Result<Shape, String> {
+        Shape::from_name(name)
+            .filter(|_| allowed.contains(&name))
+            .ok_or_else(|| {
+                format!(
+                    "unknown shape '{name}'; valid shapes: {}",
+                    allowed.join(", ")
+                )
+            })
+    }
+
     /// The shape's name.
     pub fn name(self) -> &'static str {
         Shape::ALL
@@ -172,5 +185,11 @@ mod tests {
             }
         }
         assert_eq!(Shape::from_name("nope"), None);
+        assert_eq!(
+            Shape::parse("chain", &["lists", "chain"]),
+            Ok(Shape::TupleChain)
+        );
+        let e = Shape::parse("atoms", &["lists", "chain"]).unwrap_err();
+        assert!(e.contains("'atoms'") && e.contains("lists, chain"), "{e}");
     }
 }
