@@ -74,6 +74,10 @@ pub struct Executor<S: Strategy> {
     verify: VerifyReport,
     gc_returned: u64,
     timeline_every: u64,
+    /// No per-op check is on (no memory budget, no `--verify`, no timeline sampling): every op
+    /// takes [`Executor::fast_op`]. Kept up to date by [`Executor::new`] and
+    /// [`Executor::sample_timeline`], so that the per-op test is one byte.
+    plain: bool,
     timeline_garbage: bool,
     timeline: Vec<TimelineSample>,
     timeline_ns: u64,
@@ -85,6 +89,7 @@ impl<S: Strategy> Executor<S> {
         let mut heap = Heap::new(header.registers, !cfg.verify);
         // Only a `fork` event needs per-object pages; a stream that cannot fork saves them.
         heap.set_page_tracking(header.name_id("fork").is_some());
+        let cfg_plain = cfg.max_heap.is_none() && !cfg.verify;
         Executor {
             heap,
             strategy,
@@ -96,6 +101,7 @@ impl<S: Strategy> Executor<S> {
             verify: VerifyReport::default(),
             gc_returned: 0,
             timeline_every: 0,
+            plain: cfg_plain,
             timeline_garbage: false,
             timeline: Vec::new(),
             timeline_ns: 0,
@@ -114,6 +120,7 @@ impl<S: Strategy> Executor<S> {
     /// accordingly.
     pub fn sample_timeline(&mut self, every: u64, garbage: bool) {
         self.timeline_every = every;
+        self.plain = self.cfg.max_heap.is_none() && !self.cfg.verify && every == 0;
         self.timeline_garbage = garbage;
     }
 
@@ -416,20 +423,29 @@ impl<S: Strategy> Executor<S> {
     }
 }
 
-impl<S: Strategy> OpSink for Executor<S> {
-    fn ops(&mut self, ops: &[Op]) -> Result<(), Stop> {
-        if self.cfg.max_heap.is_none() && !self.cfg.verify && self.timeline_every == 0 {
-            // The common case, with the per-op budget, oracle and timeline checks hoisted out.
-            for op in ops {
-                if !self.fast_exec(op) {
-                    if let Err(kind) = self.exec_slow(op) {
-                        return Err(self.err(op, kind));
-                    }
-                }
-                self.heap.work.ops += 1;
+impl<S: Strategy> Executor<S> {
+    /// True when no per-op check is on (no memory budget, no `--verify`, no timeline
+    /// sampling): the common case, which runs every op through [`Executor::fast_op`].
+    #[inline(always)]
+    fn plain(&self) -> bool {
+        self.plain
+    }
+
+    /// One op in the plain mode: the fast path, else the general one out of line.
+    #[inline(always)]
+    fn fast_op(&mut self, op: &Op) -> Result<(), Stop> {
+        if !self.fast_exec(op) {
+            if let Err(kind) = self.exec_slow(op) {
+                return Err(self.err(op, kind));
             }
-            return Ok(());
         }
+        self.heap.work.ops += 1;
+        Ok(())
+    }
+
+    /// The ops with every per-op check (budget, timeline, oracle).
+    #[inline(never)]
+    fn checked_ops(&mut self, ops: &[Op]) -> Result<(), Stop> {
         for op in ops {
             // A budget is checked before an allocation too (as CPython raises MemoryError before
             // the object exists), so that a hostile length never reaches the real allocator.
@@ -472,5 +488,26 @@ impl<S: Strategy> OpSink for Executor<S> {
             }
         }
         Ok(())
+    }
+}
+
+impl<S: Strategy> OpSink for Executor<S> {
+    fn ops(&mut self, ops: &[Op]) -> Result<(), Stop> {
+        if self.plain() {
+            // The common case, with the per-op budget, oracle and timeline checks hoisted out.
+            for op in ops {
+                self.fast_op(op)?;
+            }
+            return Ok(());
+        }
+        self.checked_ops(ops)
+    }
+
+    #[inline(always)]
+    fn op(&mut self, op: &Op) -> Result<(), Stop> {
+        if self.plain() {
+            return self.fast_op(op);
+        }
+        self.checked_ops(std::slice::from_ref(op))
     }
 }

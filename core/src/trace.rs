@@ -9,8 +9,8 @@
 //!
 //! [`TraceWriter`] is an [`OpSink`], so a workload streams straight into it; [`TraceReader`]
 //! detects the form from the first bytes and feeds any [`OpSink`] (the executor, a counter, a
-//! writer of the other form) in chunks of [`CHUNK`] ops. Both run in constant memory whatever
-//! the length of the stream.
+//! writer of the other form) one op at a time, as it decodes them. Both run in constant memory
+//! whatever the length of the stream.
 //!
 //! Reading never panics and never trusts a length field: strings, tables and lines are bounded
 //! (see the `MAX_*` constants) and every decoding error names the byte offset (binary) or the
@@ -35,7 +35,7 @@
 
 use crate::kind::Kind;
 use crate::op::{GcOp, Op, StreamHeader};
-use crate::workload::{OpSink, Stop, CHUNK};
+use crate::workload::{OpSink, Stop};
 use std::fmt;
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read, Write};
@@ -765,14 +765,18 @@ impl<R: Read> TraceReader<R> {
         }
     }
 
-    /// Calls `sink.begin(header)`, then decodes the ops and hands them to `sink` in chunks of
-    /// [`CHUNK`]. Returns the number of ops once the end marker has been checked (op count, no
-    /// trailing data).
+    /// Calls `sink.begin(header)`, then decodes the ops and hands each to `sink` with
+    /// [`OpSink::op`] as soon as it is decoded. Returns the number of ops once the end marker
+    /// has been checked (op count, no trailing data).
+    ///
+    /// Generic over the sink, so that an executor's `op` inlines into the decoder's loop (one
+    /// dispatch per op, see `docs/performance.md`); a `&mut dyn OpSink` works too, with one
+    /// dynamic call per op.
     ///
     /// Ops reach the sink before the end marker is read: on any error the whole run must be
     /// treated as invalid. A [`Stop`] from the sink is returned as [`TraceError::Stopped`]; the
     /// other errors are the trace's. A reader can be fed once.
-    pub fn feed(&mut self, sink: &mut dyn OpSink) -> Result<u64, TraceError> {
+    pub fn feed<K: OpSink + ?Sized>(&mut self, sink: &mut K) -> Result<u64, TraceError> {
         if self.fed {
             return Err(TraceError::AlreadyFed);
         }
@@ -781,18 +785,10 @@ impl<R: Read> TraceReader<R> {
         match &mut self.decoder {
             Decoder::Binary(d) => d.feed(sink),
             Decoder::Text(d) => {
-                let mut chunk = Vec::with_capacity(CHUNK);
                 let mut count: u64 = 0;
                 while let Some(op) = d.next_op(count)? {
-                    chunk.push(op);
+                    sink.op(&op).map_err(TraceError::Stopped)?;
                     count += 1;
-                    if chunk.len() >= CHUNK {
-                        sink.ops(&chunk).map_err(TraceError::Stopped)?;
-                        chunk.clear();
-                    }
-                }
-                if !chunk.is_empty() {
-                    sink.ops(&chunk).map_err(TraceError::Stopped)?;
                 }
                 Ok(count)
             }
@@ -811,73 +807,133 @@ fn hex(bytes: &[u8]) -> String {
         .join(" ")
 }
 
-/// Decodes one op from the start of the window `w` into `slot` when it is one of the common ops
-/// (alloc, store, append, load, copy, clear, event, probe, safe point) with one-byte operands:
-/// one opcode dispatch, one test of the operands' high bits, no bounds checks. Returns the op's
-/// length in bytes, or hands the op to [`fast_op_long`] (longer varints, any other opcode).
+/// An operand of one or two varint bytes at `w[p..]` (values below 2^14: registers, slots and
+/// lengths almost always): the value and its length in bytes, without a branch on the length;
+/// `None` for a longer varint.
 #[inline(always)]
-fn fast_op(w: &[u8; FAST_MIN], slot: &mut Op) -> Option<usize> {
+fn small(w: &[u8; FAST_MIN], p: usize) -> Option<(u32, usize)> {
+    let b0 = u32::from(*w.get(p)?);
+    let b1 = u32::from(*w.get(p + 1)?);
+    // 1 if the first byte has its continuation bit set.
+    let more = b0 >> 7;
+    if more & (b1 >> 7) != 0 {
+        return None;
+    }
+    let v = (b0 & 0x7f) | ((b1 << 7) & more.wrapping_neg());
+    Some((v, 1 + more as usize))
+}
+
+/// The `N` operands after the opcode at the start of `w`, each of one or two varint bytes: their
+/// values and the op's length so far. When every operand is one byte (the common case) this is
+/// one test for all of them; otherwise each takes [`small`]. `None` for a longer operand.
+#[inline(always)]
+fn operands<const N: usize>(w: &[u8; FAST_MIN]) -> Option<([u32; N], usize)> {
+    let mut v = [0u32; N];
+    let mut high = 0u8;
+    for i in 0..N {
+        high |= w[1 + i];
+    }
+    if high < 0x80 {
+        for (i, x) in v.iter_mut().enumerate() {
+            *x = u32::from(w[1 + i]);
+        }
+        return Some((v, 1 + N));
+    }
+    let mut at = 1;
+    for x in v.iter_mut() {
+        let (value, len) = small(w, at)?;
+        *x = value;
+        at += len;
+    }
+    Some((v, at))
+}
+
+/// What [`fast_step`] did with the op at the start of its window.
+enum Step {
+    /// Decoded it and handed it to the sink, which accepted it; the op's length in bytes.
+    Done(usize),
+    /// The sink stopped the stream.
+    Stopped(Stop),
+    /// A common op with an operand of more than two bytes: for [`fast_op_long`].
+    Long,
+    /// Anything else (another opcode, a bad kind): for the careful path.
+    Careful,
+}
+
+/// Decodes the op at the start of the window `w` when it is one of the common ops (alloc,
+/// store, append, load, copy, clear, event, probe, safe point) with operands of one or two
+/// bytes, and hands it to `sink`: one opcode dispatch, no per-byte loop. Each arm calls the
+/// sink with an op of a known variant, so that an executor's [`OpSink::op`], inlined here,
+/// needs no second dispatch on the op.
+#[inline(always)]
+fn fast_step<K: OpSink + ?Sized>(w: &[u8; FAST_MIN], sink: &mut K) -> Step {
     use opcode::*;
-    // One-byte operands have their high bit clear.
-    let (a, b, c) = (w[1], w[2], w[3]);
-    let (x, y, z) = (u32::from(a), u32::from(b), u32::from(c));
+    // Decodes the named operands in order after the opcode; `$at` ends up just past them.
+    macro_rules! operands {
+        ($at:ident: $($name:ident),+) => {
+            let Some(([$($name),+], $at)) = operands(w) else {
+                return Step::Long;
+            };
+        };
+    }
+    // Hands an op of a known variant to the sink, in the arm that decoded it.
+    macro_rules! done {
+        ($op:expr, $len:expr) => {
+            match sink.op(&$op) {
+                Ok(()) => Step::Done($len),
+                Err(stop) => Step::Stopped(stop),
+            }
+        };
+    }
     match w[0] {
-        SAFE_POINT => {
-            *slot = Op::SafePoint;
-            Some(1)
+        SAFE_POINT => done!(Op::SafePoint, 1),
+        CLEAR => {
+            operands!(at: dst);
+            done!(Op::Clear { dst }, at)
         }
-        CLEAR if a < 0x80 => {
-            *slot = Op::Clear { dst: x };
-            Some(2)
+        STORE => {
+            operands!(at: obj, slot, src);
+            done!(Op::Store { obj, slot, src }, at)
         }
-        STORE if (a | b | c) < 0x80 => {
-            *slot = Op::Store {
-                obj: x,
-                slot: y,
-                src: z,
+        LOAD => {
+            operands!(at: dst, obj, slot);
+            done!(Op::Load { dst, obj, slot }, at)
+        }
+        ALLOC => {
+            let (dst, code, len, at) = if (w[1] | w[3]) < 0x80 {
+                (u32::from(w[1]), w[2], u32::from(w[3]), 4)
+            } else {
+                let Some((dst, a)) = small(w, 1) else {
+                    return Step::Long;
+                };
+                let code = w[1 + a];
+                let Some((len, c)) = small(w, 2 + a) else {
+                    return Step::Long;
+                };
+                (dst, code, len, 2 + a + c)
             };
-            Some(4)
-        }
-        LOAD if (a | b | c) < 0x80 => {
-            *slot = Op::Load {
-                dst: x,
-                obj: y,
-                slot: z,
+            let Some(kind) = Kind::from_code(code) else {
+                return Step::Careful;
             };
-            Some(4)
+            done!(Op::Alloc { dst, kind, len }, at)
         }
-        ALLOC if (a | c) < 0x80 => {
-            *slot = Op::Alloc {
-                dst: x,
-                kind: Kind::from_code(b)?,
-                len: z,
-            };
-            Some(4)
+        APPEND => {
+            operands!(at: list, src);
+            done!(Op::Append { list, src }, at)
         }
-        APPEND if (a | b) < 0x80 => {
-            *slot = Op::Append { list: x, src: y };
-            Some(3)
+        COPY => {
+            operands!(at: dst, src);
+            done!(Op::Copy { dst, src }, at)
         }
-        COPY if (a | b) < 0x80 => {
-            *slot = Op::Copy { dst: x, src: y };
-            Some(3)
+        EVENT => {
+            operands!(at: id);
+            done!(Op::Event { id }, at)
         }
-        EVENT if a < 0x80 => {
-            *slot = Op::Event { id: x };
-            Some(2)
+        PROBE => {
+            operands!(at: reg, label);
+            done!(Op::Probe { reg, label }, at)
         }
-        PROBE if (a | b) < 0x80 => {
-            *slot = Op::Probe { reg: x, label: y };
-            Some(3)
-        }
-        // Left to the careful path without a call (the end marker, a zero-filled region); an
-        // explicit 0x00 arm also lets the jump table start at 0 (one instruction less per op).
-        0x00 | END => None,
-        _ => {
-            let (op, len) = fast_op_long(w)?;
-            *slot = op;
-            Some(len.min(FAST_MIN))
-        }
+        _ => Step::Careful,
     }
 }
 
@@ -901,9 +957,9 @@ fn window_u32(w: &[u8; FAST_MIN], p: &mut usize) -> Option<u32> {
     None
 }
 
-/// [`fast_op`] for the common ops with multi-byte varint operands (all within the window: the
-/// longest such op is 16 bytes). `None` for any other opcode or encoding, left to
-/// [`BinaryDecoder::next_op`].
+/// [`fast_step`] for the common ops with varint operands of more than two bytes (all within the
+/// window: the longest such op is 16 bytes): the op and its length. `None` for any other opcode
+/// or encoding, left to [`BinaryDecoder::next_op`].
 #[inline(never)]
 fn fast_op_long(w: &[u8; FAST_MIN]) -> Option<(Op, usize)> {
     use opcode::*;
@@ -954,7 +1010,7 @@ fn fast_op_long(w: &[u8; FAST_MIN]) -> Option<(Op, usize)> {
     Some((op, p))
 }
 
-/// Bytes that must be buffered for [`fast_op`]: the longest op it decodes is 16 bytes.
+/// Bytes that must be buffered for [`fast_step`]: the longest op it decodes is 16 bytes.
 const FAST_MIN: usize = 16;
 
 /// Size of the binary decoder's block buffer.
@@ -1063,66 +1119,62 @@ impl<R: Read> BinaryDecoder<R> {
         }
     }
 
-    /// Decodes the ops, handing them to `sink` in chunks of [`CHUNK`]; returns their number once
-    /// the end marker has been checked.
+    /// Decodes the ops, handing each to `sink` as soon as it is decoded; returns their number
+    /// once the end marker has been checked.
     ///
-    /// The fast path ([`Self::decode_fast`]) decodes the common ops while at least [`FAST_MIN`]
+    /// The fast path ([`Self::run_fast`]) decodes the common ops while at least [`FAST_MIN`]
     /// bytes are buffered; anything else (other opcodes, malformed or unusual encodings, the
     /// end marker, the last bytes of the file) goes one op at a time through
     /// [`Self::next_op`], which has every check and error.
-    fn feed(&mut self, sink: &mut dyn OpSink) -> Result<u64, TraceError> {
-        let mut chunk = [Op::SafePoint; CHUNK];
-        let mut n = 0;
+    fn feed<K: OpSink + ?Sized>(&mut self, sink: &mut K) -> Result<u64, TraceError> {
         let mut count: u64 = 0;
         loop {
-            n = self.decode_fast(&mut chunk, n);
-            if n < CHUNK {
-                if self.end - self.pos < FAST_MIN && self.read_ahead() {
-                    continue;
-                }
-                match self.next_op(count + n as u64)? {
-                    Some(op) => {
-                        chunk[n] = op;
-                        n += 1;
-                    }
-                    None => break,
-                }
-                if n < CHUNK {
-                    continue;
-                }
+            count += self.run_fast(sink)?;
+            if self.end - self.pos < FAST_MIN && self.read_ahead() {
+                continue;
             }
-            sink.ops(&chunk).map_err(TraceError::Stopped)?;
-            count += CHUNK as u64;
-            n = 0;
+            match self.next_op(count)? {
+                Some(op) => {
+                    sink.op(&op).map_err(TraceError::Stopped)?;
+                    count += 1;
+                }
+                None => return Ok(count),
+            }
         }
-        if n > 0 {
-            sink.ops(&chunk[..n]).map_err(TraceError::Stopped)?;
-        }
-        Ok(count + n as u64)
     }
 
-    /// Decodes common ops from the buffer into `out[n..]` while at least [`FAST_MIN`] bytes are
-    /// buffered; returns the new fill of `out`. Stops at the first op [`fast_op`] does not
-    /// handle.
-    #[inline]
-    fn decode_fast(&mut self, out: &mut [Op; CHUNK], n: usize) -> usize {
+    /// Decodes common ops from the buffer while at least [`FAST_MIN`] bytes are buffered and
+    /// hands each to `sink`; returns how many. Stops at the first op that [`fast_step`] and
+    /// [`fast_op_long`] do not handle. With the executor as the sink, its `op` inlines into
+    /// `fast_step`, so that the decoder's `match` on the opcode is the only dispatch per op.
+    #[inline(always)]
+    fn run_fast<K: OpSink + ?Sized>(&mut self, sink: &mut K) -> Result<u64, TraceError> {
         let buf = self.buf.get(..self.end).unwrap_or_default();
         let mut rest = buf.get(self.pos..).unwrap_or_default();
-        let mut slots = out.get_mut(n..).unwrap_or_default().iter_mut();
-        // Whether the last slot taken was left empty.
-        let mut unused = 0;
-        for slot in slots.by_ref() {
-            let Some(len) = rest
-                .first_chunk::<FAST_MIN>()
-                .and_then(|w| fast_op(w, slot))
-            else {
-                unused = 1;
-                break;
+        let mut n: u64 = 0;
+        let r = loop {
+            let Some(w) = rest.first_chunk::<FAST_MIN>() else {
+                break Ok(n);
             };
-            rest = &rest[len..];
-        }
+            let len = match fast_step(w, sink) {
+                Step::Done(len) => len,
+                Step::Stopped(stop) => break Err(TraceError::Stopped(stop)),
+                Step::Long => {
+                    let Some((op, len)) = fast_op_long(w) else {
+                        break Ok(n);
+                    };
+                    if let Err(stop) = sink.op(&op) {
+                        break Err(TraceError::Stopped(stop));
+                    }
+                    len
+                }
+                Step::Careful => break Ok(n),
+            };
+            rest = rest.get(len..).unwrap_or_default();
+            n += 1;
+        };
         self.pos = buf.len() - rest.len();
-        CHUNK - slots.len() - unused
+        r
     }
 
     /// The next byte, or `None` at end of file.

@@ -110,6 +110,14 @@ pub trait OpSink {
     }
     /// Consumes a chunk of ops, in order.
     fn ops(&mut self, ops: &[Op]) -> Result<(), Stop>;
+    /// Consumes one op. The trace reader hands its ops over one at a time, as it decodes them,
+    /// so that a sink that executes them (the executor) dispatches on each op once, in the
+    /// decoder's own `match`, instead of once to decode and again to execute. The default
+    /// passes the op on as a chunk of one.
+    #[inline]
+    fn op(&mut self, op: &Op) -> Result<(), Stop> {
+        self.ops(std::slice::from_ref(op))
+    }
 }
 
 /// Number of ops an [`Emitter`] buffers before handing them to the sink.
