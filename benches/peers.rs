@@ -11,20 +11,28 @@
 //! * `peers/manual`: automatic collection off everywhere and one full collection at the same op
 //!   counts for all (every `GCLAB_PEERS_EVERY` churn ops, default `ops / 100`), plus the final one.
 //!
-//! The high-level op stream is generated once, before timing, into a `Vec` with the very RNG
-//! draws of the `churn` workload (`workloads/src/churn.rs`); gclab's strategies replay the
-//! `churn` workload's own op stream, also captured beforehand. Every node of a peer holds its
-//! edges in a `RefCell<Vec<_>>` and counts its drops; after every timed run the bench checks
-//! that each system freed what it should (everything, or for `Rc` and gclab `refcount` exactly
-//! the nodes that die in cycles), and prints a table of created / freed / leaked per system at the
-//! end. A leak is printed, not hidden; a mismatch between runs fails the bench.
+//! Each group has two views of the same churn run:
 //!
-//! Each peer runs twice in each regime: once on the high-level churn operations above (`rc`,
-//! `rust-cc`, ...: one `clone` or `drop` per operation) and once executing gclab's own register-op
-//! stream natively (`rc-ops`, `rust-cc-ops`, ...: every load into a register, store, append and
-//! clear of the modelled Python program becomes a `clone` or a `drop`; see [`replay_ops`]). The
-//! first is the adapter comparison; the second gives every system the same reference
-//! traffic as gclab, so the ratio of a gclab strategy to it is gclab's own overhead.
+//! * **adapter view** (`rc`, `gcmodule`, `dumpster`, `rust-cc`, `bacon_rajan_cc`,
+//!   `gclab-refcount`, `gclab-cpython-3.11`, `gclab-none`): every system replays the high-level
+//!   churn operations through a small adapter, one operation at a time. A peer does one `clone`
+//!   or `drop` per operation ([`replay`]); gclab executes one register op per operation, its
+//!   registers being the roots ([`direct_stream`]). This is the adapter comparison.
+//! * **Python-program view** (every name with a `-py` suffix): every system executes the `churn`
+//!   workload's own op stream (`workloads/src/churn.rs`), the modelled Python program (roots in a
+//!   Python list held in a register, temporaries loaded into registers, a safe point per
+//!   iteration: about 4.3 register ops and 5 reference-count writes per churn operation). gclab
+//!   runs it as its executor does; a peer executes it natively, every load, store, append and
+//!   clear a `clone` or a `drop` ([`replay_ops`]). Every system then does the same reference
+//!   traffic, so the ratio of a gclab strategy to a peer is gclab's own overhead.
+//!
+//! All streams are generated once, before timing, into `Vec`s, with the very RNG draws of the
+//! `churn` workload. Every node of a peer holds its edges in a `RefCell<Vec<_>>` and counts its
+//! drops, and gclab's heap counts its live objects; after every timed run the bench checks that
+//! each system freed what it should (everything, or for `Rc` and gclab `refcount` exactly the
+//! nodes that die in cycles), and prints a table of created / freed / leaked per system at the
+//! end. A leak of a peer is printed, not hidden; a mismatch between runs, between the reference
+//! counters, or a leak of gclab's `cpython-3.11` fails the bench.
 //!
 //! Run one regime: `cargo bench --bench peers -- peers/auto`.
 
@@ -33,7 +41,8 @@ mod common;
 use common::{capture_workload, env_usize, test_mode, Capture, ReplayOnce};
 use criterion::{criterion_group, BenchmarkId, Criterion, Throughput};
 use gclab::registry;
-use gclab_core::op::{GcOp, Op};
+use gclab_core::kind::Kind;
+use gclab_core::op::{GcOp, Op, Reg, StreamHeader};
 use rand::Rng;
 use std::cell::{Cell, RefCell};
 use std::collections::BTreeMap;
@@ -155,21 +164,38 @@ trait System {
     fn auto(on: bool);
 }
 
-/// Runs `f` and returns its wall time, its thread CPU time (zero if the clock is unavailable)
-/// and the nodes dropped meanwhile.
-fn timed(f: impl FnOnce()) -> (Duration, Duration, u64) {
+/// One timed run of one system.
+#[derive(Copy, Clone, Debug)]
+struct Run {
+    /// Wall time of the run.
+    wall: Duration,
+    /// Thread CPU time of the run (zero if the clock is unavailable).
+    cpu: Duration,
+    /// Churn nodes freed (the Python program's root list is not a node).
+    freed: u64,
+    /// Collections gclab's heap recorded (`None` for the peers).
+    collections: Option<u64>,
+}
+
+/// Runs `f` and returns its wall time, its thread CPU time and the nodes dropped meanwhile.
+fn timed(f: impl FnOnce()) -> Run {
     let before = drops();
     let t = Instant::now();
     let c = cpu_time::ThreadTime::try_now().ok();
     f();
-    let d = t.elapsed();
+    let wall = t.elapsed();
     let cpu = c.and_then(|c| c.try_elapsed().ok()).unwrap_or_default();
-    (d, cpu, drops() - before)
+    Run {
+        wall,
+        cpu,
+        freed: drops() - before,
+        collections: None,
+    }
 }
 
-/// Replays `stream` through system `S`; returns the elapsed time (including dropping every
-/// root and the final collection), the thread CPU time, and the nodes freed during the run.
-fn replay<S: System>(stream: &[COp]) -> (Duration, Duration, u64) {
+/// Replays `stream` through system `S`; times everything, dropping every root and the final
+/// collection included.
+fn replay<S: System>(stream: &[COp]) -> Run {
     timed(|| {
         let mut roots: Vec<S::Ptr> = Vec::with_capacity(1024);
         for op in stream {
@@ -187,6 +213,15 @@ fn replay<S: System>(stream: &[COp]) -> (Duration, Duration, u64) {
         drop(roots);
         S::collect();
     })
+}
+
+/// [`replay`] with `S`'s own trigger (`every == 0`, the auto regime) or with it off; the trigger
+/// is back on afterwards.
+fn peer<S: System>(stream: &[COp], every: u64) -> Run {
+    S::auto(every == 0);
+    let r = replay::<S>(stream);
+    S::auto(true);
+    r
 }
 
 // ----- the systems -----
@@ -391,7 +426,7 @@ impl System for BaconRajan {
     fn auto(_on: bool) {}
 }
 
-// ----- the peers executing gclab's own op stream -----
+// ----- the peers executing the Python program (the `-py` rows) -----
 
 /// A system that can execute gclab's register-op stream natively: objects whose slots are a
 /// `RefCell<Vec<Option<Ptr>>>` (`None` is Python's `None`), registers holding strong pointers.
@@ -408,25 +443,23 @@ trait OpsSystem {
     fn auto(on: bool);
 }
 
-/// Executes gclab's register-op stream `ops` natively with system `S`: every reference the
-/// modelled Python program takes and drops (loads into registers, stores, appends, clears)
-/// becomes a `clone` or a `drop` of `S`'s pointer, with no checks, no accounting and no
-/// strategy hooks; `gc.collect()`, `gc.disable()` and `gc.enable()` ops call `S`'s collector
-/// and trigger switch. This is what a native implementation of the same program costs, so the
-/// ratio of a gclab strategy to it is gclab's own overhead, whereas the ratio to the
-/// high-level replay ([`replay`], one `clone` or `drop` per churn operation) also contains the
-/// reference traffic of the modelled Python program. The stream is well formed (it comes from
-/// the workload), so errors are not handled. Returns wall time, thread CPU time and the
-/// objects freed, the root list included.
-fn replay_ops<S: OpsSystem>(registers: u32, ops: &[Op]) -> (Duration, Duration, u64) {
-    let r = timed(|| run_ops::<S>(registers, ops));
+/// Executes gclab's register-op stream `py` (the churn workload's, [`py_stream`]) natively with
+/// system `S`: every reference the modelled Python program takes and drops (loads into
+/// registers, stores, appends, clears) becomes a `clone` or a `drop` of `S`'s pointer, with no
+/// checks, no accounting and no strategy hooks; `gc.collect()`, `gc.disable()` and `gc.enable()`
+/// ops call `S`'s collector and trigger switch. This is what a native implementation of the same
+/// program costs, so the ratio of a gclab strategy's `-py` row to it is gclab's own overhead.
+/// The stream is well formed (it comes from the workload), so errors are not handled. The
+/// trigger is back on afterwards; the root list is not counted among the nodes freed.
+fn replay_ops<S: OpsSystem>(py: &Capture) -> Run {
+    let mut r = timed(|| run_ops::<S>(py.header.registers, &py.ops));
     S::auto(true);
+    r.freed = r.freed.saturating_sub(1);
     r
 }
 
 /// The loop of [`replay_ops`].
 fn run_ops<S: OpsSystem>(registers: u32, ops: &[Op]) {
-    use gclab_core::kind::Kind;
     let mut regs: Vec<Option<S::Ptr>> = vec![None; registers as usize];
     for op in ops {
         match *op {
@@ -504,7 +537,7 @@ macro_rules! ops_system {
     };
 }
 
-/// Native `Rc` on the op stream (`rc-ops`).
+/// Native `Rc` on the Python program (`rc-py`).
 struct RcOps;
 struct RcObj {
     slots: Slots<std::rc::Rc<RcObj>>,
@@ -521,7 +554,7 @@ ops_system!(
     NativeRc
 );
 
-/// `gcmodule` on the op stream.
+/// `gcmodule` on the Python program (`gcmodule-py`).
 struct GcModuleOps;
 struct GmObj {
     slots: Slots<gcmodule::Cc<GmObj>>,
@@ -546,7 +579,7 @@ ops_system!(
     GcModule
 );
 
-/// `dumpster` (unsync) on the op stream.
+/// `dumpster` (unsync) on the Python program (`dumpster-py`).
 struct DumpsterOps;
 #[derive(dumpster::Trace)]
 struct DObj {
@@ -564,7 +597,7 @@ ops_system!(
     Dumpster
 );
 
-/// `rust-cc` on the op stream.
+/// `rust-cc` on the Python program (`rust-cc-py`).
 struct RustCcOps;
 #[derive(rust_cc::Trace, rust_cc::Finalize)]
 struct CcObj {
@@ -582,7 +615,7 @@ ops_system!(
     RustCc
 );
 
-/// `bacon_rajan_cc` on the op stream.
+/// `bacon_rajan_cc` on the Python program (`bacon_rajan_cc-py`).
 struct BaconRajanOps;
 struct BObj {
     slots: Slots<bacon_rajan_cc::Cc<BObj>>,
@@ -606,11 +639,23 @@ ops_system!(
 
 // ----- gclab -----
 
-/// gclab's churn stream for a regime: the workload's own ops, with `gc.collect()` inserted
-/// after every `every` churn iterations (each iteration ends at a `SafePoint`) and a final
-/// `gc.collect()`. In the manual regime (`every > 0`) the stream starts with `gc.disable()`.
-fn gclab_stream(cap: &Capture, every: u64) -> Vec<Op> {
-    let full = Op::Gc(GcOp::Collect { generation: 2 });
+/// A full collection, `gc.collect(2)`.
+const FULL: Op = Op::Gc(GcOp::Collect { generation: 2 });
+
+/// The roots the churn stream starts with (dumpster's 50).
+const ROOTS: u64 = 50;
+
+/// The churn workload's stream for a regime (the Python-program view): the workload's own ops,
+/// with `gc.collect()` inserted after every `every` churn iterations (each iteration ends at a
+/// `SafePoint`) and a final `gc.collect()`. In the manual regime (`every > 0`) the stream starts
+/// with `gc.disable()`.
+fn py_stream(ops: u64, seed: u64, every: u64) -> Capture {
+    let cap = capture_workload(
+        "churn",
+        &[format!("ops={ops}"), format!("roots={ROOTS}")],
+        seed,
+        usize::MAX,
+    );
     let mut out = Vec::with_capacity(cap.ops.len() + 16);
     if every > 0 {
         out.push(Op::Gc(GcOp::Disable));
@@ -621,12 +666,220 @@ fn gclab_stream(cap: &Capture, every: u64) -> Vec<Op> {
         if every > 0 && matches!(op, Op::SafePoint) {
             k += 1;
             if k % every == 0 {
-                out.push(full);
+                out.push(FULL);
             }
         }
     }
-    out.push(full);
-    out
+    out.push(FULL);
+    Capture::from_parts(cap.header, out)
+}
+
+/// One root of [`direct_stream`]: the register holding it and where its edges are.
+struct DirectRoot {
+    /// The register holding the node.
+    reg: Reg,
+    /// The physical slot of each logical edge, in the order of the peers' edge `Vec` (pushed at
+    /// the end, `swap_remove`d).
+    edges: Vec<u32>,
+    /// Physical slots that hold `None`, refilled (the last freed first) before the list grows.
+    holes: Vec<u32>,
+    /// The list's physical length.
+    len: u32,
+}
+
+/// gclab's direct adapter (the adapter view's `gclab-*` rows): the high-level churn ops `stream`
+/// (the very ones the peers replay, the regime's `Collect`s included) as one gclab op each, the
+/// roots held in registers as the peers hold them in a `Vec`. A node is a gclab `list`:
+/// `Create` allocates one into a free register, `Edge` appends the target's register (or stores
+/// it into a slot an earlier `DropEdge` set to `None`), `DropEdge` stores `None` into the edge's
+/// slot, `DropRoot` clears the register, `Collect` is `gc.collect(2)`. Logical edges keep the
+/// peers' order exactly, so every system drops the same reference at the same operation.
+/// Register 0 is never written: it is the empty source that stores `None`. The stream ends by
+/// clearing every root's register in root-vector order (as `drop(roots)` drops them) and a
+/// `gc.collect(2)`; in the manual regime (`every > 0`) it starts with `gc.disable()`. It has no
+/// safe points, as the high-level stream has none.
+fn direct_stream(stream: &[COp], every: u64) -> Capture {
+    let mut roots: Vec<DirectRoot> = Vec::with_capacity(1024);
+    let mut free: Vec<Reg> = Vec::new();
+    let mut registers: Reg = 1;
+    let mut out = Vec::with_capacity(stream.len() + 1024);
+    if every > 0 {
+        out.push(Op::Gc(GcOp::Disable));
+    }
+    for op in stream {
+        out.push(match *op {
+            COp::Create => {
+                let reg = free.pop().unwrap_or_else(|| {
+                    registers += 1;
+                    registers - 1
+                });
+                roots.push(DirectRoot {
+                    reg,
+                    edges: Vec::new(),
+                    holes: Vec::new(),
+                    len: 0,
+                });
+                Op::Alloc {
+                    dst: reg,
+                    kind: Kind::List,
+                    len: 0,
+                }
+            }
+            COp::Edge { from, to } => {
+                let src = roots[to as usize].reg;
+                let r = &mut roots[from as usize];
+                if let Some(slot) = r.holes.pop() {
+                    r.edges.push(slot);
+                    Op::Store {
+                        obj: r.reg,
+                        slot,
+                        src,
+                    }
+                } else {
+                    r.edges.push(r.len);
+                    r.len += 1;
+                    Op::Append { list: r.reg, src }
+                }
+            }
+            COp::DropRoot(i) => {
+                let r = roots.swap_remove(i as usize);
+                free.push(r.reg);
+                Op::Clear { dst: r.reg }
+            }
+            COp::DropEdge { from, idx } => {
+                let r = &mut roots[from as usize];
+                let slot = r.edges.swap_remove(idx as usize);
+                r.holes.push(slot);
+                Op::Store {
+                    obj: r.reg,
+                    slot,
+                    src: 0,
+                }
+            }
+            COp::Collect => FULL,
+        });
+    }
+    out.extend(roots.iter().map(|r| Op::Clear { dst: r.reg }));
+    out.push(FULL);
+    let header = StreamHeader {
+        workload: "churn-direct".into(),
+        registers,
+        ..Default::default()
+    };
+    Capture::from_parts(header, out)
+}
+
+/// Runs gclab strategy `name` once on `stream`. `root_list`: the stream's first object is the
+/// Python program's root list, not a node (the `-py` rows); every object of the direct stream is
+/// a node.
+fn gclab_run(name: &str, stream: &Capture, created: u64, root_list: bool) -> Run {
+    let r = registry::with_strategy(
+        name,
+        &[],
+        ReplayOnce {
+            header: &stream.header,
+            ops: &stream.ops,
+        },
+    )
+    .unwrap_or_else(|e| panic!("{name}: {e}"));
+    let live_nodes = r.live - u64::from(root_list && r.first_live);
+    Run {
+        wall: r.wall,
+        cpu: r.cpu,
+        freed: created - live_nodes,
+        collections: Some(r.collections),
+    }
+}
+
+// ----- the rows -----
+
+/// Everything one regime replays, generated before timing.
+struct Streams {
+    /// The high-level churn ops (the peers' adapter view).
+    churn: Vec<COp>,
+    /// Nodes the churn creates.
+    created: u64,
+    /// gclab's translation of `churn` ([`direct_stream`]).
+    direct: Capture,
+    /// The churn workload's stream, the modelled Python program ([`py_stream`]).
+    py: Capture,
+}
+
+/// The streams of a regime (`every == 0`: auto), checked to create the same nodes.
+fn streams(ops: u64, seed: u64, every: u64) -> Streams {
+    let (churn, created) = churn_stream(ops, ROOTS, seed, every);
+    let direct = direct_stream(&churn, every);
+    let py = py_stream(ops, seed, every);
+    let allocs = |c: &Capture| {
+        c.ops
+            .iter()
+            .filter(|o| matches!(o, Op::Alloc { .. }))
+            .count() as u64
+    };
+    assert_eq!(allocs(&direct), created, "direct stream and churn disagree");
+    // The workload allocates the root list plus one list per created node.
+    assert_eq!(
+        allocs(&py),
+        created + 1,
+        "peer stream and churn workload disagree"
+    );
+    Streams {
+        churn,
+        created,
+        direct,
+        py,
+    }
+}
+
+/// A row of the bench: one system in one view, and how to run it once.
+struct Entry<'a> {
+    /// The row's name (`rc`, `gclab-refcount`, `rust-cc-py`, ...).
+    name: String,
+    /// One timed run.
+    run: Box<dyn Fn() -> Run + 'a>,
+}
+
+/// Every row of a regime (`every == 0`: auto): the adapter view, then the Python-program view.
+fn entries(s: &Streams, every: u64) -> Vec<Entry<'_>> {
+    let names = registry::all_names();
+    let gclab: Vec<&'static str> = ["refcount", "cpython-3.11", "none"]
+        .into_iter()
+        .filter(|n| names.iter().any(|m| m == n))
+        .collect();
+    let mut v: Vec<Entry<'_>> = Vec::new();
+    macro_rules! row {
+        ($name:expr, $run:expr) => {
+            v.push(Entry {
+                name: $name.to_string(),
+                run: Box::new($run),
+            })
+        };
+    }
+    row!("rc", move || peer::<NativeRc>(&s.churn, every));
+    row!("gcmodule", move || peer::<GcModule>(&s.churn, every));
+    row!("dumpster", move || peer::<Dumpster>(&s.churn, every));
+    row!("rust-cc", move || peer::<RustCc>(&s.churn, every));
+    row!("bacon_rajan_cc", move || peer::<BaconRajan>(
+        &s.churn, every
+    ));
+    for &name in &gclab {
+        row!(format!("gclab-{name}"), move || {
+            gclab_run(name, &s.direct, s.created, false)
+        });
+    }
+    row!("rc-py", move || replay_ops::<RcOps>(&s.py));
+    row!("gcmodule-py", move || replay_ops::<GcModuleOps>(&s.py));
+    row!("dumpster-py", move || replay_ops::<DumpsterOps>(&s.py));
+    row!("rust-cc-py", move || replay_ops::<RustCcOps>(&s.py));
+    row!("bacon_rajan_cc-py", move || replay_ops::<BaconRajanOps>(
+        &s.py
+    ));
+    for &name in &gclab {
+        row!(format!("gclab-{name}-py"), move || {
+            gclab_run(name, &s.py, s.created, true)
+        });
+    }
+    v
 }
 
 /// What one system did in one regime: for the check table.
@@ -659,108 +912,34 @@ fn record(regime: &str, system: &str, created: u64, freed: u64) {
     });
 }
 
-fn bench_peers(c: &mut Criterion) {
-    let ops = env_usize(
-        "GCLAB_PEERS_OPS",
-        if test_mode() { 20_000 } else { 1_000_000 },
-    ) as u64;
+/// The bench's settings from the environment: churn operations (`GCLAB_PEERS_OPS`, default
+/// `default_ops`), the manual regime's collection interval (`GCLAB_PEERS_EVERY`, default
+/// `ops / 100`) and the seed (`GCLAB_PEERS_SEED`, default 1).
+fn settings(default_ops: u64) -> (u64, u64, u64) {
+    let ops = env_usize("GCLAB_PEERS_OPS", default_ops as usize) as u64;
     let every = env_usize("GCLAB_PEERS_EVERY", (ops / 100).max(1) as usize) as u64;
     let seed = env_usize("GCLAB_PEERS_SEED", 1) as u64;
-    let roots = 50;
-    let (auto_stream, created) = churn_stream(ops, roots, seed, 0);
-    let (manual_stream, created2) = churn_stream(ops, roots, seed, every);
-    assert_eq!(created, created2);
-    let cap = capture_workload(
-        "churn",
-        &[format!("ops={ops}"), format!("roots={roots}")],
-        seed,
-        usize::MAX,
-    );
-    // Same stream: the workload allocates the root list plus one list per created node.
-    let allocs = cap
-        .ops
-        .iter()
-        .filter(|o| matches!(o, Op::Alloc { .. }))
-        .count() as u64;
-    assert_eq!(
-        allocs,
-        created + 1,
-        "peer stream and churn workload disagree"
-    );
-    let names = registry::all_names();
-    let gclab: Vec<&str> = ["refcount", "cpython-3.11", "none"]
-        .into_iter()
-        .filter(|n| names.iter().any(|m| m == n))
-        .collect();
+    (ops, every, seed)
+}
 
-    for (regime, stream, every) in [("auto", &auto_stream, 0), ("manual", &manual_stream, every)] {
+fn bench_peers(c: &mut Criterion) {
+    let (ops, every, seed) = settings(if test_mode() { 20_000 } else { 1_000_000 });
+    let mut created = 0;
+    for (regime, collect_every) in [("auto", 0), ("manual", every)] {
+        let s = streams(ops, seed, collect_every);
+        created = s.created;
         let mut g = c.benchmark_group(format!("peers/{regime}"));
         g.throughput(Throughput::Elements(ops));
         g.sample_size(10);
         g.warm_up_time(Duration::from_millis(500));
         g.measurement_time(Duration::from_secs(2));
-        macro_rules! peer {
-            ($name:literal, $ty:ty) => {
-                <$ty>::auto(every == 0);
-                g.bench_function(BenchmarkId::from_parameter($name), |b| {
-                    b.iter_custom(|iters| {
-                        let mut total = Duration::ZERO;
-                        for _ in 0..iters {
-                            let (d, _, freed) = replay::<$ty>(stream);
-                            record(regime, $name, created, freed);
-                            total += d;
-                        }
-                        total
-                    })
-                });
-                <$ty>::auto(true);
-            };
-        }
-        peer!("rc", NativeRc);
-        peer!("gcmodule", GcModule);
-        peer!("dumpster", Dumpster);
-        peer!("rust-cc", RustCc);
-        peer!("bacon_rajan_cc", BaconRajan);
-        let gstream = gclab_stream(&cap, every);
-        macro_rules! ops_peer {
-            ($name:literal, $ty:ty) => {
-                g.bench_function(BenchmarkId::from_parameter($name), |b| {
-                    b.iter_custom(|iters| {
-                        let mut total = Duration::ZERO;
-                        for _ in 0..iters {
-                            let (d, _, freed) = replay_ops::<$ty>(cap.header.registers, &gstream);
-                            // Minus the root list, which the peers do not have.
-                            record(regime, $name, created, freed.saturating_sub(1));
-                            total += d;
-                        }
-                        total
-                    })
-                });
-            };
-        }
-        ops_peer!("rc-ops", RcOps);
-        ops_peer!("gcmodule-ops", GcModuleOps);
-        ops_peer!("dumpster-ops", DumpsterOps);
-        ops_peer!("rust-cc-ops", RustCcOps);
-        ops_peer!("bacon_rajan_cc-ops", BaconRajanOps);
-        for name in &gclab {
-            let label = format!("gclab-{name}");
-            g.bench_function(BenchmarkId::from_parameter(&label), |b| {
+        for e in entries(&s, collect_every) {
+            g.bench_function(BenchmarkId::from_parameter(&e.name), |b| {
                 b.iter_custom(|iters| {
                     let mut total = Duration::ZERO;
                     for _ in 0..iters {
-                        let r = registry::with_strategy(
-                            name,
-                            &[],
-                            ReplayOnce {
-                                header: &cap.header,
-                                ops: &gstream,
-                            },
-                        )
-                        .unwrap_or_else(|e| panic!("{name}: {e}"));
-                        // The root list (object 0) is one more object than the peers have.
-                        let live_nodes = r.live - u64::from(r.first_live);
-                        record(regime, &label, created, created - live_nodes);
+                        let r = (e.run)();
+                        record(regime, &e.name, s.created, r.freed);
                         total += r.wall;
                     }
                     total
@@ -772,12 +951,18 @@ fn bench_peers(c: &mut Criterion) {
     print_checks(ops, every, created);
 }
 
+/// The reference counters: they must all free exactly the nodes `rc` frees.
+const REFCOUNTS: [&str; 4] = ["rc", "rc-py", "gclab-refcount", "gclab-refcount-py"];
+
+/// gclab's cycle collector: it must free every node.
+const GCLAB_CYCLES: [&str; 2] = ["gclab-cpython-3.11", "gclab-cpython-3.11-py"];
+
 fn print_checks(ops: u64, every: u64, created: u64) {
     eprintln!(
         "\npeers check: churn ops={ops}, nodes created={created}, manual regime collects every {every} ops"
     );
     eprintln!(
-        "{:<8} {:<22} {:>10} {:>10} {:>10} {:>6}  note",
+        "{:<8} {:<24} {:>10} {:>10} {:>10} {:>6}  note",
         "regime", "system", "created", "freed", "leaked", "runs"
     );
     CHECKS.with(|c| {
@@ -788,37 +973,42 @@ fn print_checks(ops: u64, every: u64, created: u64) {
                 "FREED COUNT DIFFERS BETWEEN RUNS"
             } else if leaked == 0 {
                 "ok: everything freed"
-            } else if system == "rc" || system == "rc-ops" || system == "gclab-refcount" {
+            } else if REFCOUNTS.contains(&system.as_str()) {
                 "expected: reference counting leaks the cycles"
-            } else if system == "gclab-none" {
+            } else if system == "gclab-none" || system == "gclab-none-py" {
                 "expected: never frees"
             } else {
                 "LEAK: a cycle collector left nodes unfreed after its final collection"
             };
             eprintln!(
-                "{regime:<8} {system:<22} {:>10} {freed:>10} {leaked:>10} {:>6}  {note}",
+                "{regime:<8} {system:<24} {:>10} {freed:>10} {leaked:>10} {:>6}  {note}",
                 e.created, e.runs
             );
         }
     });
-    let bad = CHECKS.with(|c| c.borrow().values().any(|e| e.inconsistent));
-    assert!(
-        !bad,
-        "a system freed a different number of nodes in different runs"
-    );
-    // Native `Rc` on the churn operations, native `Rc` on gclab's op stream and gclab's
-    // `refcount` must free exactly the same nodes: the same program under the same semantics.
     CHECKS.with(|c| {
         let c = c.borrow();
+        assert!(
+            !c.values().any(|e| e.inconsistent),
+            "a system freed a different number of nodes in different runs"
+        );
         for regime in ["auto", "manual"] {
-            let freed = |system: &str| {
-                c.get(&(regime.to_string(), system.to_string()))
-                    .and_then(|e| e.freed)
-            };
-            let rc = freed("rc");
-            for other in ["rc-ops", "gclab-refcount"] {
-                if let (Some(a), Some(b)) = (rc, freed(other)) {
+            let check = |system: &str| c.get(&(regime.to_string(), system.to_string()));
+            // Native `Rc` on the churn operations and on the Python program, and gclab's
+            // `refcount` on both: the same program under the same semantics, in both views.
+            let rc = check("rc").and_then(|e| e.freed);
+            for other in &REFCOUNTS[1..] {
+                if let (Some(a), Some(b)) = (rc, check(other).and_then(|e| e.freed)) {
                     assert_eq!(a, b, "{regime}: rc freed {a} nodes, {other} {b}");
+                }
+            }
+            for system in GCLAB_CYCLES {
+                if let Some(e) = check(system) {
+                    assert_eq!(
+                        e.freed,
+                        Some(e.created),
+                        "{regime}: {system} leaked after its final collection"
+                    );
                 }
             }
         }
@@ -829,16 +1019,15 @@ fn print_checks(ops: u64, every: u64, created: u64) {
 /// child process (see [`probe_all`]) on an ordinary 8 MiB stack, so that a peer that overflows
 /// its stack or aborts is reported instead of taking the bench down.
 fn probe_child(system: &str) {
-    let ops = env_usize("GCLAB_PEERS_OPS", 1_000_000) as u64;
-    let seed = env_usize("GCLAB_PEERS_SEED", 1) as u64;
-    let (stream, created) = churn_stream(ops, 50, seed, 0);
+    let (ops, _, seed) = settings(1_000_000);
+    let (stream, created) = churn_stream(ops, ROOTS, seed, 0);
     let system = system.to_string();
     let run = move || match system.as_str() {
-        "rc" => replay::<NativeRc>(&stream).2,
-        "gcmodule" => replay::<GcModule>(&stream).2,
-        "dumpster" => replay::<Dumpster>(&stream).2,
-        "rust-cc" => replay::<RustCc>(&stream).2,
-        "bacon_rajan_cc" => replay::<BaconRajan>(&stream).2,
+        "rc" => replay::<NativeRc>(&stream).freed,
+        "gcmodule" => replay::<GcModule>(&stream).freed,
+        "dumpster" => replay::<Dumpster>(&stream).freed,
+        "rust-cc" => replay::<RustCc>(&stream).freed,
+        "bacon_rajan_cc" => replay::<BaconRajan>(&stream).freed,
         _ => 0,
     };
     let freed = std::thread::Builder::new()
@@ -881,27 +1070,14 @@ fn probe_all(ops: u64) {
 
 criterion_group!(benches, bench_peers);
 
-/// Table mode (`GCLAB_PEERS_TABLE=ROUNDS`): every system in both regimes, `ROUNDS` rounds,
-/// interleaved (round-robin over the systems in each round, so that a change in machine load
-/// hits every system alike), one JSON line per (regime, system) on standard output with every
-/// run's time in ns. `scripts/perf_vs_cpython.sh` turns these into the medians and ratios of
-/// `results/performance/`.
+/// Table mode (`GCLAB_PEERS_TABLE=ROUNDS`): every row of both views in both regimes, `ROUNDS`
+/// rounds, interleaved (round-robin over the rows in each round, so that a change in machine
+/// load hits every system alike), one JSON line per (regime, system) on standard output with
+/// every run's wall and thread CPU time in ns, the nodes freed and, for gclab, the collections
+/// its heap recorded; then the check table on standard error. `scripts/perf_tables.py` turns
+/// these into the medians and ratios of `results/performance/`.
 fn table_mode(rounds: usize) {
-    let ops = env_usize("GCLAB_PEERS_OPS", 1_000_000) as u64;
-    let every = env_usize("GCLAB_PEERS_EVERY", (ops / 100).max(1) as usize) as u64;
-    let seed = env_usize("GCLAB_PEERS_SEED", 1) as u64;
-    let roots = 50;
-    let cap = capture_workload(
-        "churn",
-        &[format!("ops={ops}"), format!("roots={roots}")],
-        seed,
-        usize::MAX,
-    );
-    let names = registry::all_names();
-    let gclab: Vec<&str> = ["refcount", "cpython-3.11", "none"]
-        .into_iter()
-        .filter(|n| names.iter().any(|m| m == n))
-        .collect();
+    let (ops, every, seed) = settings(1_000_000);
     // `GCLAB_PEERS_ONLY=a,b` and `GCLAB_PEERS_REGIME=auto|manual` restrict the table (for
     // profiling one system under callgrind or perf).
     let only: Option<Vec<String>> = std::env::var("GCLAB_PEERS_ONLY")
@@ -909,96 +1085,50 @@ fn table_mode(rounds: usize) {
         .map(|s| s.split(',').map(str::to_string).collect());
     let want = |s: &str| only.as_ref().is_none_or(|o| o.iter().any(|x| x == s));
     let regime_only = std::env::var("GCLAB_PEERS_REGIME").ok();
-    for (regime, every) in [("auto", 0), ("manual", every)] {
+    let mut created = 0;
+    for (regime, collect_every) in [("auto", 0), ("manual", every)] {
         if regime_only.as_deref().is_some_and(|r| r != regime) {
             continue;
         }
-        let (stream, created) = churn_stream(ops, roots, seed, every);
-        let gstream = gclab_stream(&cap, every);
-        let mut times: BTreeMap<String, Vec<u64>> = BTreeMap::new();
-        let mut freed: BTreeMap<String, u64> = BTreeMap::new();
-        let mut cpus: BTreeMap<String, Vec<u64>> = BTreeMap::new();
+        let s = streams(ops, seed, collect_every);
+        created = s.created;
+        let rows: Vec<Entry<'_>> = entries(&s, collect_every)
+            .into_iter()
+            .filter(|e| want(&e.name))
+            .collect();
+        let mut runs: Vec<Vec<Run>> = vec![Vec::with_capacity(rounds); rows.len()];
         for _ in 0..rounds {
-            macro_rules! peer {
-                ($name:literal, $ty:ty) => {{
-                    if want($name) {
-                        <$ty>::auto(every == 0);
-                        let (d, cpu, f) = replay::<$ty>(&stream);
-                        <$ty>::auto(true);
-                        times
-                            .entry($name.to_string())
-                            .or_default()
-                            .push(d.as_nanos() as u64);
-                        cpus.entry($name.to_string())
-                            .or_default()
-                            .push(cpu.as_nanos() as u64);
-                        freed.insert($name.to_string(), f);
-                    }
-                }};
-            }
-            peer!("rc", NativeRc);
-            peer!("gcmodule", GcModule);
-            peer!("dumpster", Dumpster);
-            peer!("rust-cc", RustCc);
-            peer!("bacon_rajan_cc", BaconRajan);
-            macro_rules! ops_peer {
-                ($name:literal, $ty:ty) => {{
-                    if want($name) {
-                        let (d, cpu, f) = replay_ops::<$ty>(cap.header.registers, &gstream);
-                        times
-                            .entry($name.to_string())
-                            .or_default()
-                            .push(d.as_nanos() as u64);
-                        cpus.entry($name.to_string())
-                            .or_default()
-                            .push(cpu.as_nanos() as u64);
-                        // Minus the root list, which the peers do not have.
-                        freed.insert($name.to_string(), f.saturating_sub(1));
-                    }
-                }};
-            }
-            ops_peer!("rc-ops", RcOps);
-            ops_peer!("gcmodule-ops", GcModuleOps);
-            ops_peer!("dumpster-ops", DumpsterOps);
-            ops_peer!("rust-cc-ops", RustCcOps);
-            ops_peer!("bacon_rajan_cc-ops", BaconRajanOps);
-            for name in gclab.iter().filter(|n| want(&format!("gclab-{n}"))) {
-                let r = registry::with_strategy(
-                    name,
-                    &[],
-                    ReplayOnce {
-                        header: &cap.header,
-                        ops: &gstream,
-                    },
-                )
-                .unwrap_or_else(|e| panic!("{name}: {e}"));
-                let label = format!("gclab-{name}");
-                times
-                    .entry(label.clone())
-                    .or_default()
-                    .push(r.wall.as_nanos() as u64);
-                cpus.entry(label.clone())
-                    .or_default()
-                    .push(r.cpu.as_nanos() as u64);
-                freed.insert(label, created - (r.live - u64::from(r.first_live)));
+            for (e, runs) in rows.iter().zip(&mut runs) {
+                let r = (e.run)();
+                record(regime, &e.name, s.created, r.freed);
+                runs.push(r);
             }
         }
-        for (system, t) in &times {
+        for (e, runs) in rows.iter().zip(&runs) {
+            let Some(last) = runs.last() else {
+                continue;
+            };
+            let ns = |f: fn(&Run) -> Duration| {
+                runs.iter()
+                    .map(|r| f(r).as_nanos() as u64)
+                    .collect::<Vec<_>>()
+            };
             let line = serde_json::json!({
-                "cpu_ns": cpus.get(system),
                 "regime": regime,
-                "system": system,
+                "system": e.name,
                 "churn_ops": ops,
-                "collect_every": every,
+                "collect_every": collect_every,
                 "seed": seed,
-                "nodes_created": created,
-                "nodes_freed": freed.get(system),
-                "times_ns": t,
-                "cpu_ns": cpus.get(system),
+                "nodes_created": s.created,
+                "nodes_freed": last.freed,
+                "collections": last.collections,
+                "times_ns": ns(|r| r.wall),
+                "cpu_ns": ns(|r| r.cpu),
             });
             println!("{line}");
         }
     }
+    print_checks(ops, every, created);
 }
 
 fn main() {
@@ -1021,10 +1151,7 @@ fn main() {
     }
     // The recursive peers (gcmodule's collector, dropping long chains) need a deep stack: the
     // timed runs happen on a 1 GiB stack; `probe_all` reports what happens on an ordinary one.
-    let ops = env_usize(
-        "GCLAB_PEERS_OPS",
-        if test_mode() { 20_000 } else { 1_000_000 },
-    ) as u64;
+    let (ops, _, _) = settings(if test_mode() { 20_000 } else { 1_000_000 });
     probe_all(ops);
     let h = std::thread::Builder::new()
         .stack_size(1 << 30)

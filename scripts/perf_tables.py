@@ -17,7 +17,9 @@ medians. Sections:
 2. full collection: `gclab bench-collect` (cpython-3.11 preset, gc.collect(2) on N live empty
    lists held by one list) against CPython's gc.collect() on `[[] for _ in range(N - 1)]`;
 3. peers: the churn stream through native Rc, the cycle-collector crates and gclab's strategies
-   (the `peers` bench in table mode), thread CPU time and wall time;
+   (the `peers` bench in table mode), thread CPU time and wall time, in two views: the adapter
+   view (every system replays the churn operations, one step each) and the Python-program view
+   (`-py` rows: every system executes the churn workload's modelled Python program);
 4. harness memory: `gclab mem-probe` (peak RSS per simulated object of a 10-million-object live
    heap);
 5. sweep scaling: one experiment's cells run by `gclab sweep -j 1` and `-j 2`.
@@ -303,23 +305,27 @@ def tables(m, tr, fc, pe, mem, sw):
         L.append("## 3. Peers: the churn stream (%d ops, seed %d)" % (
             pe[0]["churn_ops"], pe[0]["seed"]))
         L.append("")
-        L.append("Two views of the same run. **High-level**: each peer replays the churn "
-                 "operations themselves (one `clone` or `drop` per operation), gclab its "
-                 "register-op stream (the modelled Python program: about 4.3 ops and 5 "
-                 "reference-count writes per churn operation); ratios to `rc`. **Same op "
-                 "stream**: each peer executes gclab's register-op stream natively (`-ops` "
-                 "rows: every load, store, append and clear a `clone` or a `drop`), so every "
-                 "system does the same reference traffic; ratios to `rc-ops`.")
+        L.append("Two views of the same run. **Adapter view**: every system replays the churn "
+                 "operations themselves through a small adapter, one step per operation: a peer "
+                 "does one `clone` or `drop`, gclab (`gclab-*` rows) executes one register op, "
+                 "its registers being the roots (the direct adapter); ratios to `rc`. "
+                 "**Python-program view** (`-py` rows): every system executes the churn "
+                 "workload's op stream, the modelled Python program (roots in a Python list, "
+                 "temporaries loaded into registers, a safe point per iteration: about 4.3 ops "
+                 "and 5 reference-count writes per churn operation), gclab with its executor, "
+                 "a peer natively (every load, store, append and clear a `clone` or a `drop`), "
+                 "so every system does the same reference traffic; ratios to `rc-py`. "
+                 "Collections: those gclab's heap recorded in the last run.")
         L.append("")
         for regime in ("auto", "manual"):
             rs = [r for r in pe if r["regime"] == regime]
             if not rs:
                 continue
             by = {r["system"]: r for r in rs}
-            gcl = [r for r in rs if r["system"].startswith("gclab-")]
-            views = [("high-level", "rc", [r for r in rs if not r["system"].endswith("-ops")]),
-                     ("same op stream", "rc-ops",
-                      [r for r in rs if r["system"].endswith("-ops")] + gcl)]
+            views = [("adapter view", "rc",
+                      [r for r in rs if not r["system"].endswith("-py")]),
+                     ("Python-program view", "rc-py",
+                      [r for r in rs if r["system"].endswith("-py")])]
             for view, base, rows in views:
                 if base not in by:
                     continue
@@ -330,13 +336,14 @@ def tables(m, tr, fc, pe, mem, sw):
                     " (collection every %d ops)" % rs[0]["collect_every"], view))
                 L.append("")
                 L.append("| system | CPU median ms | CPU / %s | wall median ms | wall / %s | "
-                         "nodes freed / created |" % (base, base))
-                L.append("|---|---:|---:|---:|---:|---|")
+                         "nodes freed / created | collections |" % (base, base))
+                L.append("|---|---:|---:|---:|---:|---|---:|")
                 for r in sorted(rows, key=lambda r: med(r["cpu_ns"])):
-                    L.append("| %s | %s | %.2f | %s | %.2f | %d / %d |" % (
+                    c = r.get("collections")
+                    L.append("| %s | %s | %.2f | %s | %.2f | %d / %d | %s |" % (
                         r["system"], fmt_ms(med(r["cpu_ns"])), med(r["cpu_ns"]) / b_cpu,
                         fmt_ms(med(r["times_ns"])), med(r["times_ns"]) / b_wall,
-                        r["nodes_freed"], r["nodes_created"]))
+                        r["nodes_freed"], r["nodes_created"], "-" if c is None else c))
                 L.append("")
     if mem:
         L.append("## 4. Harness memory per simulated object")

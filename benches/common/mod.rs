@@ -91,6 +91,8 @@ pub struct Replayed {
     pub live: u64,
     /// Whether the stream's first object (index 0) is still live.
     pub first_live: bool,
+    /// Collections the heap recorded.
+    pub collections: u64,
 }
 
 /// Replays `ops` once through a fresh strategy; see [`Replayed`].
@@ -113,12 +115,14 @@ impl WithStrategy for ReplayOnce<'_> {
         let cpu = c.and_then(|c| c.try_elapsed().ok()).unwrap_or_default();
         let live = ex.heap.acct.live_objects;
         let first_live = ex.heap.is_live(gclab_core::heap::ObjId(0));
+        let collections = ex.heap.collections().len() as u64;
         drop(ex);
         Replayed {
             wall,
             cpu,
             live,
             first_live,
+            collections,
         }
     }
 }
