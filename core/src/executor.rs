@@ -416,10 +416,11 @@ impl<S: Strategy> Executor<S> {
         true
     }
 
-    /// [`Executor::exec`], out of line: the rare ops and every error.
+    /// [`Executor::exec`], out of line: the rare ops and every error. The op comes by value
+    /// (in registers), so that the fast path never has to store it.
     #[inline(never)]
-    fn exec_slow(&mut self, op: &Op) -> Result<(), ExecErrorKind> {
-        self.exec(op)
+    fn exec_slow(&mut self, op: Op) -> Result<(), Stop> {
+        self.exec(&op).map_err(|kind| self.err(&op, kind))
     }
 }
 
@@ -435,9 +436,7 @@ impl<S: Strategy> Executor<S> {
     #[inline(always)]
     fn fast_op(&mut self, op: &Op) -> Result<(), Stop> {
         if !self.fast_exec(op) {
-            if let Err(kind) = self.exec_slow(op) {
-                return Err(self.err(op, kind));
-            }
+            self.exec_slow(*op)?;
         }
         self.heap.work.ops += 1;
         Ok(())

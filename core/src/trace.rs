@@ -848,31 +848,36 @@ fn operands<const N: usize>(w: &[u8; FAST_MIN]) -> Option<([u32; N], usize)> {
     Some((v, at))
 }
 
-/// What [`fast_step`] did with the op at the start of its window.
-enum Step {
-    /// Decoded it and handed it to the sink, which accepted it; the op's length in bytes.
-    Done(usize),
-    /// The sink stopped the stream.
-    Stopped(Stop),
-    /// A common op with an operand of more than two bytes: for [`fast_op_long`].
-    Long,
-    /// Anything else (another opcode, a bad kind): for the careful path.
-    Careful,
-}
+/// [`fast_step`]'s answer when the op is a common one with an operand of more than two bytes:
+/// for [`fast_op_long`]. (Any answer in `1..=FAST_MIN` is the length of an op it executed.)
+const STEP_LONG: usize = FAST_MIN + 1;
+/// [`fast_step`]'s answer when the sink stopped the stream (the [`Stop`] is in its out-param).
+const STEP_STOPPED: usize = FAST_MIN + 2;
+/// [`fast_step`]'s answer for anything else (another opcode, a bad kind): for the careful path.
+const STEP_CAREFUL: usize = 0;
 
 /// Decodes the op at the start of the window `w` when it is one of the common ops (alloc,
 /// store, append, load, copy, clear, event, probe, safe point) with operands of one or two
 /// bytes, and hands it to `sink`: one opcode dispatch, no per-byte loop. Each arm calls the
 /// sink with an op of a known variant, so that an executor's [`OpSink::op`], inlined here,
 /// needs no second dispatch on the op.
+///
+/// Returns the op's length in bytes (`1..=FAST_MIN`) once the sink has accepted it, or
+/// [`STEP_LONG`], [`STEP_STOPPED`] (with the sink's [`Stop`] in `stopped`) or
+/// [`STEP_CAREFUL`]: one small integer, so that the loop around it keeps its state in
+/// registers.
 #[inline(always)]
-fn fast_step<K: OpSink + ?Sized>(w: &[u8; FAST_MIN], sink: &mut K) -> Step {
+fn fast_step<K: OpSink + ?Sized>(
+    w: &[u8; FAST_MIN],
+    sink: &mut K,
+    stopped: &mut Option<Stop>,
+) -> usize {
     use opcode::*;
     // Decodes the named operands in order after the opcode; `$at` ends up just past them.
     macro_rules! operands {
         ($at:ident: $($name:ident),+) => {
             let Some(([$($name),+], $at)) = operands(w) else {
-                return Step::Long;
+                return STEP_LONG;
             };
         };
     }
@@ -880,8 +885,11 @@ fn fast_step<K: OpSink + ?Sized>(w: &[u8; FAST_MIN], sink: &mut K) -> Step {
     macro_rules! done {
         ($op:expr, $len:expr) => {
             match sink.op(&$op) {
-                Ok(()) => Step::Done($len),
-                Err(stop) => Step::Stopped(stop),
+                Ok(()) => $len,
+                Err(stop) => {
+                    *stopped = Some(stop);
+                    STEP_STOPPED
+                }
             }
         };
     }
@@ -904,16 +912,16 @@ fn fast_step<K: OpSink + ?Sized>(w: &[u8; FAST_MIN], sink: &mut K) -> Step {
                 (u32::from(w[1]), w[2], u32::from(w[3]), 4)
             } else {
                 let Some((dst, a)) = small(w, 1) else {
-                    return Step::Long;
+                    return STEP_LONG;
                 };
                 let code = w[1 + a];
                 let Some((len, c)) = small(w, 2 + a) else {
-                    return Step::Long;
+                    return STEP_LONG;
                 };
                 (dst, code, len, 2 + a + c)
             };
             let Some(kind) = Kind::from_code(code) else {
-                return Step::Careful;
+                return STEP_CAREFUL;
             };
             done!(Op::Alloc { dst, kind, len }, at)
         }
@@ -933,7 +941,11 @@ fn fast_step<K: OpSink + ?Sized>(w: &[u8; FAST_MIN], sink: &mut K) -> Step {
             operands!(at: reg, label);
             done!(Op::Probe { reg, label }, at)
         }
-        _ => Step::Careful,
+        // Explicit arms at both ends of the byte range, answered differently from the rest,
+        // let the jump table cover every opcode byte, with no range check before it.
+        0x00 | END => STEP_CAREFUL,
+        // Another opcode: `fast_op_long` declines it too, and the careful path decodes it.
+        _ => STEP_LONG,
     }
 }
 
@@ -1152,24 +1164,31 @@ impl<R: Read> BinaryDecoder<R> {
         let buf = self.buf.get(..self.end).unwrap_or_default();
         let mut rest = buf.get(self.pos..).unwrap_or_default();
         let mut n: u64 = 0;
+        let mut stopped = None;
         let r = loop {
             let Some(w) = rest.first_chunk::<FAST_MIN>() else {
                 break Ok(n);
             };
-            let len = match fast_step(w, sink) {
-                Step::Done(len) => len,
-                Step::Stopped(stop) => break Err(TraceError::Stopped(stop)),
-                Step::Long => {
-                    let Some((op, len)) = fast_op_long(w) else {
-                        break Ok(n);
-                    };
-                    if let Err(stop) = sink.op(&op) {
-                        break Err(TraceError::Stopped(stop));
-                    }
-                    len
+            let mut len = fast_step(w, sink, &mut stopped);
+            if len > FAST_MIN {
+                if len == STEP_STOPPED {
+                    break Err(TraceError::Stopped(
+                        stopped
+                            .take()
+                            .unwrap_or(Stop::Sink("the sink stopped the stream".into())),
+                    ));
                 }
-                Step::Careful => break Ok(n),
-            };
+                let Some((op, l)) = fast_op_long(w) else {
+                    break Ok(n);
+                };
+                if let Err(stop) = sink.op(&op) {
+                    break Err(TraceError::Stopped(stop));
+                }
+                len = l;
+            } else if len == STEP_CAREFUL {
+                break Ok(n);
+            }
+            // `len` is at most the window's 16 bytes, so this never fails.
             rest = rest.get(len..).unwrap_or_default();
             n += 1;
         };
