@@ -328,6 +328,32 @@ impl Heap {
         }
     }
 
+    /// Frees a live object and calls `release(child)` for each of its non-nil slots, in slot
+    /// order, before its slot block goes back to the pool: a strategy drops the references the
+    /// object held without copying them anywhere. Accounting is updated at once, as with
+    /// [`Heap::free_into`].
+    ///
+    /// `release` cannot reach the heap (it is borrowed meanwhile), so a strategy counts the
+    /// reference-count writes it makes there and adds them to [`Heap::work`] afterwards. That
+    /// is exact only while copy-on-write accounting is off ([`Heap::cow_active`]), when a
+    /// write is nothing but a count; with it on, use [`Heap::free_into`] and
+    /// [`Heap::note_rc_write`] for each child, which also marks the child's page.
+    ///
+    /// # Panics
+    /// If `id` is not live (a double free: a strategy bug).
+    #[inline]
+    pub fn free_with(&mut self, id: ObjId, mut release: impl FnMut(ObjId)) {
+        let off = self.free_common(id);
+        if off != 0 {
+            for &c in self.pool.get(off) {
+                if !c.is_nil() {
+                    release(c);
+                }
+            }
+            self.pool.release(off);
+        }
+    }
+
     /// Frees a live object and returns all its slots (nil ones included), so that a strategy can
     /// release its children. Allocates the returned vector; [`Heap::free_into`] does not.
     ///

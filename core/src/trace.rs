@@ -849,10 +849,10 @@ fn operands<const N: usize>(w: &[u8; FAST_MIN]) -> Option<([u32; N], usize)> {
 }
 
 /// [`fast_step`]'s answer when the op is a common one with an operand of more than two bytes:
-/// for [`fast_op_long`]. (Any answer in `1..=FAST_MIN` is the length of an op it executed.)
-const STEP_LONG: usize = FAST_MIN + 1;
+/// for [`fast_op_long`]. (An answer that executed ops is `bytes | ops << 8`, `ops` 1 or 2.)
+const STEP_LONG: usize = 1;
 /// [`fast_step`]'s answer when the sink stopped the stream (the [`Stop`] is in its out-param).
-const STEP_STOPPED: usize = FAST_MIN + 2;
+const STEP_STOPPED: usize = 2;
 /// [`fast_step`]'s answer for anything else (another opcode, a bad kind): for the careful path.
 const STEP_CAREFUL: usize = 0;
 
@@ -862,7 +862,11 @@ const STEP_CAREFUL: usize = 0;
 /// sink with an op of a known variant, so that an executor's [`OpSink::op`], inlined here,
 /// needs no second dispatch on the op.
 ///
-/// Returns the op's length in bytes (`1..=FAST_MIN`) once the sink has accepted it, or
+/// A safe point right after the op (every other op of a fidelity trace, one op in five of
+/// `churn`) is executed in the same step, without going round the loop and through the
+/// dispatch again.
+///
+/// Returns `bytes | ops << 8` (the bytes and the number of ops, 1 or 2, the sink accepted), or
 /// [`STEP_LONG`], [`STEP_STOPPED`] (with the sink's [`Stop`] in `stopped`) or
 /// [`STEP_CAREFUL`]: one small integer, so that the loop around it keeps its state in
 /// registers.
@@ -883,18 +887,33 @@ fn fast_step<K: OpSink + ?Sized>(
     }
     // Hands an op of a known variant to the sink, in the arm that decoded it.
     macro_rules! done {
-        ($op:expr, $len:expr) => {
+        ($op:expr, $len:expr) => {{
+            let len: usize = $len;
             match sink.op(&$op) {
-                Ok(()) => $len,
+                // `len` is at most 7 here, so the next op's first byte is in the window.
+                Ok(()) if w.get(len) == Some(&SAFE_POINT) => match sink.op(&Op::SafePoint) {
+                    Ok(()) => (len + 1) | 2 << 8,
+                    Err(stop) => {
+                        *stopped = Some(stop);
+                        STEP_STOPPED
+                    }
+                },
+                Ok(()) => len | 1 << 8,
                 Err(stop) => {
                     *stopped = Some(stop);
                     STEP_STOPPED
                 }
             }
-        };
+        }};
     }
     match w[0] {
-        SAFE_POINT => done!(Op::SafePoint, 1),
+        SAFE_POINT => match sink.op(&Op::SafePoint) {
+            Ok(()) => 1 | 1 << 8,
+            Err(stop) => {
+                *stopped = Some(stop);
+                STEP_STOPPED
+            }
+        },
         CLEAR => {
             operands!(at: dst);
             done!(Op::Clear { dst }, at)
@@ -1169,28 +1188,30 @@ impl<R: Read> BinaryDecoder<R> {
             let Some(w) = rest.first_chunk::<FAST_MIN>() else {
                 break Ok(n);
             };
-            let mut len = fast_step(w, sink, &mut stopped);
-            if len > FAST_MIN {
-                if len == STEP_STOPPED {
-                    break Err(TraceError::Stopped(
-                        stopped
-                            .take()
-                            .unwrap_or(Stop::Sink("the sink stopped the stream".into())),
-                    ));
-                }
-                let Some((op, l)) = fast_op_long(w) else {
+            let step = fast_step(w, sink, &mut stopped);
+            let len = if step >> 8 != 0 {
+                n += (step >> 8) as u64;
+                step & 0xff
+            } else if step == STEP_LONG {
+                let Some((op, len)) = fast_op_long(w) else {
                     break Ok(n);
                 };
                 if let Err(stop) = sink.op(&op) {
                     break Err(TraceError::Stopped(stop));
                 }
-                len = l;
-            } else if len == STEP_CAREFUL {
+                n += 1;
+                len
+            } else if step == STEP_STOPPED {
+                break Err(TraceError::Stopped(
+                    stopped
+                        .take()
+                        .unwrap_or(Stop::Sink("the sink stopped the stream".into())),
+                ));
+            } else {
                 break Ok(n);
-            }
+            };
             // `len` is at most the window's 16 bytes, so this never fails.
             rest = rest.get(len..).unwrap_or_default();
-            n += 1;
         };
         self.pos = buf.len() - rest.len();
         r

@@ -665,6 +665,14 @@ impl Generational {
     /// appends its children (non-nil slots) to `children`.
     #[inline]
     fn dealloc(&mut self, heap: &mut Heap, id: ObjId, children: &mut Vec<ObjId>) {
+        self.unaccount(heap, id);
+        heap.free_into(id, children);
+    }
+
+    /// What deallocating `id` does before its memory is freed: untracking it, and the young
+    /// count and free-list bookkeeping.
+    #[inline(always)]
+    fn unaccount(&mut self, heap: &mut Heap, id: ObjId) {
         let i = id.index();
         let f = self.flags[i];
         if f & TRACKED != 0 {
@@ -680,14 +688,50 @@ impl Generational {
         if f & CONTAINER != 0 {
             self.count_dealloc_flags(heap, id, f);
         }
-        heap.free_into(id, children);
     }
 
     /// Frees `id` (whose count reached zero) and what dies with it. `IN_GC`: called from
     /// `delete_garbage`, where the other garbage objects (UNREACHABLE; nowhere else is that bit
     /// set) are being freed by the collector and their counts are not touched.
+    ///
+    /// Each freed object's children are released straight from its slots ([`Heap::free_with`]);
+    /// those whose count reaches zero wait on the worklist, the last pushed freed first.
     #[inline(never)]
     fn free_cascade<const IN_GC: bool>(&mut self, heap: &mut Heap, id: ObjId) {
+        if heap.cow_active() {
+            self.free_cascade_reporting::<IN_GC>(heap, id);
+            return;
+        }
+        let mut id = id;
+        let mut writes = 0u64;
+        loop {
+            self.unaccount(heap, id);
+            self.freed_by_refcount += 1;
+            let (rc, flags, worklist) = (&mut self.rc, &self.flags, &mut self.worklist);
+            heap.free_with(id, |c| {
+                if IN_GC && flags[c.index()] & UNREACHABLE != 0 {
+                    return;
+                }
+                writes += 1;
+                let n = &mut rc[c.index()];
+                *n -= 1;
+                if *n == 0 {
+                    worklist.push(c);
+                }
+            });
+            match self.worklist.pop() {
+                Some(c) => id = c,
+                None => break,
+            }
+        }
+        heap.work.rc_writes += writes;
+    }
+
+    /// [`Generational::free_cascade`] while copy-on-write accounting is on: the same frees in
+    /// the same order, with every reference-count write reported to the heap (which marks the
+    /// written object's page).
+    #[cold]
+    fn free_cascade_reporting<const IN_GC: bool>(&mut self, heap: &mut Heap, id: ObjId) {
         self.worklist.push(id);
         let mut children = std::mem::take(&mut self.children);
         while let Some(id) = self.worklist.pop() {

@@ -32,9 +32,41 @@ impl RefCount {
         self.counts.resize(cap, 0);
     }
 
-    /// Frees `obj`, whose count just reached zero, and everything that dies with it.
+    /// Frees `obj`, whose count just reached zero, and everything that dies with it: each
+    /// freed object's children are released straight from its slots ([`Heap::free_with`]);
+    /// those whose count reaches zero wait on the worklist, last pushed freed first.
     #[inline(never)]
     fn free_cascade(&mut self, heap: &mut Heap, obj: ObjId) {
+        if heap.cow_active() {
+            self.free_cascade_reporting(heap, obj);
+            return;
+        }
+        let mut id = obj;
+        let mut writes = 0u64;
+        loop {
+            self.freed += 1;
+            let (counts, worklist) = (&mut self.counts, &mut self.worklist);
+            heap.free_with(id, |c| {
+                writes += 1;
+                let n = &mut counts[c.index()];
+                *n -= 1;
+                if *n == 0 {
+                    worklist.push(c);
+                }
+            });
+            match self.worklist.pop() {
+                Some(c) => id = c,
+                None => break,
+            }
+        }
+        heap.work.rc_writes += writes;
+    }
+
+    /// [`RefCount::free_cascade`] while copy-on-write accounting is on: the same frees in the
+    /// same order, with every reference-count write reported to the heap (which marks the
+    /// written object's page).
+    #[cold]
+    fn free_cascade_reporting(&mut self, heap: &mut Heap, obj: ObjId) {
         self.worklist.push(obj);
         while let Some(id) = self.worklist.pop() {
             heap.free_into(id, &mut self.children);
