@@ -586,11 +586,7 @@ impl Heap {
                     });
                 }
                 if slot == len {
-                    self.pool.push(&mut self.slots[i], val, 0);
-                    if kind == Kind::Dict {
-                        self.resize_to(i, dict_size(len + 1));
-                    }
-                    self.note_mutator_write(obj);
+                    self.add_key(i, slot, val);
                     return Ok(ObjId::NIL);
                 }
             }
@@ -725,7 +721,8 @@ impl Heap {
         self.nil_or_live(v).then_some(v)
     }
 
-    /// `regs[obj][slot] = regs[src]` for an existing slot: (container, value, old value).
+    /// `regs[obj][slot] = regs[src]` for an existing slot, or a new key of a dict or instance:
+    /// (container, value, old value).
     #[inline(always)]
     pub(crate) fn fast_store(
         &mut self,
@@ -735,8 +732,33 @@ impl Heap {
     ) -> Option<(ObjId, ObjId, ObjId)> {
         let i = self.reg_container(obj)?;
         let v = self.fast_value(src)?;
-        let old = self.replace_slot(i, slot, v)?;
+        let old = match self.replace_slot(i, slot, v) {
+            Some(old) => old,
+            None => {
+                self.add_key(i, slot, v)?;
+                ObjId::NIL
+            }
+        };
         Some((ObjId(i as u32), v, old))
+    }
+
+    /// `obj[slot] = val` adding key `slot` to live dict or instance `i` that has exactly `slot`
+    /// keys (the next key in the model's numbering), growing a dict's modelled size as CPython
+    /// does; `None` (nothing done) for anything else, which [`Heap::store_slow`] handles.
+    #[inline(never)]
+    fn add_key(&mut self, i: usize, slot: u32, val: ObjId) -> Option<()> {
+        let code = self.kinds[i];
+        if (code != Kind::Dict as u8 && code != Kind::Instance as u8)
+            || slot != self.pool.len(self.slots[i])
+        {
+            return None;
+        }
+        self.pool.push(&mut self.slots[i], val, 0);
+        if code == Kind::Dict as u8 {
+            self.resize_to(i, dict_size(slot + 1));
+        }
+        self.note_mutator_write(ObjId(i as u32));
+        Some(())
     }
 
     /// `regs[list].append(regs[src])` (growing the list as CPython does): (list, value).

@@ -157,23 +157,17 @@ pub fn dict_size(entries: u32) -> u32 {
     if entries == 0 {
         return DICT_EMPTY_SIZE;
     }
-    // Replay CPython's growth: start at k = 3 (8 slots, 5 usable); when inserting beyond usable,
-    // resize to the smallest power of two >= used * 3.
+    // CPython's growth, one resize at a time: start at k = 3 (8 slots, 5 usable); inserting
+    // into a full table (used == usable) resizes it to the smallest power of two >= used * 3.
+    // Only the resizes are visited, so this is O(log entries).
     let mut k: u32 = 3;
     let mut usable = usable_for(k);
-    let mut used: u64 = 0;
-    while used < entries as u64 {
-        if used >= usable {
-            let want = used * 3;
-            while (1u64 << k) < want {
-                k += 1;
-            }
-            usable = usable_for(k);
+    while (entries as u64) > usable && k < 40 {
+        let want = usable * 3;
+        while (1u64 << k) < want {
+            k += 1;
         }
-        used += 1;
-        if k >= 40 {
-            break;
-        }
+        usable = usable_for(k);
     }
     let slots = 1u64 << k;
     let index_bytes = if slots <= 0xff {
@@ -229,6 +223,45 @@ mod tests {
         ];
         for (n, want) in measured {
             assert_eq!(dict_size(n), want, "dict with {n} keys");
+        }
+    }
+
+    /// CPython's growth replayed one insertion at a time (what `dict_size` did before it
+    /// visited only the resizes): the reference the fast version must equal.
+    fn dict_size_by_insertion(entries: u32) -> u32 {
+        if entries == 0 {
+            return DICT_EMPTY_SIZE;
+        }
+        let mut k: u32 = 3;
+        let mut usable = usable_for(k);
+        let mut used: u64 = 0;
+        while used < entries as u64 {
+            if used >= usable {
+                let want = used * 3;
+                while (1u64 << k) < want {
+                    k += 1;
+                }
+                usable = usable_for(k);
+            }
+            used += 1;
+        }
+        let slots = 1u64 << k;
+        let index_bytes = match slots {
+            0..=0xff => slots,
+            0x100..=0xffff => 2 * slots,
+            _ => 4 * slots,
+        };
+        (96 + index_bytes + 16 * usable) as u32
+    }
+
+    #[test]
+    fn dict_size_visits_only_the_resizes_but_agrees_with_every_insertion() {
+        for n in (0..=5_000).chain([21_845, 21_846, 1 << 20, (1 << 22) + 7, 10_000_000]) {
+            assert_eq!(
+                dict_size(n),
+                dict_size_by_insertion(n),
+                "dict with {n} keys"
+            );
         }
     }
 
