@@ -142,11 +142,11 @@ mod tests {
     #[test]
     fn cycles_and_chains() {
         let mut h = Heap::new(1, false);
-        let a = h.alloc(Kind::Instance, 0);
-        let b = h.alloc(Kind::Instance, 0);
-        let c = h.alloc(Kind::Instance, 0);
-        let d = h.alloc(Kind::Instance, 0);
-        let e = h.alloc(Kind::Instance, 0);
+        let a = h.alloc(Kind::Instance, 0).unwrap();
+        let b = h.alloc(Kind::Instance, 0).unwrap();
+        let c = h.alloc(Kind::Instance, 0).unwrap();
+        let d = h.alloc(Kind::Instance, 0).unwrap();
+        let e = h.alloc(Kind::Instance, 0).unwrap();
         // a <-> b, b -> c, d -> d, e alone.
         h.store(a, 0, b).unwrap();
         h.store(b, 0, a).unwrap();

@@ -269,7 +269,7 @@ impl<S: Strategy> Executor<S> {
                         limit: MAX_TUPLE_LEN,
                     });
                 }
-                let id = self.heap.alloc(kind, len);
+                let id = self.heap.alloc(kind, len)?;
                 self.strategy.alloc(&mut self.heap, id);
                 self.set_reg(r, id);
             }
@@ -407,7 +407,9 @@ impl<S: Strategy> Executor<S> {
                 {
                     return false;
                 }
-                let id = self.heap.alloc(kind, len);
+                let Ok(id) = self.heap.alloc(kind, len) else {
+                    return false;
+                };
                 self.strategy.alloc(&mut self.heap, id);
                 self.set_reg(r, id);
             }

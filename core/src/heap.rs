@@ -7,7 +7,7 @@
 
 use crate::kind::{dict_size, list_capacity, list_size, Kind, ALL_KINDS, NUM_KINDS};
 use crate::recorder::{CollectionRecord, Recorder};
-use crate::slots::SlotPool;
+use crate::slots::{PoolFull, SlotPool, MAX_WORDS, NO_BLOCK};
 use serde::{Deserialize, Serialize};
 use std::time::Instant;
 
@@ -166,6 +166,20 @@ pub enum HeapError {
         /// The object's kind.
         kind: &'static str,
     },
+    /// The simulator's slot pool is full: all containers together hold at most
+    /// [`MAX_SLOT_WORDS`] words of references and slot-block headers (16 GiB).
+    #[error("the simulated heap holds more references than the simulator's limit of {} slots (16 GiB of slot storage); run a smaller workload (for example a lower `size` parameter)", MAX_SLOT_WORDS)]
+    SlotPoolFull,
+}
+
+/// The most words of slot storage (references plus one or two header words per block) the
+/// simulated heap can hold: the slot pool's offsets are `u32`.
+pub const MAX_SLOT_WORDS: usize = MAX_WORDS;
+
+impl From<PoolFull> for HeapError {
+    fn from(_: PoolFull) -> HeapError {
+        HeapError::SlotPoolFull
+    }
 }
 
 /// The simulated heap. See the module docs.
@@ -178,7 +192,7 @@ pub struct Heap {
     /// which saves 4 bytes per object and a store per allocation.
     pages: Vec<u32>,
     track_pages: bool,
-    /// Per object, the offset of its slot block in `pool` (0: no slots).
+    /// Per object, the offset of its slot block in `pool` ([`NO_BLOCK`]: no slots).
     slots: Vec<u32>,
     pool: SlotPool,
     free_ids: Vec<u32>,
@@ -321,10 +335,10 @@ impl Heap {
     /// If `id` is not live (a double free: a strategy bug).
     #[inline]
     pub fn free_into(&mut self, id: ObjId, children: &mut Vec<ObjId>) {
-        let off = self.free_common(id);
-        if off != 0 {
+        let (off, code) = self.free_common(id);
+        if off != NO_BLOCK {
             children.extend(self.pool.get(off).iter().filter(|c| !c.is_nil()));
-            self.pool.release(off);
+            self.release_block(off, code);
         }
     }
 
@@ -343,14 +357,14 @@ impl Heap {
     /// If `id` is not live (a double free: a strategy bug).
     #[inline]
     pub fn free_with(&mut self, id: ObjId, mut release: impl FnMut(ObjId)) {
-        let off = self.free_common(id);
-        if off != 0 {
+        let (off, code) = self.free_common(id);
+        if off != NO_BLOCK {
             for &c in self.pool.get(off) {
                 if !c.is_nil() {
                     release(c);
                 }
             }
-            self.pool.release(off);
+            self.release_block(off, code);
         }
     }
 
@@ -360,18 +374,29 @@ impl Heap {
     /// # Panics
     /// If `id` is not live (a double free: a strategy bug).
     pub fn free(&mut self, id: ObjId) -> Vec<ObjId> {
-        let off = self.free_common(id);
+        let (off, code) = self.free_common(id);
         let out = self.pool.get(off).to_vec();
-        if off != 0 {
-            self.pool.release(off);
+        if off != NO_BLOCK {
+            self.release_block(off, code);
         }
         out
     }
 
-    /// Marks `id` freed and updates the accounting; returns its slot block (0: none), which
-    /// the caller releases.
+    /// Returns the slot block of a freed object of kind `code` to the pool: a tuple's is a
+    /// fixed block, every other container's a growable one.
     #[inline(always)]
-    fn free_common(&mut self, id: ObjId) -> u32 {
+    fn release_block(&mut self, off: u32, code: u8) {
+        if code == Kind::Tuple as u8 {
+            self.pool.release_fixed(off);
+        } else {
+            self.pool.release(off);
+        }
+    }
+
+    /// Marks `id` freed and updates the accounting; returns its slot block ([`NO_BLOCK`]:
+    /// none), which the caller releases, and its kind code.
+    #[inline(always)]
+    fn free_common(&mut self, id: ObjId) -> (u32, u8) {
         let i = id.index();
         let code = self.kinds[i];
         assert!(code != FREE, "double free of {id:?}");
@@ -385,7 +410,7 @@ impl Heap {
         if self.reuse_ids {
             self.free_ids.push(id.0);
         }
-        std::mem::replace(&mut self.slots[i], 0)
+        (std::mem::replace(&mut self.slots[i], NO_BLOCK), code)
     }
 
     // ----- write notifications (strategies) -----
@@ -463,16 +488,18 @@ impl Heap {
 
     // ----- mutation (executor) -----
 
-    /// Allocates an object; it starts with no references to it.
+    /// Allocates an object; it starts with no references to it. Fails only when a tuple's
+    /// items would take the slot pool past its limit ([`HeapError::SlotPoolFull`]), in which
+    /// case nothing was allocated.
     #[inline(always)]
-    pub fn alloc(&mut self, kind: Kind, len: u32) -> ObjId {
+    pub fn alloc(&mut self, kind: Kind, len: u32) -> Result<ObjId, HeapError> {
         let size = kind.initial_size(len);
         // A tuple's items exist from the start (nil); a list allocated with pre-allocated slots
         // gets its block at its first append, sized by its modelled capacity.
         let slots = if kind == Kind::Tuple && len > 0 {
-            self.pool.alloc(len, len)
+            self.pool.alloc_fixed(len)?
         } else {
-            0
+            NO_BLOCK
         };
         let bump = self.bump;
         self.bump += size as u64;
@@ -504,7 +531,7 @@ impl Heap {
         self.acct.live_objects += 1;
         self.acct.live_bytes += size as u64;
         self.bump_peaks();
-        id
+        Ok(id)
     }
 
     #[inline]
@@ -586,7 +613,8 @@ impl Heap {
                     });
                 }
                 if slot == len {
-                    self.add_key(i, slot, val);
+                    // A dict or instance with `slot` keys: only a full slot pool can refuse.
+                    self.add_key(i, slot, val).ok_or(HeapError::SlotPoolFull)?;
                     return Ok(ObjId::NIL);
                 }
             }
@@ -610,7 +638,7 @@ impl Heap {
         if self.kinds[i] != Kind::List as u8 {
             return Err(self.not_list(list));
         }
-        self.push_item(i, val);
+        self.push_item(i, val)?;
         Ok(())
     }
 
@@ -619,29 +647,40 @@ impl Heap {
     /// anyway (CPython keeps `allocated / 2 <= size <= allocated`); for a list allocated with
     /// pre-allocated slots it models a builder that fills them directly (`list_extend`), which
     /// never shrinks.
+    /// Nothing is done if the slot pool is full.
     #[inline(always)]
-    fn push_item(&mut self, i: usize, val: ObjId) {
+    fn push_item(&mut self, i: usize, val: ObjId) -> Result<(), PoolFull> {
         let n = self.pool.len(self.slots[i]);
         let allocated = (self.sizes[i] - 56) / 8;
         if n < allocated {
             // The block grows to the modelled capacity (bounded, for a list pre-allocated with
             // a huge length), rounded up to a power of two by the pool.
             self.pool
-                .push(&mut self.slots[i], val, allocated.min(2 * n + 16));
+                .push(&mut self.slots[i], val, allocated.min(2 * n + 16))?;
         } else {
-            self.append_grow(i, n, allocated, val);
+            self.append_grow(i, n, allocated, val)?;
         }
         self.note_mutator_write(ObjId(i as u32));
+        Ok(())
     }
 
-    /// An append to a full list: CPython's `list_resize` to the next capacity, then the push.
+    /// An append to a full list: the push, then CPython's `list_resize` to the next capacity
+    /// (in that order, so that a full slot pool leaves the list as it was).
     #[inline(never)]
-    fn append_grow(&mut self, i: usize, n: u32, allocated: u32, val: ObjId) {
+    fn append_grow(
+        &mut self,
+        i: usize,
+        n: u32,
+        allocated: u32,
+        val: ObjId,
+    ) -> Result<(), PoolFull> {
         let cap = list_capacity(allocated, n, n + 1);
+        self.pool
+            .push(&mut self.slots[i], val, cap.min(2 * n + 16))?;
         if cap != allocated {
             self.resize_to(i, list_size(cap));
         }
-        self.pool.push(&mut self.slots[i], val, cap.min(2 * n + 16));
+        Ok(())
     }
 
     #[cold]
@@ -744,7 +783,8 @@ impl Heap {
 
     /// `obj[slot] = val` adding key `slot` to live dict or instance `i` that has exactly `slot`
     /// keys (the next key in the model's numbering), growing a dict's modelled size as CPython
-    /// does; `None` (nothing done) for anything else, which [`Heap::store_slow`] handles.
+    /// does; `None` (nothing done) for anything else, which [`Heap::store_slow`] handles, or
+    /// when the slot pool is full.
     #[inline(never)]
     fn add_key(&mut self, i: usize, slot: u32, val: ObjId) -> Option<()> {
         let code = self.kinds[i];
@@ -753,7 +793,7 @@ impl Heap {
         {
             return None;
         }
-        self.pool.push(&mut self.slots[i], val, 0);
+        self.pool.push(&mut self.slots[i], val, 0).ok()?;
         if code == Kind::Dict as u8 {
             self.resize_to(i, dict_size(slot + 1));
         }
@@ -769,7 +809,7 @@ impl Heap {
             return None;
         }
         let v = self.fast_value(src)?;
-        self.push_item(i, v);
+        self.push_item(i, v).ok()?;
         Some((ObjId(i as u32), v))
     }
 
@@ -908,4 +948,92 @@ pub struct CollectionStart {
     start_ns: u64,
     work_before: u64,
     at_op: u64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::executor::{ExecConfig, Executor};
+    use crate::op::{Op, StreamHeader};
+    use crate::strategy::Strategy;
+    use crate::workload::{ExecErrorKind, OpSink, Stop};
+
+    /// A strategy that keeps nothing.
+    struct Nothing;
+    impl Strategy for Nothing {
+        fn alloc(&mut self, _: &mut Heap, _: ObjId) {}
+        fn retain(&mut self, _: &mut Heap, _: ObjId) {}
+        fn release(&mut self, _: &mut Heap, _: ObjId) {}
+    }
+
+    fn small_heap(words: usize) -> Heap {
+        let mut h = Heap::new(2, true);
+        h.pool = SlotPool::with_limit(words);
+        h
+    }
+
+    #[test]
+    fn a_full_slot_pool_refuses_appends_and_tuples_and_changes_nothing() {
+        let mut h = small_heap(64);
+        let l = h.alloc(Kind::List, 0).unwrap();
+        let x = h.alloc(Kind::Float, 0).unwrap();
+        let mut appended = 0;
+        let err = loop {
+            let before = (h.acct.clone(), h.size(l), h.slots(l).len());
+            match h.append(l, x) {
+                Ok(()) => appended += 1,
+                Err(e) => {
+                    assert_eq!((h.acct.clone(), h.size(l), h.slots(l).len()), before);
+                    break e;
+                }
+            }
+        };
+        assert_eq!(err, HeapError::SlotPoolFull);
+        assert!(appended > 8, "{appended}");
+        let objects = h.acct.live_objects;
+        assert_eq!(h.alloc(Kind::Tuple, 100), Err(HeapError::SlotPoolFull));
+        assert_eq!(
+            h.acct.live_objects, objects,
+            "the refused tuple was not allocated"
+        );
+        assert!(err.to_string().contains("limit"), "{err}");
+    }
+
+    #[test]
+    fn a_full_slot_pool_stops_the_run_with_an_error_naming_the_op() {
+        let header = StreamHeader {
+            registers: 2,
+            ..Default::default()
+        };
+        let mut ops = vec![
+            Op::Alloc {
+                dst: 0,
+                kind: Kind::List,
+                len: 0,
+            },
+            Op::Alloc {
+                dst: 1,
+                kind: Kind::Int,
+                len: 1,
+            },
+        ];
+        ops.extend((0..100).map(|_| Op::Append { list: 0, src: 1 }));
+        // Through the chunk path and the one-op path alike.
+        for one_by_one in [false, true] {
+            let mut ex = Executor::new(Nothing, &header, ExecConfig::default());
+            ex.heap = small_heap(64);
+            let r = if one_by_one {
+                ops.iter().try_for_each(|op| ex.op(op))
+            } else {
+                ex.ops(&ops)
+            };
+            match r {
+                Err(Stop::Exec(e)) => {
+                    assert_eq!(e.kind, ExecErrorKind::Heap(HeapError::SlotPoolFull));
+                    assert!(e.op.contains("Append"), "{}", e.op);
+                }
+                other => panic!("expected a slot-pool error, got {other:?}"),
+            }
+        }
+    }
 }

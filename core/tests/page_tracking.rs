@@ -11,7 +11,7 @@ fn run(track: bool) -> gclab_core::heap::CowReport {
     let mut ids = Vec::new();
     for i in 0..500u32 {
         let kind = if i % 3 == 0 { Kind::List } else { Kind::Str };
-        ids.push(h.alloc(kind, i % 50));
+        ids.push(h.alloc(kind, i % 50).unwrap());
     }
     h.fork();
     for (n, &id) in ids.iter().enumerate() {
@@ -23,7 +23,7 @@ fn run(track: bool) -> gclab_core::heap::CowReport {
         }
     }
     // Objects allocated after the fork are not pre-fork: writing them dirties nothing.
-    let late = h.alloc(Kind::Float, 0);
+    let late = h.alloc(Kind::Float, 0).unwrap();
     h.note_rc_write(late);
     assert_ne!(late, ObjId::NIL);
     h.cow_report()

@@ -246,7 +246,7 @@ impl Characteriser {
         match *op {
             Op::Alloc { dst, kind, len } => {
                 self.reg(dst)?;
-                let id = self.heap.alloc(kind, len);
+                let id = self.heap.alloc(kind, len).map_err(|e| e.to_string())?;
                 let i = id.index();
                 if i >= self.counts.len() {
                     let n = self.heap.capacity().max(i + 1);

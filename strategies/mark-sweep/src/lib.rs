@@ -347,11 +347,11 @@ mod tests {
         use gclab_core::Kind;
         let mut heap = Heap::new(1, false);
         let mut ms = MarkSweep::new(Trigger::Budget(0));
-        let a = heap.alloc(Kind::List, 0);
+        let a = heap.alloc(Kind::List, 0).expect("an empty list fits");
         ms.alloc(&mut heap, a); // collects with `a` as an extra root
         assert!(heap.is_live(a));
         heap.set_reg(0, a);
-        let b = heap.alloc(Kind::Instance, 0);
+        let b = heap.alloc(Kind::Instance, 0).expect("an instance fits");
         ms.alloc(&mut heap, b);
         assert!(heap.is_live(b));
         assert_eq!(ms.collect(&mut heap, ObjId::NIL), 1); // b is garbage

@@ -441,7 +441,9 @@ mod tests {
     use gclab_core::Kind;
 
     fn heap_with(td: &mut TrialDeletion, heap: &mut Heap, kind: Kind) -> ObjId {
-        let id = heap.alloc(kind, 0);
+        let id = heap
+            .alloc(kind, 0)
+            .expect("a container with no slots always fits");
         td.alloc(heap, id);
         id
     }
