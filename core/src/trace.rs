@@ -687,7 +687,8 @@ pub struct TraceReader<R: Read> {
 
 enum Decoder<R: Read> {
     Binary(BinaryDecoder<R>),
-    Text(TextDecoder<R>),
+    /// The text decoder reads the bytes format detection already read, then the rest.
+    Text(TextDecoder<io::Chain<io::Cursor<Vec<u8>>, R>>),
 }
 
 /// Opens the trace file at `path` and reads its header.
@@ -701,14 +702,19 @@ pub fn open_file(path: &Path) -> Result<TraceReader<File>, TraceError> {
 
 impl<R: Read> TraceReader<R> {
     /// Detects the form from the first bytes (`GCLT` or `gclab-trace text`) and reads the
-    /// header. The reader is buffered internally.
-    pub fn open(r: R) -> Result<TraceReader<R>, TraceError> {
-        let mut r = BufReader::with_capacity(64 * 1024, r);
-        let mut magic = [0u8; 4];
+    /// header. The reader is buffered internally: the first read fills the binary decoder's own
+    /// block buffer, which format detection and the header are then read from (no second
+    /// buffer, no copy).
+    pub fn open(mut r: R) -> Result<TraceReader<R>, TraceError> {
+        let mut buf = vec![0u8; BLOCK];
         let mut got = 0;
-        while got < magic.len() {
-            match r.read(&mut magic[got..]) {
-                Ok(0) => break,
+        let mut eof = false;
+        while got < MAGIC.len() {
+            match r.read(&mut buf[got..]) {
+                Ok(0) => {
+                    eof = true;
+                    break;
+                }
                 Ok(n) => got += n,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(source) => {
@@ -719,17 +725,21 @@ impl<R: Read> TraceReader<R> {
                 }
             }
         }
-        let magic = &magic[..got];
+        let magic = &buf[..got.min(MAGIC.len())];
         let text_start = &TEXT_MAGIC.as_bytes()[..4];
         let (header, decoder) = if magic == MAGIC {
-            let mut d = BinaryDecoder::new(r, 4);
+            let mut d = BinaryDecoder::new(r, buf, got, eof);
             let header = d.header()?;
             (header, Decoder::Binary(d))
         } else if magic == text_start {
+            let consumed = magic.to_vec();
+            buf.truncate(got);
+            let mut rest = io::Cursor::new(buf);
+            rest.set_position(MAGIC.len() as u64);
             let mut d = TextDecoder {
-                r,
+                r: BufReader::with_capacity(BLOCK, rest.chain(r)),
                 line: 0,
-                buf: magic.to_vec(),
+                buf: consumed,
                 pending: false,
             };
             let header = d.header()?;
@@ -1067,21 +1077,17 @@ struct BinaryDecoder<R: Read> {
 }
 
 impl<R: Read> BinaryDecoder<R> {
-    /// A decoder continuing from `r` (the bytes it has buffered come first), whose next byte is at
-    /// file offset `off`.
-    fn new(r: BufReader<R>, off: u64) -> BinaryDecoder<R> {
-        let mut buf = r.buffer().to_vec();
-        let end = buf.len();
-        if buf.len() < BLOCK {
-            buf.resize(BLOCK, 0);
-        }
+    /// A decoder of the file whose first `end` bytes (the four-byte magic at least) are in
+    /// `buf` (of [`BLOCK`] bytes), continuing from `r`; `eof`: `r` has reported end of file.
+    /// The next byte it decodes is the one after the magic.
+    fn new(r: R, buf: Vec<u8>, end: usize, eof: bool) -> BinaryDecoder<R> {
         BinaryDecoder {
-            r: r.into_inner(),
+            r,
             buf,
-            pos: 0,
+            pos: MAGIC.len(),
             end,
-            base: off,
-            eof: false,
+            base: 0,
+            eof,
             pending: None,
         }
     }
