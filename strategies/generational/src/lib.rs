@@ -559,7 +559,7 @@ impl Generational {
     /// `untrack_tuples(list)`: untracks the tuples of `list` that hold only atoms.
     pub fn gc_list_untrack_tuples(&mut self, heap: &mut Heap, list: GcList) {
         let mut acc = Acc::default();
-        self.untrack_tuples(heap, list.0, 0, &mut acc);
+        self.untrack_tuples(heap, list.0, &mut acc);
         Self::add_work(heap, &acc);
     }
 
@@ -571,8 +571,8 @@ impl Generational {
     /// (`heap.begin_collection` / `end_collection`) and keeps the statistics.
     pub fn collect_region(&mut self, heap: &mut Heap, from: GcList, to: GcList) -> (u64, u64) {
         let mut acc = Acc::default();
-        let (examined, unreachable) = self.deduce_unreachable(heap, from.0, &mut acc);
-        self.untrack_tuples(heap, from.0, examined - unreachable, &mut acc);
+        let (examined, _) = self.deduce_unreachable(heap, from.0, &mut acc);
+        self.untrack_tuples(heap, from.0, &mut acc);
         if from != to {
             self.merge(heap, from.0, to.0);
         }
@@ -963,7 +963,7 @@ impl Generational {
         let mut acc = Acc::default();
         let (examined, unreachable) = self.deduce_unreachable(heap, young, &mut acc);
         let mut survivors = examined - unreachable;
-        survivors -= self.untrack_tuples(heap, young, survivors, &mut acc);
+        survivors -= self.untrack_tuples(heap, young, &mut acc);
         let (mut writes, mut visited, mut traversed) = (acc.writes, acc.visited, acc.traversed);
 
         // promotion
@@ -976,7 +976,7 @@ impl Generational {
             // untrack_dicts: full collections only (issue #14775).
             if self.tracked_dicts > 0 {
                 let mut dicts = Acc::default();
-                survivors -= self.untrack_atoms_only(heap, young, IS_DICT, survivors, &mut dicts);
+                survivors -= self.untrack_atoms_only(heap, young, IS_DICT, &mut dicts);
                 writes += dicts.writes;
                 visited += dicts.visited;
                 traversed += dicts.traversed;
@@ -1144,58 +1144,36 @@ impl Generational {
     }
 
     /// `untrack_tuples(list)` (skipped when no tuple is tracked anywhere); returns how many
-    /// tuples it untracked. `len` is the list's length if known (0 if not: a plain walk).
-    fn untrack_tuples(&mut self, heap: &mut Heap, young: u32, len: u64, acc: &mut Acc) -> u64 {
+    /// tuples it untracked.
+    fn untrack_tuples(&mut self, heap: &mut Heap, young: u32, acc: &mut Acc) -> u64 {
         if self.tracked_tuples == 0 {
             return 0;
         }
-        self.untrack_atoms_only(heap, young, IS_TUPLE, len, acc)
+        self.untrack_atoms_only(heap, young, IS_TUPLE, acc)
     }
 
     /// The walk of `untrack_tuples` and `untrack_dicts`: untracks the objects of `list` with
     /// the kind bit `kind` (`IS_TUPLE` or `IS_DICT`) that hold only atoms; returns how many.
-    /// `len` is the list's length (0 if not known).
-    fn untrack_atoms_only(
-        &mut self,
-        heap: &Heap,
-        list: u32,
-        kind: u8,
-        len: u64,
-        acc: &mut Acc,
-    ) -> u64 {
-        if len >= RUNS_MIN {
-            self.untrack_walk::<true>(heap, list, kind, acc)
-        } else {
-            self.untrack_walk::<false>(heap, list, kind, acc)
-        }
-    }
-
-    /// See [`Generational::untrack_atoms_only`].
+    ///
+    /// A plain walk, even of a long list: its work per node hides the wait on each link, and
+    /// measured, runs ([`Walk`]) made the untracking of a million dicts slower, not faster.
     #[inline(never)]
-    fn untrack_walk<const RUNS: bool>(
-        &mut self,
-        heap: &Heap,
-        list: u32,
-        kind: u8,
-        acc: &mut Acc,
-    ) -> u64 {
+    fn untrack_atoms_only(&mut self, heap: &Heap, list: u32, kind: u8, acc: &mut Acc) -> u64 {
         let mut untracked = 0u64;
         let mut n = self.links[list as usize].next;
-        let mut walk = Walk::<RUNS>::new(n);
         while n != list {
+            let nx = self.links[n as usize].next;
             let id = obj(n);
             if self.flags[id.index()] & kind != 0 {
                 acc.visited += 1;
                 if self.atoms_only(heap, id, &mut acc.traversed) {
                     self.clear_tracked(id);
-                    // Unlinking rewrites the neighbours' links, not n's: the walk goes on
-                    // from n, whose next link is the one it had.
                     self.unlink_quiet(n);
                     untracked += 1;
                     acc.writes += 2;
                 }
             }
-            n = walk.next(&self.links, n, n);
+            n = nx;
         }
         untracked
     }
