@@ -180,8 +180,9 @@ impl<const RUNS: bool> Walk<RUNS> {
     }
 
     /// The node after `n`: `n + 1` inside a verified run, else `links[from].next` (`from` is
-    /// `n`, or the node whose link now bypasses `n`), which starts the next run. The `next`
-    /// links of the run's nodes must not have been rewritten since the run was verified.
+    /// `n`, or the node whose link now bypasses `n`), which starts the next run. Since the run
+    /// was verified, the `next` links of its nodes after `n` must not have been rewritten, and
+    /// `links[from].next` must still be `n + 1` (checked in debug builds).
     #[inline(always)]
     fn next(&mut self, links: &[Link], n: u32, from: u32) -> u32 {
         if RUNS && n != self.end {
@@ -1091,10 +1092,11 @@ impl Generational {
         // singly linked from there (its head's prev stays the tail until the end). The
         // unreachable list is doubly linked.
         //
-        // The walk's runs stay valid while it relinks: a run holds only objects of young not
-        // scanned yet (right of the cursor), whose next links nothing here rewrites (the
-        // relinking touches `scanned`, the unreachable list and young's tail); the tail's
-        // next is young's head, so the tail ends every run it is in.
+        // The walk's runs stay valid while it relinks: the nodes of a run after n are objects
+        // of young not scanned yet (right of the cursor), whose next links nothing here
+        // rewrites (the relinking touches n itself, `scanned`, whose next takes n's old next,
+        // the unreachable list and young's tail); the tail's next is young's head, so the tail
+        // ends every run it is in.
         let mut unreachable = 0u64;
         let mut scanned = young;
         let mut n = self.links[young as usize].next;
