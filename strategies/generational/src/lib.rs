@@ -55,6 +55,11 @@
 //! field of its own: during a collection it lives in the `prev` link (`_gc_prev`), the young
 //! list being singly linked until `move_unreachable` restores the links. Nothing recurses: freeing
 //! uses a worklist, collections walk lists. A gen0 collection touches only the young list.
+//! Following links one by one makes a walk wait on each load, so a long list is walked in the
+//! runs of consecutive indices it has (a heap built by allocation is mostly one run), still in
+//! list order, and the `subtract_refs` of a collection of most of the heap scans the flags
+//! instead of the list (its result does not depend on the order); see `Walk` and
+//! `docs/performance.md`.
 //! Header writes are reported to the heap (`note_rc_write`, `note_gc_write`) for the
 //! copy-on-write figures; during a collection every object of the collected set is reported
 //! once (its `gc_refs` write) and its further writes are counted in bulk.
@@ -131,6 +136,178 @@ const fn obj(n: u32) -> ObjId {
 struct Link {
     next: u32,
     prev: u32,
+}
+
+/// Lists at least this long are walked with the runs of [`Walk`]; shorter ones plainly: a
+/// short list is in the cache, where following a link costs little, and young generations
+/// (allocation order, with reused ids) have short runs, for which the checks would cost more
+/// than they save.
+const RUNS_MIN: u64 = 4096;
+/// Nodes a [`Walk`] verifies at a time.
+const RUN_BLOCK: usize = 8;
+/// The longest run a [`Walk`] verifies in one go (nodes).
+const RUN_MAX: usize = 256;
+/// `subtract_refs` scans the flags instead of walking the list when the list holds at least
+/// 1 / `SCAN_SHARE` of the objects, and at least [`SCAN_MIN`] objects: a flag byte costs far
+/// less than a node of a walk that waits on memory, but a small list is in the cache, and
+/// the scan's test of every byte, mostly not taken in a mixed heap, costs more than its walk.
+const SCAN_SHARE: u64 = 4;
+/// See [`SCAN_SHARE`].
+const SCAN_MIN: u64 = 1 << 15;
+
+/// A walk along a list; with `RUNS`, one that does not wait on every link.
+///
+/// Following `next` links is a chain of dependent loads: the processor cannot fetch a node's
+/// link before the previous link has arrived, so a plain walk costs at least one load latency
+/// per node, whatever the work per node (measured: a bare walk of a million nodes in index
+/// order takes 1.6-1.8 ms on the machine of docs/performance.md section 3, about one L1 load
+/// latency per node, which is what `update_refs` alone took before walks had runs). Lists are
+/// often in index order, though: a heap built by allocation, then promoted and merged
+/// generation by generation, is one run of consecutive indices. So a walk with `RUNS`
+/// verifies, with independent loads, that a run of nodes `n, n + 1, ..` is linked in index
+/// order, steps through the run by adding 1, and reads a link again only at the run's end.
+/// The order of the walk is the list's, always; only the way the next node is found changes.
+struct Walk<const RUNS: bool> {
+    /// The first node of the current run whose `next` link has not been verified.
+    end: u32,
+}
+
+impl<const RUNS: bool> Walk<RUNS> {
+    /// A walk starting at node `first`.
+    #[inline(always)]
+    fn new(first: u32) -> Self {
+        Walk { end: first }
+    }
+
+    /// The node after `n`: `n + 1` inside a verified run, else `links[from].next` (`from` is
+    /// `n`, or the node whose link now bypasses `n`), which starts the next run. Since the run
+    /// was verified, the `next` links of its nodes after `n` must not have been rewritten, and
+    /// `links[from].next` must still be `n + 1` (checked in debug builds).
+    #[inline(always)]
+    fn next(&mut self, links: &[Link], n: u32, from: u32) -> u32 {
+        if RUNS && n != self.end {
+            debug_assert_eq!(links[from as usize].next, n + 1);
+            return n + 1;
+        }
+        let x = links[from as usize].next;
+        if RUNS {
+            self.end = index_run(links, x);
+        }
+        x
+    }
+}
+
+/// The end of the run of nodes from `n` that are linked in index order: the first node
+/// `r >= n` for which `links[r].next == r + 1` was not verified (`n` itself if the check of
+/// `n` fails). At most [`RUN_MAX`] nodes (plus one) are checked.
+#[inline(always)]
+fn index_run(links: &[Link], n: u32) -> u32 {
+    let start = n as usize;
+    // One test first, on the link the walk reads next anyway.
+    if links.get(start).is_none_or(|l| l.next != n.wrapping_add(1)) {
+        return n;
+    }
+    let mut r = start + 1;
+    let lim = (start + RUN_MAX).min(links.len().saturating_sub(RUN_BLOCK));
+    while r <= lim {
+        // A sum of differences, not a chain of equality tests: from `next == r + 1` the
+        // compiler would take the loaded link for the next `r`, and the walk would wait on
+        // each link again.
+        let mut d = 0u64;
+        for (k, l) in links[r..r + RUN_BLOCK].iter().enumerate() {
+            d += (l.next ^ (r + k + 1) as u32) as u64;
+        }
+        if d != 0 {
+            break;
+        }
+        r += RUN_BLOCK;
+    }
+    r as u32
+}
+
+/// `subtract_refs` for one object's slots: decrements the `gc_refs` (prev link) of every
+/// COLLECTING object they reference. Returns (header writes, references traversed); the
+/// counters are the loop's own, so that they stay in registers.
+#[inline(always)]
+fn subtract_slots(links: &mut [Link], flags: &[u8], slots: &[ObjId]) -> (u64, u64) {
+    let mut writes = 0u64;
+    for &c in slots {
+        if c.is_nil() {
+            continue;
+        }
+        if flags[c.index()] & COLLECTING != 0 {
+            links[node(c) as usize].prev -= 1;
+            writes += 1;
+        }
+    }
+    (writes, slots.len() as u64)
+}
+
+/// The loop of `update_refs` from node `n` of the list `young`: `gc_refs = refcount` and
+/// COLLECTING for each object, until young's head or `limit` objects. Returns the node it
+/// stopped at and how many objects it passed.
+#[inline(always)]
+fn update_walk<const RUNS: bool>(
+    links: &mut [Link],
+    rc: &[u32],
+    flags: &mut [u8],
+    young: u32,
+    mut n: u32,
+    limit: u64,
+) -> (u32, u64) {
+    let mut passed = 0u64;
+    let mut walk = Walk::<RUNS>::new(n);
+    while n != young && passed < limit {
+        let i = obj(n).index();
+        // gc_refs lives in the prev link until move_unreachable restores it: the list is
+        // singly linked meanwhile (the head's prev is still the tail).
+        links[n as usize].prev = rc[i];
+        flags[i] |= COLLECTING;
+        passed += 1;
+        n = walk.next(links, n, n);
+    }
+    (n, passed)
+}
+
+/// The walk of `subtract_refs` along the list `young`. Returns (header writes, references
+/// traversed). A function of its own, as [`subtract_scan`] is: the loops keep their bases in
+/// registers.
+#[inline(never)]
+fn subtract_walk<const RUNS: bool>(
+    links: &mut [Link],
+    flags: &[u8],
+    heap: &Heap,
+    young: u32,
+) -> (u64, u64) {
+    let (mut writes, mut traversed) = (0u64, 0u64);
+    let mut n = links[young as usize].next;
+    let mut walk = Walk::<RUNS>::new(n);
+    while n != young {
+        if flags[obj(n).index()] & HAS_REFS != 0 {
+            let (w, t) = subtract_slots(links, flags, heap.slots(obj(n)));
+            writes += w;
+            traversed += t;
+        }
+        n = walk.next(links, n, n);
+    }
+    (writes, traversed)
+}
+
+/// The scan of `subtract_refs` over every object's flags, for a list `young` of `examined`
+/// objects that holds a good share of them. Returns (header writes, references traversed).
+#[inline(never)]
+fn subtract_scan(links: &mut [Link], flags: &[u8], heap: &Heap, examined: u64) -> (u64, u64) {
+    let (mut writes, mut traversed, mut collecting) = (0u64, 0u64, 0u64);
+    for (i, &f) in flags.iter().enumerate() {
+        collecting += (f & COLLECTING != 0) as u64;
+        if f & (COLLECTING | HAS_REFS) == COLLECTING | HAS_REFS {
+            let (w, t) = subtract_slots(links, flags, heap.slots(ObjId(i as u32)));
+            writes += w;
+            traversed += t;
+        }
+    }
+    debug_assert_eq!(collecting, examined, "COLLECTING set outside young");
+    (writes, traversed)
 }
 
 /// Work a collection step accumulates and adds to the heap's counters once, at the end.
@@ -843,21 +1020,11 @@ impl Generational {
         } else {
             // untrack_dicts: full collections only (issue #14775).
             if self.tracked_dicts > 0 {
-                let mut n = self.links[young as usize].next;
-                while n != young {
-                    let nx = self.links[n as usize].next;
-                    let id = obj(n);
-                    if self.flags[id.index()] & IS_DICT != 0 {
-                        visited += 1;
-                        if self.atoms_only(heap, id, &mut traversed) {
-                            self.clear_tracked(id);
-                            self.unlink_quiet(n);
-                            survivors -= 1;
-                            writes += 2;
-                        }
-                    }
-                    n = nx;
-                }
+                let mut dicts = Acc::default();
+                survivors -= self.untrack_atoms_only(heap, young, IS_DICT, &mut dicts);
+                writes += dicts.writes;
+                visited += dicts.visited;
+                traversed += dicts.traversed;
             }
             self.long_lived_pending = 0;
             self.long_lived_total = survivors;
@@ -884,22 +1051,37 @@ impl Generational {
     /// `deduce_unreachable(young)`: `update_refs`, `subtract_refs` and the breadth-first
     /// `move_unreachable`, which leaves in `young` the objects reachable from outside it and
     /// moves the rest to the unreachable list. Returns (examined, unreachable).
+    ///
+    /// Each step is a function of its own (as in gcmodule.c): kept apart, each loop keeps its
+    /// counters, bases and bounds in registers. Lists of [`RUNS_MIN`] objects or more are
+    /// walked in runs of consecutive indices ([`Walk`]).
     fn deduce_unreachable(&mut self, heap: &mut Heap, young: u32, acc: &mut Acc) -> (u64, u64) {
-        let (mut writes, mut visited, mut traversed) = (0u64, 0u64, 0u64);
-        // update_refs
-        let mut examined = 0u64;
-        let cow = heap.cow_active();
-        let mut n = self.links[young as usize].next;
-        while n != young {
-            let i = obj(n).index();
-            // gc_refs lives in the prev link until move_unreachable restores it: the list is
-            // singly linked meanwhile (the head's prev is still the tail).
-            self.links[n as usize].prev = self.rc[i];
-            self.flags[i] |= COLLECTING;
-            examined += 1;
-            n = self.links[n as usize].next;
+        let examined = self.update_refs(heap, young);
+        acc.visited += examined;
+        self.subtract_refs(heap, young, examined, acc);
+        acc.visited += examined;
+        let unreachable = if examined >= RUNS_MIN {
+            self.move_unreachable::<true>(heap, young, acc)
+        } else {
+            self.move_unreachable::<false>(heap, young, acc)
+        };
+        (examined, unreachable)
+    }
+
+    /// `update_refs(young)`: `gc_refs = refcount` for every object of `young`, which is marked
+    /// COLLECTING. Returns how many objects `young` holds.
+    #[inline(never)]
+    fn update_refs(&mut self, heap: &mut Heap, young: u32) -> u64 {
+        let links = &mut self.links[..];
+        let (rc, flags) = (&self.rc[..], &mut self.flags[..]);
+        // The length is not known before the walk: the first RUNS_MIN objects plainly, the
+        // rest of a longer list in runs.
+        let first = links[young as usize].next;
+        let (n, mut examined) = update_walk::<false>(links, rc, flags, young, first, RUNS_MIN);
+        if n != young {
+            examined += update_walk::<true>(links, rc, flags, young, n, u64::MAX).1;
         }
-        if cow {
+        if heap.cow_active() {
             // A second walk, so that the first keeps its counters in registers (no call).
             let mut n = self.links[young as usize].next;
             while n != young {
@@ -909,39 +1091,60 @@ impl Generational {
         } else {
             heap.work.gc_header_writes += examined;
         }
-        visited += examined;
+        examined
+    }
 
-        // subtract_refs
-        let mut n = self.links[young as usize].next;
-        while n != young {
-            if self.flags[obj(n).index()] & HAS_REFS == 0 {
-                n = self.links[n as usize].next;
-                continue;
-            }
-            let slots = heap.slots(obj(n));
-            traversed += slots.len() as u64;
-            for &c in slots {
-                if c.is_nil() {
-                    continue;
-                }
-                if self.flags[c.index()] & COLLECTING != 0 {
-                    self.links[node(c) as usize].prev -= 1;
-                    writes += 1;
-                }
-            }
-            n = self.links[n as usize].next;
-        }
-        visited += examined;
+    /// `subtract_refs(young)`: subtracts from each object's `gc_refs` the references to it from
+    /// the objects of `young`, which leaves in `gc_refs` the references from outside `young`.
+    ///
+    /// Only the sum of the subtractions matters, not their order, and `update_refs` has just
+    /// marked the objects of `young` COLLECTING (no other object is: move_unreachable and
+    /// delete_garbage clear the bit), so when `young` holds a good share of all objects (a
+    /// full collection) the objects are found by a scan of the flags in index order, which
+    /// reads 1 byte per object instead of walking 8-byte links; otherwise by walking the list.
+    /// Both do the same subtractions and count the same work.
+    fn subtract_refs(&mut self, heap: &Heap, young: u32, examined: u64, acc: &mut Acc) {
+        let links = &mut self.links[..];
+        let flags = &self.flags[..];
+        let (writes, traversed) =
+            if examined >= SCAN_MIN && examined.saturating_mul(SCAN_SHARE) >= flags.len() as u64 {
+                subtract_scan(links, flags, heap, examined)
+            } else if examined >= RUNS_MIN {
+                subtract_walk::<true>(links, flags, heap, young)
+            } else {
+                subtract_walk::<false>(links, flags, heap, young)
+            };
+        acc.writes += writes;
+        acc.traversed += traversed;
+    }
 
-        // move_unreachable: a breadth-first walk of young; objects found reachable from an
-        // already-scanned one are moved back to young's tail and scanned in their turn. As in
-        // CPython, `scanned` is the last object left in young: the prev links of the objects
-        // up to it are restored as the walk passes; the others' still hold their gc_refs, and
-        // young is singly linked from there (its head's prev stays the tail until the end).
-        // The unreachable list is doubly linked.
+    /// `move_unreachable(young)`: moves the objects of `young` that are not reachable from
+    /// outside it (directly or through other objects of `young`) to the unreachable list,
+    /// restoring `young`'s prev links. Returns how many it moved.
+    #[inline(never)]
+    fn move_unreachable<const RUNS: bool>(
+        &mut self,
+        heap: &Heap,
+        young: u32,
+        acc: &mut Acc,
+    ) -> u64 {
+        let (mut writes, mut visited, mut traversed) = (0u64, 0u64, 0u64);
+        // A breadth-first walk of young; objects found reachable from an already-scanned one
+        // are moved back to young's tail and scanned in their turn. As in CPython, `scanned`
+        // is the last object left in young: the prev links of the objects up to it are
+        // restored as the walk passes; the others' still hold their gc_refs, and young is
+        // singly linked from there (its head's prev stays the tail until the end). The
+        // unreachable list is doubly linked.
+        //
+        // The walk's runs stay valid while it relinks: the nodes of a run after n are objects
+        // of young not scanned yet (right of the cursor), whose next links nothing here
+        // rewrites (the relinking touches n itself, `scanned`, whose next takes n's old next,
+        // the unreachable list and young's tail); the tail's next is young's head, so the tail
+        // ends every run it is in.
         let mut unreachable = 0u64;
         let mut scanned = young;
         let mut n = self.links[young as usize].next;
+        let mut walk = Walk::<RUNS>::new(n);
         while n != young {
             let id = obj(n);
             let i = id.index();
@@ -976,39 +1179,48 @@ impl Generational {
                 writes += 4;
             }
             // Read after the traversal: visit_reachable may have appended to young after n.
-            n = self.links[scanned as usize].next;
+            n = walk.next(&self.links, n, scanned);
         }
         // Young's tail is the last object left in it.
         self.links[young as usize].prev = scanned;
         acc.writes += writes;
         acc.visited += visited;
         acc.traversed += traversed;
-        (examined, unreachable)
+        unreachable
     }
 
     /// `untrack_tuples(list)` (skipped when no tuple is tracked anywhere); returns how many
     /// tuples it untracked.
     fn untrack_tuples(&mut self, heap: &mut Heap, young: u32, acc: &mut Acc) -> u64 {
-        let mut untracked = 0u64;
-        // untrack_tuples (skipped when no tuple is tracked anywhere)
-        if self.tracked_tuples > 0 {
-            let mut n = self.links[young as usize].next;
-            while n != young {
-                let nx = self.links[n as usize].next;
-                let id = obj(n);
-                if self.flags[id.index()] & IS_TUPLE != 0 {
-                    acc.visited += 1;
-                    if self.atoms_only(heap, id, &mut acc.traversed) {
-                        self.clear_tracked(id);
-                        self.unlink_quiet(n);
-                        untracked += 1;
-                        acc.writes += 2;
-                    }
-                }
-                n = nx;
-            }
+        if self.tracked_tuples == 0 {
+            return 0;
         }
+        self.untrack_atoms_only(heap, young, IS_TUPLE, acc)
+    }
 
+    /// The walk of `untrack_tuples` and `untrack_dicts`: untracks the objects of `list` with
+    /// the kind bit `kind` (`IS_TUPLE` or `IS_DICT`) that hold only atoms; returns how many.
+    ///
+    /// A plain walk, even of a long list: its work per node hides the wait on each link, and
+    /// measured, runs ([`Walk`]) made the untracking of a million dicts slower, not faster.
+    #[inline(never)]
+    fn untrack_atoms_only(&mut self, heap: &Heap, list: u32, kind: u8, acc: &mut Acc) -> u64 {
+        let mut untracked = 0u64;
+        let mut n = self.links[list as usize].next;
+        while n != list {
+            let nx = self.links[n as usize].next;
+            let id = obj(n);
+            if self.flags[id.index()] & kind != 0 {
+                acc.visited += 1;
+                if self.atoms_only(heap, id, &mut acc.traversed) {
+                    self.clear_tracked(id);
+                    self.unlink_quiet(n);
+                    untracked += 1;
+                    acc.writes += 2;
+                }
+            }
+            n = nx;
+        }
         untracked
     }
 
@@ -1087,6 +1299,7 @@ impl Generational {
 
     /// True if no item of the tuple or dict `id` may be tracked (`_PyTuple_MaybeUntrack`,
     /// `_PyDict_MaybeUntrack`). Empty slots are `None`.
+    #[inline(always)]
     fn atoms_only(&self, heap: &Heap, id: ObjId, traversed: &mut u64) -> bool {
         let slots = heap.slots(id);
         *traversed += slots.len() as u64;
@@ -1374,5 +1587,102 @@ impl StrategyFactory for Generational {
             manual_generation: g as usize,
         };
         Ok(Generational::new(cfg))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Links `NHEAD..len` in index order, with the `next` links of `breaks` pointing elsewhere.
+    fn links(len: usize, breaks: &[usize]) -> Vec<Link> {
+        let mut v: Vec<Link> = (0..len as u32)
+            .map(|i| Link {
+                next: i + 1,
+                prev: i.saturating_sub(1),
+            })
+            .collect();
+        for &b in breaks {
+            v[b].next = 0;
+        }
+        v
+    }
+
+    /// `index_run` never claims a link it did not verify, and finds runs where there are.
+    #[test]
+    fn index_run_claims_only_verified_links() {
+        for len in [NHEAD as usize, 6, 7, 13, 14, 15, 40, 300, 1000] {
+            for brk in [
+                None,
+                Some(5),
+                Some(6),
+                Some(9),
+                Some(13),
+                Some(14),
+                Some(200),
+                Some(270),
+            ] {
+                let breaks: Vec<usize> = brk.filter(|&b| b < len).into_iter().collect();
+                let l = links(len, &breaks);
+                for n in NHEAD..len as u32 {
+                    let r = index_run(&l, n);
+                    assert!(
+                        r >= n && (r as usize) <= len,
+                        "len {len} {brk:?} n {n}: {r}"
+                    );
+                    for m in n..r {
+                        assert_eq!(l[m as usize].next, m + 1, "len {len} {brk:?} n {n}: {r}");
+                    }
+                    assert!(
+                        r as usize <= n as usize + RUN_MAX + 1,
+                        "len {len} n {n}: {r}"
+                    );
+                    // A long run is found (up to the last block that fits).
+                    if !breaks.iter().any(|&b| b >= n as usize) && n as usize + 2 * RUN_BLOCK < len
+                    {
+                        assert!(r > n + RUN_BLOCK as u32, "len {len} n {n}: {r}");
+                    }
+                }
+                // A node past the end, and a link out of order, end a run at once.
+                assert_eq!(index_run(&l, len as u32), len as u32);
+                if let Some(&b) = breaks.first() {
+                    assert_eq!(index_run(&l, b as u32), b as u32);
+                }
+            }
+        }
+    }
+
+    /// A walk in runs visits the nodes of a list in its order, whatever the runs.
+    #[test]
+    fn walks_in_runs_follow_the_list() {
+        // A list of head 0 through 5..2000 in index order, except that three stretches are
+        // moved to the end, in reverse.
+        let len = 2000u32;
+        let mut order: Vec<u32> = (NHEAD..len).collect();
+        for range in [(100, 140), (700, 701), (1500, 1530)] {
+            let moved: Vec<u32> = order
+                .iter()
+                .copied()
+                .filter(|x| (range.0..range.1).contains(x))
+                .rev()
+                .collect();
+            order.retain(|x| !(range.0..range.1).contains(x));
+            order.extend(moved);
+        }
+        let mut l = vec![Link::default(); len as usize];
+        let mut p = 0;
+        for &x in &order {
+            l[p as usize].next = x;
+            p = x;
+        }
+        l[p as usize].next = 0;
+        let mut seen = Vec::new();
+        let mut n = l[0].next;
+        let mut walk = Walk::<true>::new(n);
+        while n != 0 {
+            seen.push(n);
+            n = walk.next(&l, n, n);
+        }
+        assert_eq!(seen, order);
     }
 }

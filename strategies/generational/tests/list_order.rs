@@ -274,3 +274,188 @@ fn generation_lists_keep_cpythons_order_through_collections() {
     println!("{checked} collections: {seen:?}");
     assert!(seen.garbage > 500 && seen.reappended > 100 && seen.untracked > 500);
 }
+
+/// Ops for [`check_long_lists`]: most new objects are kept alive by the holder list in
+/// register 0, so that the generations grow to thousands of objects; stores between the other
+/// registers and overwrites of the holder's items make cycles and garbage among them.
+fn long_lists_ops(rng: &mut Rng, ex: &Executor<Generational>) -> Vec<Op> {
+    let regs = ex.heap.registers();
+    let other = |rng: &mut Rng| 1 + rng.below(REGS as u64 - 1) as u32;
+    loop {
+        let r = other(rng);
+        let o = regs[r as usize];
+        match rng.below(15) {
+            0..=5 => {
+                let kind = [
+                    Kind::List,
+                    Kind::List,
+                    Kind::List,
+                    Kind::Instance,
+                    Kind::Instance,
+                    Kind::Dict,
+                    Kind::Tuple,
+                    Kind::Float,
+                ][rng.below(8) as usize];
+                let len = if kind == Kind::Float {
+                    0
+                } else {
+                    rng.below(3) as u32
+                };
+                let mut ops = vec![Op::Alloc { dst: r, kind, len }];
+                if rng.below(4) != 0 {
+                    ops.push(Op::Append { list: 0, src: r });
+                }
+                return ops;
+            }
+            6 | 7 => {
+                if o.is_nil() || !is_container(ex.heap.kind(o)) {
+                    continue;
+                }
+                let k = ex.heap.kind(o);
+                let len = ex.heap.slots(o).len() as u32;
+                let slot = if matches!(k, Kind::Dict | Kind::Instance) && rng.below(2) == 0 {
+                    len
+                } else if len > 0 {
+                    rng.below(len as u64) as u32
+                } else {
+                    continue;
+                };
+                return vec![Op::Store {
+                    obj: r,
+                    slot,
+                    src: other(rng),
+                }];
+            }
+            8 | 9 => {
+                let len = ex.heap.slots(regs[0]).len() as u64;
+                if len == 0 {
+                    continue;
+                }
+                // Drops an item of the holder (and what only it held).
+                return vec![Op::Store {
+                    obj: 0,
+                    slot: rng.below(len) as u32,
+                    src: other(rng),
+                }];
+            }
+            10 => return vec![Op::Clear { dst: r }],
+            11 => {
+                // A burst of lists kept by the holder, some holding themselves: a run of
+                // consecutive ids.
+                let mut ops = Vec::new();
+                for _ in 0..1 + rng.below(24) {
+                    ops.push(Op::Alloc {
+                        dst: r,
+                        kind: Kind::List,
+                        len: 0,
+                    });
+                    if rng.below(4) == 0 {
+                        ops.push(Op::Append { list: r, src: r });
+                    }
+                    ops.push(Op::Append { list: 0, src: r });
+                }
+                return ops;
+            }
+            _ => {
+                if o.is_nil() || ex.heap.kind(o) != Kind::List {
+                    continue;
+                }
+                // Half of these make the list hold itself.
+                let src = if rng.below(2) == 0 { r } else { other(rng) };
+                return vec![Op::Append { list: r, src }];
+            }
+        }
+    }
+}
+
+/// Collections of generations of thousands of objects allocated in index order (ids are never
+/// reused in verify mode), so that the lists are long runs of consecutive indices, which the
+/// collector walks without reading every link; garbage, cycles and objects re-appended by
+/// `move_unreachable` fall inside the runs. Returns (collections checked, objects examined in
+/// lists at least 4096 long, those of them followed by 9 consecutive ids).
+fn check_long_lists(seed: u64, seen: &mut Seen) -> (usize, usize, usize) {
+    let header = StreamHeader {
+        registers: REGS,
+        ..Default::default()
+    };
+    let cfg = Config {
+        thresholds: [0, 10, 10],
+        ..Config::default()
+    };
+    let exec = ExecConfig {
+        verify: true,
+        ..ExecConfig::default()
+    };
+    let mut ex = Executor::new(Generational::new(cfg), &header, exec);
+    ex.ops(&[Op::Alloc {
+        dst: 0,
+        kind: Kind::List,
+        len: 0,
+    }])
+    .expect("holder");
+    let mut rng = Rng(seed);
+    let (mut checked, mut long, mut consecutive) = (0, 0, 0);
+    for step in 0..40_000 {
+        let ops = long_lists_ops(&mut rng, &ex);
+        ex.ops(&ops).expect("valid ops");
+        if step % 4000 == 3999 {
+            let g = [0, 1, 1, 2, 2][rng.below(5) as usize];
+            let young: Vec<ObjId> = LISTS[..=g]
+                .iter()
+                .flat_map(|&l| ex.strategy.gc_list_ids(l))
+                .collect();
+            if young.len() >= 4096 {
+                // Objects followed by at least 9 consecutive ids: where a walk verifies runs.
+                long += young.len();
+                consecutive += young
+                    .windows(10)
+                    .filter(|w| w.windows(2).all(|p| p[1].0 == p[0].0 + 1))
+                    .count();
+            }
+            let (want, garbage) = predict(&ex, g, seen);
+            let collected0 = ex.strategy.get_stats()[g].collected;
+            ex.ops(&[Op::Gc(GcOp::Collect {
+                generation: g as i32,
+            })])
+            .expect("collect");
+            assert_eq!(
+                ex.strategy.get_stats()[g].collected - collected0,
+                garbage as u64,
+                "seed {seed} step {step}: collected by gen{g}"
+            );
+            for (l, want) in LISTS.iter().zip(want) {
+                let want: Vec<ObjId> = want.into_iter().filter(|&x| ex.heap.is_live(x)).collect();
+                assert_eq!(
+                    ex.strategy.gc_list_ids(*l),
+                    want,
+                    "seed {seed} step {step}: {l:?} after collect({g})"
+                );
+            }
+            checked += 1;
+        }
+    }
+    (checked, long, consecutive)
+}
+
+#[test]
+fn long_lists_in_index_order_keep_cpythons_order() {
+    let mut seen = Seen::default();
+    let (mut checked, mut long, mut consecutive) = (0, 0, 0);
+    for seed in 1..=4 {
+        let (c, l, k) = check_long_lists(seed, &mut seen);
+        checked += c;
+        long += l;
+        consecutive += k;
+    }
+    println!(
+        "{checked} collections, {long} objects in long lists, {consecutive} consecutive: {seen:?}"
+    );
+    assert_eq!(checked, 40);
+    // The walks in runs were exercised: long lists, mostly in index order, with garbage and
+    // re-appended objects.
+    assert!(
+        long > 100_000 && consecutive * 5 > long,
+        "{long} {consecutive}"
+    );
+    assert!(seen.garbage > 1000 && seen.reappended > 100, "{seen:?}");
+}
