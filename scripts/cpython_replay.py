@@ -352,8 +352,10 @@ def main():
     ap.add_argument("--self-check-ops", type=int, default=100000)
     a = ap.parse_args()
 
+    t_read = time.perf_counter_ns()
     with open(a.trace, "rb") as f:
         data = f.read()
+    t_read = time.perf_counter_ns() - t_read
     try:
         header, p0 = parse_header(data)
         info, end = prescan(data, p0)
@@ -448,6 +450,9 @@ def main():
         # Wall time of the replay loop alone (decoding the trace's ops in Python included;
         # reading the file and the set-up excluded), for scripts/perf_tables.py.
         "replay_ns": t_replay,
+        # Wall time of reading the trace file into memory (perf_tables.py adds it to
+        # replay_ns, since gclab's figure includes reading the file as it decodes).
+        "read_ns": t_read,
         # The tuple the first get_count() returned is the one allocation expected in between.
         "self_check": {"ops": len(quiet) // 2, "count_before": list(c_before),
                        "count_after": list(c_after),

@@ -12,8 +12,9 @@ medians. Sections:
 
 1. trace replay: a trace written by `gclab trace`, replayed by `gclab run -s cpython-3.1x -w
    trace:FILE` (the record's wall_ns: reading and decoding the file, executing, collecting) and by
-   scripts/cpython_replay.py in real CPython 3.11, 3.12 and 3.13 (its replay_ns: the replay loop,
-   decoding the ops in Python included, file reading and set-up excluded);
+   scripts/cpython_replay.py in real CPython 3.11, 3.12 and 3.13 (its read_ns + replay_ns:
+   reading the file, then the replay loop, decoding the ops in Python included, set-up
+   excluded; gclab reads the file as it decodes, so both figures include reading it);
 2. full collection: `gclab bench-collect` (cpython-3.11 preset, gc.collect(2) on N live empty
    lists held by one list) against CPython's gc.collect() on `[[] for _ in range(N - 1)]`;
 3. peers: the churn stream through native Rc, the cycle-collector crates and gclab's strategies
@@ -123,7 +124,7 @@ def trace_replay(pys, rounds, traces, tmp):
                 info["ops"] = rec["ops"]
                 info["gclab_collections"] = rec["collections"]
                 out, cpu = run_json([py, os.path.join(HERE, "cpython_replay.py"), path])
-                c.append(out["replay_ns"])
+                c.append(out["read_ns"] + out["replay_ns"])
                 ccpu.append(cpu)
                 info["python"] = out["python"]
                 info["cpython_collections"] = len(out["collections"])
@@ -393,8 +394,13 @@ def main():
         tr = fc = pe = mem = sw = None
         if "trace" in only and pys:
             print("trace replay ...", file=sys.stderr)
+            # The peers' churn stream, the fidelity suite's mixed case, and three of the classic
+            # benchmarks (small in quick mode).
             traces = [("churn", "churn", ["ops=%d" % (20000 if q else 200000)]),
-                      ("fidelity-mix", "fidelity", ["case=mix", "size=%d" % (2000 if q else 20000)])]
+                      ("fidelity-mix", "fidelity", ["case=mix", "size=%d" % (2000 if q else 20000)]),
+                      ("gcbench", "gcbench", ["max_depth=8"] if q else []),
+                      ("binary-trees", "binary-trees", ["depth=8"] if q else []),
+                      ("web-service", "web-service", ["requests=%d" % (100 if q else 1000)])]
             tr = trace_replay(pys, a.rounds, traces, tmp)
         if "full" in only and pys:
             print("full collection ...", file=sys.stderr)
