@@ -793,7 +793,9 @@ impl Heap {
         {
             return None;
         }
-        self.pool.push(&mut self.slots[i], val, 0).ok()?;
+        // A first key gets a block for four: most instances and small dicts never need to
+        // move it (two moves, for two keys, with a block of one).
+        self.pool.push(&mut self.slots[i], val, 4).ok()?;
         if code == Kind::Dict as u8 {
             self.resize_to(i, dict_size(slot + 1));
         }
