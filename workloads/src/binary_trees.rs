@@ -114,7 +114,11 @@ fn cr(d: u32) -> u32 {
     5 + 4 * d
 }
 
+/// make_tree(d) into register `dst`. The call's `RESUME` is a safe point; returning is not, so
+/// the tuples built on the way back up (`BUILD_TUPLE` after the right subtree returns) have no
+/// safe point between them.
 fn make(out: &mut Emitter<'_>, d: u32, dst: u32) -> Result<(), Stop> {
+    out.safe_point()?;
     if d == 0 {
         return out.alloc(dst, Kind::Tuple, 2);
     }
@@ -127,7 +131,9 @@ fn make(out: &mut Emitter<'_>, d: u32, dst: u32) -> Result<(), Stop> {
     out.clear(right(d))
 }
 
+/// check_tree(node); the call's `RESUME` is a safe point.
 fn check(out: &mut Emitter<'_>, d: u32, node: u32) -> Result<(), Stop> {
+    out.safe_point()?;
     out.load(cl(d), node, 0)?;
     out.load(cr(d), node, 1)?;
     if d > 0 {

@@ -195,6 +195,8 @@ impl WebService {
     fn startup(&self, rng: &mut ChaCha8Rng, out: &mut Emitter<'_>) -> Result<(), Stop> {
         out.alloc(MODULES, Kind::Dict, 0)?;
         for m in 0..self.modules {
+            // Importing a module runs the import system's Python code: calls.
+            out.safe_point()?;
             out.alloc(M, Kind::Dict, 0)?;
             out.store(MODULES, m, M)?;
             for f in 0..self.funcs {
@@ -236,12 +238,14 @@ impl WebService {
                     out.alloc(X, Kind::Int, 1)?;
                 }
                 out.append(V, X)?;
+                out.safe_point()?;
             }
             // (key, values): the items first, then the tuple.
             out.alloc(E, Kind::Tuple, 2)?;
             out.store(E, 0, Y)?;
             out.store(E, 1, V)?;
             out.store(CACHE, i, E)?;
+            out.safe_point()?;
         }
         out.alloc(CONFIG, Kind::Dict, 0)?;
         for i in 0..self.config {
@@ -255,11 +259,14 @@ impl WebService {
                     for _ in 0..rng.random_range(1..=4) {
                         out.alloc(Y, Kind::Str, str_len(rng, 1, 20))?;
                         out.append(X, Y)?;
+                        out.safe_point()?;
                     }
                 }
                 out.store(E, j, X)?;
+                out.safe_point()?;
             }
             out.store(CONFIG, i, E)?;
+            out.safe_point()?;
         }
         for r in [M, F, X, Y, E, V] {
             out.clear(r)?;
@@ -274,7 +281,10 @@ impl WebService {
         memo: &mut Lens,
         stored: &mut u64,
     ) -> Result<(), Stop> {
-        // Calls: load the function from its module (a refcount write on the shared heap).
+        // The handler is called: its RESUME.
+        out.safe_point()?;
+        // Calls: load the function from its module (a refcount write on the shared heap), then
+        // call it (its RESUME is the safe point).
         for _ in 0..self.calls {
             let (m, f) = (self.pick(rng, self.modules), self.pick(rng, self.funcs));
             out.load(M, MODULES, m)?;
@@ -283,10 +293,13 @@ impl WebService {
         }
         // The request and its headers.
         out.alloc(REQ, Kind::Instance, 0)?;
+        // Request.__init__
+        out.safe_point()?;
         out.alloc(X, Kind::Dict, 0)?;
         for h in 0..self.headers {
             out.alloc(Y, Kind::Str, str_len(rng, 4, 60))?;
             out.store(X, h, Y)?;
+            out.safe_point()?;
         }
         out.store(REQ, 0, X)?;
         out.alloc(X, Kind::Str, str_len(rng, 8, 64))?;
@@ -296,9 +309,12 @@ impl WebService {
             let i = self.pick(rng, self.config);
             out.load(E, CONFIG, i)?;
             out.load(V, E, 0)?;
+            out.safe_point()?;
         }
         // The response, its body of rows from cache lookups.
         out.alloc(RESP, Kind::Instance, 0)?;
+        // Response.__init__
+        out.safe_point()?;
         out.store(RESP, 0, REQ)?;
         out.alloc(BODY, Kind::List, 0)?;
         for r in 0..self.rows {
