@@ -22,6 +22,17 @@
 //! constants are stretch 18, long-lived 16, array 500,000, depths 4..=16; the defaults here are
 //! scaled down to run in about a second (14, 12, 50,000, 4..=12); `size` multiplies the
 //! iteration counts.
+//!
+//! ## Safe points
+//!
+//! CPython 3.12+ runs a scheduled collection only at an eval-breaker check (a call's `RESUME`, a
+//! loop's back-edge), so the stream has a `SafePoint` where the program passes one: at the entry
+//! of every `make_tree` and `populate` call, right after each `Node` instance is allocated (the
+//! call of `Node.__init__`, before it sets `left` and `right`), at every iteration of the array
+//! loop and of the two loops over trees. Every instance is thus followed by a safe point before
+//! anything else is allocated, which is also where real CPython replaying the trace
+//! (`scripts/cpython_replay.py`, whose loop checks after every op) collects: the 3.12 and 3.13
+//! models match it collection by collection (`tests/workload_fidelity.rs`).
 
 use crate::util::{check_budget, MAX_BYTES, SIZE};
 use gclab_core::kind::Kind;
