@@ -222,13 +222,19 @@ pub struct Report {
     pub skipped: Vec<(String, String)>,
 }
 
-fn model_side(case: &str, size: u64, seed: u64, preset: &str) -> Result<Side, FidelityError> {
+fn model_side(
+    case: &str,
+    workload: &str,
+    params: &[String],
+    seed: u64,
+    preset: &str,
+) -> Result<Side, FidelityError> {
     let spec = RunSpec {
         strategy: preset.to_string(),
         strategy_params: vec![("callbacks".into(), "true".into())],
         source: Source::Workload {
-            name: "fidelity".into(),
-            params: vec![format!("case={case}"), format!("size={size}")],
+            name: workload.into(),
+            params: params.to_vec(),
         },
         seed,
         verify: false,
@@ -258,16 +264,20 @@ fn model_side(case: &str, size: u64, seed: u64, preset: &str) -> Result<Side, Fi
     ))
 }
 
-fn write_trace(case: &str, size: u64, seed: u64, path: &Path) -> Result<(), FidelityError> {
+fn write_trace(
+    workload: &str,
+    params: &[String],
+    seed: u64,
+    path: &Path,
+) -> Result<(), FidelityError> {
     let err = |msg: String| FidelityError::Trace {
         path: path.to_path_buf(),
         msg,
     };
-    let params = vec![format!("case={case}"), format!("size={size}")];
-    let built = gclab_workloads::find("fidelity", &params).map_err(|e| err(e.to_string()))?;
+    let built = gclab_workloads::find(workload, params).map_err(|e| err(e.to_string()))?;
     let file = std::fs::File::create(path).map_err(|e| err(e.to_string()))?;
     let mut w = TraceWriter::new(std::io::BufWriter::new(file), TraceFormat::Binary);
-    gclab_core::workload::stream("fidelity", &built.params, &*built.workload, seed, &mut w)
+    gclab_core::workload::stream(workload, &built.params, &*built.workload, seed, &mut w)
         .map_err(|e| err(e.to_string()))?;
     let mut inner = w.finish().map_err(|e| err(e.to_string()))?;
     inner.flush().map_err(|e| err(e.to_string()))
@@ -342,9 +352,10 @@ pub fn check(opts: &Options, mut progress: impl FnMut(&str)) -> Result<Report, F
     for case in &cases {
         let size = opts.size.unwrap_or_else(|| default_size(case));
         let trace = opts.dir.join(format!("{case}-{size}.gclt"));
-        write_trace(case, size, opts.seed, &trace)?;
+        let params = vec![format!("case={case}"), format!("size={size}")];
+        write_trace("fidelity", &params, opts.seed, &trace)?;
         for (py, preset, th) in &pythons {
-            let model = model_side(case, size, opts.seed, preset)?;
+            let model = model_side(case, "fidelity", &params, opts.seed, preset)?;
             let (python, real, loop_allocations) = real_side(py, &opts.script, &trace, case, *th)?;
             let row = Row {
                 case: case.clone(),
@@ -360,6 +371,61 @@ pub fn check(opts: &Options, mut progress: impl FnMut(&str)) -> Result<Report, F
         }
     }
     Ok(report)
+}
+
+/// The same comparison for a trace of any workload of the catalogue (`workload` with `key=value`
+/// `params`, seeded `seed`), in the interpreter `python` against the model `preset` (with
+/// `callbacks=true`), at the interpreter's thresholds `th`. The trace is written into `dir`.
+/// `size` in the row is 0; its case is the workload and its parameters.
+#[allow(clippy::too_many_arguments)]
+pub fn check_workload(
+    workload: &str,
+    params: &[String],
+    seed: u64,
+    python: &Path,
+    preset: &str,
+    th: [i32; 3],
+    script: &Path,
+    dir: &Path,
+) -> Result<Row, FidelityError> {
+    let case = if params.is_empty() {
+        workload.to_string()
+    } else {
+        format!("{workload} {}", params.join(" "))
+    };
+    std::fs::create_dir_all(dir).map_err(|e| FidelityError::Trace {
+        path: dir.to_path_buf(),
+        msg: e.to_string(),
+    })?;
+    let file: String = case
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    let trace = dir.join(format!("{file}-{seed}.gclt"));
+    write_trace(workload, params, seed, &trace)?;
+    let model = model_side(&case, workload, params, seed, preset)?;
+    let (python, real, loop_allocations) = real_side(python, script, &trace, &case, th)?;
+    let _ = std::fs::remove_file(&trace);
+    Ok(Row {
+        case,
+        size: 0,
+        python,
+        preset: preset.to_string(),
+        real,
+        model,
+        loop_allocations,
+    })
+}
+
+/// One line of the markdown table for a row.
+pub fn row_line(r: &Row) -> String {
+    table_line(r)
 }
 
 fn gens(s: &Side) -> String {

@@ -120,6 +120,17 @@ struct FidelityArgs {
     /// Also write the markdown table to FILE.
     #[arg(long, value_name = "FILE")]
     out: Option<PathBuf>,
+    /// Compare a trace of this catalogue workload instead of the `fidelity` cases.
+    #[arg(long, short)]
+    workload: Option<String>,
+    /// Parameter `key=value` of --workload (repeatable).
+    #[arg(
+        long = "param",
+        short = 'p',
+        value_name = "KEY=VALUE",
+        requires = "workload"
+    )]
+    params: Vec<String>,
 }
 
 #[derive(Args)]
@@ -365,6 +376,9 @@ fn trace(a: TraceArgs) -> Result<()> {
 
 fn fidelity(a: FidelityArgs) -> Result<()> {
     use gclab::cmd_fidelity as f;
+    if let Some(w) = &a.workload {
+        return fidelity_workload(w, &a);
+    }
     let opts = f::Options {
         cases: a.cases,
         size: a.size,
@@ -386,6 +400,47 @@ fn fidelity(a: FidelityArgs) -> Result<()> {
     }
     if let Some(path) = a.out {
         std::fs::write(&path, f::table(&report))
+            .with_context(|| format!("writing {}", path.display()))?;
+    }
+    let bad = report.rows.iter().filter(|r| !r.matches()).count();
+    if bad > 0 {
+        anyhow::bail!(
+            "{bad} of {} (trace, CPython) pairs do not match",
+            report.rows.len()
+        );
+    }
+    println!("all {} (trace, CPython) pairs match", report.rows.len());
+    Ok(())
+}
+
+/// `gclab fidelity --workload NAME`: one workload's trace in every CPython found.
+fn fidelity_workload(workload: &str, a: &FidelityArgs) -> Result<()> {
+    use gclab::cmd_fidelity as f;
+    let script = a.script.clone().unwrap_or_else(f::default_script);
+    let dir = a.dir.clone().unwrap_or_else(|| {
+        std::env::temp_dir().join(format!("gclab-fidelity-{}", std::process::id()))
+    });
+    let mut report = f::Report::default();
+    print!("{}", f::table(&f::Report::default()));
+    for (v, preset, th) in f::VERSIONS {
+        match f::find_python(v) {
+            f::Interpreter::Found(py) => {
+                let row =
+                    f::check_workload(workload, &a.params, a.seed, &py, preset, th, &script, &dir)?;
+                println!("{}", f::row_line(&row));
+                report.rows.push(row);
+            }
+            f::Interpreter::Missing(why) => {
+                println!("skipped CPython {v}: {why}");
+                report.skipped.push((v.to_string(), why));
+            }
+        }
+    }
+    if a.dir.is_none() {
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+    if let Some(path) = &a.out {
+        std::fs::write(path, f::table(&report))
             .with_context(|| format!("writing {}", path.display()))?;
     }
     let bad = report.rows.iter().filter(|r| !r.matches()).count();

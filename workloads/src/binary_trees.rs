@@ -20,6 +20,17 @@
 //!
 //! `depth` is the benchmarks game's `n` (it plays 21); `size` adds log2(size) to it, so that
 //! `size=100` does about a hundredfold work (depth + 6, times (levels + 3) / levels).
+//!
+//! ## Safe points
+//!
+//! CPython 3.12+ collects only at eval-breaker checks, so the stream has a `SafePoint` at the
+//! entry of every `make_tree` and `check_tree` call (their `RESUME`) and at every iteration of
+//! the loop over trees. Returning is not a check: the tuples built on the way back up (a right
+//! subtree's root, then its parent's, ...) have no safe point between them, as in CPython. Real
+//! CPython replaying the trace checks after every op, so it may collect a few tuples earlier;
+//! the tree is freed right after its check, which brings the young count back down, and the
+//! 3.12 and 3.13 models match the replay collection by collection at the default parameters and
+//! in `tests/workload_fidelity.rs`.
 
 use crate::util::{check_budget, MAX_BYTES, SIZE};
 use gclab_core::kind::Kind;
@@ -114,7 +125,11 @@ fn cr(d: u32) -> u32 {
     5 + 4 * d
 }
 
+/// make_tree(d) into register `dst`. The call's `RESUME` is a safe point; returning is not, so
+/// the tuples built on the way back up (`BUILD_TUPLE` after the right subtree returns) have no
+/// safe point between them.
 fn make(out: &mut Emitter<'_>, d: u32, dst: u32) -> Result<(), Stop> {
+    out.safe_point()?;
     if d == 0 {
         return out.alloc(dst, Kind::Tuple, 2);
     }
@@ -127,7 +142,9 @@ fn make(out: &mut Emitter<'_>, d: u32, dst: u32) -> Result<(), Stop> {
     out.clear(right(d))
 }
 
+/// check_tree(node); the call's `RESUME` is a safe point.
 fn check(out: &mut Emitter<'_>, d: u32, node: u32) -> Result<(), Stop> {
+    out.safe_point()?;
     out.load(cl(d), node, 0)?;
     out.load(cr(d), node, 1)?;
     if d > 0 {

@@ -9,6 +9,13 @@
 //! acyclic garbage (a 1-tuple holding a float), so that a strategy is judged on both. Under pure
 //! reference counting exactly the cyclic objects leak: every list, instance and dict, and the
 //! strings held by the lists, while the tuples and floats are freed.
+//!
+//! The loop's back-edge is the only eval-breaker check, so the stream has one `SafePoint` per
+//! iteration, after the cycle and the acyclic piece are dropped: a collection that 3.12 or 3.13
+//! schedules during an iteration runs there, with that iteration's garbage already garbage.
+//! Real CPython replaying the trace (`scripts/cpython_replay.py`) checks after every op and
+//! collects before the cycle is dropped, so its collections differ by those objects (the number
+//! of collections per generation is the same); see `docs/workloads.md`.
 
 use gclab_core::kind::Kind;
 use gclab_core::op::{GcOp, StreamHeader};
@@ -125,8 +132,9 @@ impl Workload for Cycles {
                 }
             }
             for _ in 0..self.acyclic {
-                out.alloc(A, Kind::Tuple, 1)?;
+                // (x,) for a new float x: the item first, then the tuple (BUILD_TUPLE).
                 out.alloc(T, Kind::Float, 0)?;
+                out.alloc(A, Kind::Tuple, 1)?;
                 out.store(A, 0, T)?;
                 out.clear(T)?;
                 out.clear(A)?;

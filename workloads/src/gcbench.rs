@@ -22,6 +22,17 @@
 //! constants are stretch 18, long-lived 16, array 500,000, depths 4..=16; the defaults here are
 //! scaled down to run in about a second (14, 12, 50,000, 4..=12); `size` multiplies the
 //! iteration counts.
+//!
+//! ## Safe points
+//!
+//! CPython 3.12+ runs a scheduled collection only at an eval-breaker check (a call's `RESUME`, a
+//! loop's back-edge), so the stream has a `SafePoint` where the program passes one: at the entry
+//! of every `make_tree` and `populate` call, right after each `Node` instance is allocated (the
+//! call of `Node.__init__`, before it sets `left` and `right`), at every iteration of the array
+//! loop and of the two loops over trees. Every instance is thus followed by a safe point before
+//! anything else is allocated, which is also where real CPython replaying the trace
+//! (`scripts/cpython_replay.py`, whose loop checks after every op) collects: the 3.12 and 3.13
+//! models match it collection by collection (`tests/workload_fidelity.rs`).
 
 use crate::util::{check_budget, MAX_BYTES, SIZE};
 use gclab_core::kind::Kind;
@@ -96,14 +107,18 @@ fn reg_b(d: u32) -> u32 {
     6 + 2 * d
 }
 
+/// `Node()`: the instance, then the call of `Node.__init__` (its `RESUME` is an eval-breaker
+/// check: the safe point), which sets the attributes.
 fn new_node(out: &mut Emitter<'_>, dst: u32) -> Result<(), Stop> {
     out.alloc(dst, Kind::Instance, 0)?;
+    out.safe_point()?;
     out.store(dst, 0, NONE)?;
     out.store(dst, 1, NONE)
 }
 
-/// populate(d, node in register `node`).
+/// populate(d, node in register `node`); the call's `RESUME` is a safe point.
 fn populate(out: &mut Emitter<'_>, d: u32, node: u32) -> Result<(), Stop> {
+    out.safe_point()?;
     if d == 0 {
         return Ok(());
     }
@@ -118,7 +133,10 @@ fn populate(out: &mut Emitter<'_>, d: u32, node: u32) -> Result<(), Stop> {
     out.clear(b)
 }
 
+/// make_tree(d) into register `dst`; the call's `RESUME` is a safe point, and so is
+/// `Node.__init__`'s after the instance is allocated.
 fn make_tree(out: &mut Emitter<'_>, d: u32, dst: u32) -> Result<(), Stop> {
+    out.safe_point()?;
     if d == 0 {
         return new_node(out, dst);
     }
@@ -126,6 +144,7 @@ fn make_tree(out: &mut Emitter<'_>, d: u32, dst: u32) -> Result<(), Stop> {
     make_tree(out, d - 1, a)?;
     make_tree(out, d - 1, b)?;
     out.alloc(dst, Kind::Instance, 0)?;
+    out.safe_point()?;
     out.store(dst, 0, a)?;
     out.store(dst, 1, b)?;
     out.clear(a)?;
@@ -153,6 +172,8 @@ impl Workload for GcBench {
         for i in 1..self.array / 2 {
             out.alloc(F, Kind::Float, 0)?;
             out.store(ARRAY, i, F)?;
+            // The loop's back-edge (`JUMP_BACKWARD`).
+            out.safe_point()?;
         }
         out.clear(F)?;
         let mut d = self.min_depth;

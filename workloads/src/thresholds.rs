@@ -17,6 +17,11 @@
 //! `gc.get_count`): so generational strategies show their automatic collections and the counts
 //! they report. A strategy that keeps counts can log them at each `gc.get_count` event; the
 //! stream itself only asks.
+//!
+//! Each round's inner loop passes its back-edge once per container, the stream's `SafePoint`:
+//! a collection 3.12 or 3.13 schedules at `a = {}` runs after the iteration has dropped `a` (and
+//! its cycle partner). Real CPython replaying the trace checks after every op and collects right
+//! after the allocation, before the drop; see `docs/workloads.md`.
 
 use crate::util::{scaled, SIZE};
 use gclab_core::kind::Kind;
