@@ -48,7 +48,12 @@ the model reproduces that (strategy parameter ``callbacks=true``).
 Safe points: in a Python loop every iteration passes the loop's ``JUMP_BACKWARD``, where CPython
 3.12+ checks its eval breaker and runs a scheduled collection; the fidelity traces put a
 ``SafePoint`` op after every op so that the model runs a deferred collection at the same
-place.
+place. The replay loop below is such a loop: it passes a check after every op of any trace (a
+``SafePoint`` op only ends its iteration early), and also inside the op that builds a staged
+tuple (the ``for`` loop that empties the staging list). So under 3.12+ the replay collects right
+after the op that scheduled the collection, where the model collects at the trace's next
+``SafePoint``; the two agree when the workload has a safe point before anything that changes
+what the collection sees (``docs/workloads.md``, "Safe points").
 """
 
 import argparse
