@@ -442,13 +442,21 @@ impl Heap {
         self.cow.active
     }
 
-    #[cold]
+    /// A write to `id`'s memory after the fork: the test of whether `id` is a pre-fork object is
+    /// inline (most writes after a fork are to objects allocated since), the page's dirty bit is
+    /// set out of line.
+    #[inline(always)]
     fn cow_touch(&mut self, id: ObjId, cause: WriteCause) {
-        let i = id.index();
-        if bit_get(&self.cow.prefork, i) {
-            let page = self.pages[i] as usize;
-            bit_set(&mut self.cow.dirty[cause as usize], page);
+        if bit_get(&self.cow.prefork, id.index()) {
+            self.cow_dirty(id, cause);
         }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn cow_dirty(&mut self, id: ObjId, cause: WriteCause) {
+        let page = self.pages[id.index()] as usize;
+        bit_set(&mut self.cow.dirty[cause as usize], page);
     }
 
     // ----- collections (strategies) -----

@@ -157,33 +157,59 @@ pub fn dict_size(entries: u32) -> u32 {
     if entries == 0 {
         return DICT_EMPTY_SIZE;
     }
-    // CPython's growth, one resize at a time: start at k = 3 (8 slots, 5 usable); inserting
-    // into a full table (used == usable) resizes it to the smallest power of two >= used * 3.
-    // Only the resizes are visited, so this is O(log entries).
+    // The tables CPython's growth passes through, smallest first: a dict has the first one whose
+    // usable count holds its entries (five for most of them).
+    let mut i = 0;
+    while i + 1 < DICT_TABLES.len() && (entries as u64) > DICT_TABLES[i].0 {
+        i += 1;
+    }
+    DICT_TABLES[i].1
+}
+
+/// How many key tables [`DICT_TABLES`] lists: enough for 2^32 entries (checked by a test).
+const DICT_STEPS: usize = 40;
+
+/// The key tables a dict passes through as it grows, as (usable entries, `sys.getsizeof`),
+/// computed at compile time from CPython's growth rule: start at `k = 3` (8 slots, 5 usable);
+/// inserting into a full table (used == usable) resizes it to the smallest power of two
+/// `>= used * 3`. The last one holds more than `u32::MAX` entries.
+const DICT_TABLES: [(u64, u32); DICT_STEPS] = dict_tables();
+
+const fn dict_tables() -> [(u64, u32); DICT_STEPS] {
+    let mut out = [(0u64, 0u32); DICT_STEPS];
     let mut k: u32 = 3;
-    let mut usable = usable_for(k);
-    while (entries as u64) > usable && k < 40 {
+    let mut i = 0;
+    while i < DICT_STEPS {
+        let usable = usable_for(k);
+        let slots = 1u64 << k;
+        let index_bytes = if slots <= 0xff {
+            slots
+        } else if slots <= 0xffff {
+            2 * slots
+        } else if slots <= 0xffff_ffff {
+            4 * slots
+        } else {
+            8 * slots
+        };
+        let total = 96 + index_bytes + 16 * usable;
+        out[i] = (
+            usable,
+            if total > u32::MAX as u64 {
+                u32::MAX
+            } else {
+                total as u32
+            },
+        );
         let want = usable * 3;
         while (1u64 << k) < want {
             k += 1;
         }
-        usable = usable_for(k);
+        i += 1;
     }
-    let slots = 1u64 << k;
-    let index_bytes = if slots <= 0xff {
-        slots
-    } else if slots <= 0xffff {
-        2 * slots
-    } else if slots <= 0xffff_ffff {
-        4 * slots
-    } else {
-        8 * slots
-    };
-    let total = 96 + index_bytes + 16 * usable;
-    total.min(u32::MAX as u64) as u32
+    out
 }
 
-fn usable_for(k: u32) -> u64 {
+const fn usable_for(k: u32) -> u64 {
     (2u64 << k) / 3
 }
 
@@ -226,8 +252,8 @@ mod tests {
         }
     }
 
-    /// CPython's growth replayed one insertion at a time (what `dict_size` did before it
-    /// visited only the resizes): the reference the fast version must equal.
+    /// CPython's growth replayed one insertion at a time: the reference that `dict_size`'s table
+    /// of resizes must equal.
     fn dict_size_by_insertion(entries: u32) -> u32 {
         if entries == 0 {
             return DICT_EMPTY_SIZE;
@@ -255,7 +281,8 @@ mod tests {
     }
 
     #[test]
-    fn dict_size_visits_only_the_resizes_but_agrees_with_every_insertion() {
+    fn dict_size_table_agrees_with_every_insertion() {
+        assert!(DICT_TABLES[DICT_STEPS - 1].0 > u64::from(u32::MAX));
         for n in (0..=5_000).chain([21_845, 21_846, 1 << 20, (1 << 22) + 7, 10_000_000]) {
             assert_eq!(
                 dict_size(n),
