@@ -106,6 +106,10 @@ pub struct CowReport {
     pub dirty_by_mutator: u64,
 }
 
+/// The capacity of the slot block a dict's or instance's first key gets: most instances and
+/// small dicts never need to move it (two moves, for two keys, with a block of one).
+const FIRST_KEY_BLOCK: u32 = 4;
+
 /// Page size for copy-on-write accounting.
 pub const PAGE_SIZE: u64 = 4096;
 
@@ -793,6 +797,10 @@ impl Heap {
     /// keys (the next key in the model's numbering), growing a dict's modelled size as CPython
     /// does; `None` (nothing done) for anything else, which [`Heap::store_slow`] handles, or
     /// when the slot pool is full.
+    ///
+    /// Short for the common case (an instance's block has room, or its first key takes a freed
+    /// block); a dict (whose size changes) and a block that must move go further out of line.
+    /// (Inlined into the executor's loop it made every other op slower: more registers live.)
     #[inline(never)]
     fn add_key(&mut self, i: usize, slot: u32, val: ObjId) -> Option<()> {
         let code = self.kinds[i];
@@ -801,9 +809,24 @@ impl Heap {
         {
             return None;
         }
-        // A first key gets a block for four: most instances and small dicts never need to
-        // move it (two moves, for two keys, with a block of one).
-        self.pool.push(&mut self.slots[i], val, 4).ok()?;
+        if code == Kind::Instance as u8
+            && self
+                .pool
+                .push_no_move::<FIRST_KEY_BLOCK>(&mut self.slots[i], val)
+        {
+            self.note_mutator_write(ObjId(i as u32));
+            return Some(());
+        }
+        self.add_key_slow(i, slot, val, code)
+    }
+
+    /// [`Heap::add_key`] for a dict or a block that moves.
+    #[cold]
+    #[inline(never)]
+    fn add_key_slow(&mut self, i: usize, slot: u32, val: ObjId, code: u8) -> Option<()> {
+        self.pool
+            .push(&mut self.slots[i], val, FIRST_KEY_BLOCK)
+            .ok()?;
         if code == Kind::Dict as u8 {
             self.resize_to(i, dict_size(slot + 1));
         }

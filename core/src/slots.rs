@@ -230,6 +230,35 @@ impl SlotPool {
         self.free[class] = off;
     }
 
+    /// Appends `v` to the growable block at `*off` when that needs no move: the block has room,
+    /// or there is none yet ([`NO_BLOCK`]) and a freed block of capacity `FIRST` waits on its
+    /// free list. `false` (nothing done) otherwise, for [`SlotPool::push`]. The same block
+    /// results as from `push(off, v, FIRST)`.
+    #[inline(always)]
+    pub(crate) fn push_no_move<const FIRST: u32>(&mut self, off: &mut u32, v: ObjId) -> bool {
+        let o = *off as usize;
+        let len = self.words[o].0;
+        if len < self.words[o - 1].0 {
+            self.words[o + 1 + len as usize] = v;
+            self.words[o] = ObjId(len + 1);
+            return true;
+        }
+        if *off != NO_BLOCK {
+            return false;
+        }
+        let class = class_of(FIRST.next_power_of_two());
+        let new = self.free[class];
+        if new == 0 {
+            return false;
+        }
+        let n = new as usize;
+        self.free[class] = self.words[n + 1].0;
+        self.words[n] = ObjId(1);
+        self.words[n + 1] = v;
+        *off = new;
+        true
+    }
+
     /// Appends `v` to the growable block at `*off` ([`NO_BLOCK`]: a new block with room for
     /// `hint` items), moving the block to a larger one when it is full. `hint` is the capacity
     /// to grow to (at least one more than the length). Never called on a fixed block.
@@ -370,6 +399,39 @@ mod tests {
                     }
                     prop_assert_eq!(pool.item(*off, model.len() as u32), None);
                 }
+            }
+        }
+    }
+
+    proptest! {
+        /// `push_no_move` then, when it declines, `push` lays out the pool exactly as `push`
+        /// alone does: the same offsets, the same words (the executor's first-key fast path).
+        #[test]
+        fn push_no_move_is_push(steps in prop::collection::vec((any::<u8>(), any::<bool>()), 0..300)) {
+            let (mut a, mut b) = (SlotPool::default(), SlotPool::default());
+            let (mut offs_a, mut offs_b): (Vec<u32>, Vec<u32>) = (Vec::new(), Vec::new());
+            for (n, (i, free)) in steps.into_iter().enumerate() {
+                let v = ObjId(n as u32);
+                if free && !offs_a.is_empty() {
+                    let k = i as usize % offs_a.len();
+                    let (oa, ob) = (offs_a.swap_remove(k), offs_b.swap_remove(k));
+                    if oa != NO_BLOCK {
+                        a.release(oa);
+                        b.release(ob);
+                    }
+                    continue;
+                }
+                if offs_a.is_empty() || i % 3 == 0 {
+                    offs_a.push(NO_BLOCK);
+                    offs_b.push(NO_BLOCK);
+                }
+                let k = i as usize % offs_a.len();
+                a.push(&mut offs_a[k], v, 4).unwrap();
+                if !b.push_no_move::<4>(&mut offs_b[k], v) {
+                    b.push(&mut offs_b[k], v, 4).unwrap();
+                }
+                prop_assert_eq!(&offs_a, &offs_b);
+                prop_assert_eq!(&a.words, &b.words);
             }
         }
     }
