@@ -110,6 +110,11 @@ pub struct CowReport {
 /// small dicts never need to move it (two moves, for two keys, with a block of one).
 const FIRST_KEY_BLOCK: u32 = 4;
 
+/// CPython's capacity for a list's first item (`list_resize` from 0 to 1 allocates 4 slots), and
+/// the slot block its first append gets (`push`'s hint for it is `min(4, 2 * 0 + 16)`).
+const FIRST_APPEND_CAP: u32 = list_capacity(0, 0, 1);
+const _: () = assert!(FIRST_APPEND_CAP == 4);
+
 /// Page size for copy-on-write accounting.
 pub const PAGE_SIZE: u64 = 4096;
 
@@ -686,6 +691,18 @@ impl Heap {
         allocated: u32,
         val: ObjId,
     ) -> Result<(), PoolFull> {
+        // The first append to an empty list (most of the grows: a list built by appends starts
+        // empty) takes a freed block of FIRST_APPEND_CAP from its free list when one waits,
+        // without `push_grow`'s general path: the same block `push` would give (the
+        // `push_no_move_is_push` proptest) and the same size as `list_capacity`.
+        if n == 0
+            && self
+                .pool
+                .push_no_move::<FIRST_APPEND_CAP>(&mut self.slots[i], val)
+        {
+            self.resize_to(i, list_size(FIRST_APPEND_CAP));
+            return Ok(());
+        }
         let cap = list_capacity(allocated, n, n + 1);
         self.pool
             .push(&mut self.slots[i], val, cap.min(2 * n + 16))?;
