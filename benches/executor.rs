@@ -17,18 +17,17 @@
 
 mod common;
 
-use common::{capture_workload, env_usize, replay_n, strategy_names, test_mode, Capture};
+use common::{
+    capture_workload, env_usize, replay_n, replay_trace_n, strategy_names, test_mode, Capture,
+};
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
-use gclab::registry::{self, WithStrategy};
-use gclab_core::executor::{ExecConfig, Executor};
 use gclab_core::kind::Kind;
 use gclab_core::op::{Op, StreamHeader};
-use gclab_core::strategy::Strategy;
-use gclab_core::trace::{TraceFormat, TraceReader, TraceWriter};
+use gclab_core::trace::{TraceFormat, TraceWriter};
 use gclab_core::workload::OpSink;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// An allocation-heavy stream: `n` ops, over 70% of them allocations, into 64 registers. Each
 /// step allocates a container (tuple, list or instance) or an atom into a random register,
@@ -138,53 +137,30 @@ fn trace_bytes(cap: &Capture) -> Vec<u8> {
     w.finish().expect("trace end")
 }
 
-/// Replays a binary trace held in memory through a fresh strategy; the time from building the
-/// executor to the end of `finish`, as `gclab run` times a trace replay.
-struct ReplayTrace<'a> {
-    bytes: &'a [u8],
-    ops: u64,
-}
-
-impl WithStrategy for ReplayTrace<'_> {
-    type Output = Duration;
-    fn call<S: Strategy>(self, s: S) -> Duration {
-        let mut reader = TraceReader::open(self.bytes).expect("trace opens");
-        let header = reader.header().clone();
-        let t = Instant::now();
-        let mut ex = Executor::new(s, &header, ExecConfig::default());
-        let n = reader.feed(&mut ex).expect("trace replays");
-        ex.finish().expect("finish");
-        let wall = t.elapsed();
-        assert_eq!(n, self.ops, "the trace holds every op of the stream");
-        wall
-    }
-}
-
 fn bench_decode(c: &mut Criterion) {
     const PRESET: &str = "cpython-3.11";
     let q = test_mode();
-    let streams: [(&str, &str, String); 3] = [
+    let streams: [(&str, &str, Vec<String>); 3] = [
         (
             "churn",
             "churn",
-            format!("ops={}", if q { 20_000 } else { 200_000 }),
+            vec![format!("ops={}", if q { 20_000 } else { 200_000 })],
         ),
         (
             "mix",
             "fidelity",
-            format!("size={}", if q { 2_000 } else { 20_000 }),
+            vec![
+                "case=mix".into(),
+                format!("size={}", if q { 2_000 } else { 20_000 }),
+            ],
         ),
         (
             "web-service",
             "web-service",
-            format!("requests={}", if q { 100 } else { 1_000 }),
+            vec![format!("requests={}", if q { 100 } else { 1_000 })],
         ),
     ];
-    for (name, workload, param) in streams {
-        let mut params = vec![param];
-        if workload == "fidelity" {
-            params.push("case=mix".into());
-        }
+    for (name, workload, params) in streams {
         let cap = capture_workload(workload, &params, 1, usize::MAX);
         let bytes = trace_bytes(&cap);
         let mut g = c.benchmark_group(format!("decode/{name}"));
@@ -196,18 +172,7 @@ fn bench_decode(c: &mut Criterion) {
             b.iter_custom(|iters| replay_n(PRESET, &cap.header, &cap.ops, iters))
         });
         g.bench_function("trace", |b| {
-            b.iter_custom(|iters| {
-                (0..iters)
-                    .map(|_| {
-                        let job = ReplayTrace {
-                            bytes: &bytes,
-                            ops: cap.ops.len() as u64,
-                        };
-                        registry::with_strategy(PRESET, &[], job)
-                            .unwrap_or_else(|e| panic!("strategy {PRESET}: {e}"))
-                    })
-                    .sum()
-            })
+            b.iter_custom(|iters| replay_trace_n(PRESET, &bytes, cap.ops.len() as u64, iters))
         });
         g.finish();
     }

@@ -7,6 +7,7 @@ use gclab::registry::{self, WithStrategy};
 use gclab_core::executor::{ExecConfig, Executor};
 use gclab_core::op::{Op, StreamHeader};
 use gclab_core::strategy::Strategy;
+use gclab_core::trace::TraceReader;
 use gclab_core::workload::{self, OpSink, Stop};
 use std::time::{Duration, Instant};
 
@@ -136,6 +137,40 @@ pub fn replay_n(name: &str, header: &StreamHeader, ops: &[Op], iters: u64) -> Du
         total += r.wall;
     }
     total
+}
+
+/// Replays a binary trace held in memory through a fresh strategy, timed as `gclab run` times a
+/// trace replay (from building the executor to the end of `finish`); checks that it fed `ops` ops.
+pub struct ReplayTrace<'a> {
+    /// The binary trace.
+    pub bytes: &'a [u8],
+    /// How many ops the trace holds.
+    pub ops: u64,
+}
+
+impl WithStrategy for ReplayTrace<'_> {
+    type Output = Duration;
+    fn call<S: Strategy>(self, s: S) -> Self::Output {
+        let mut reader = TraceReader::open(self.bytes).expect("trace opens");
+        let header = reader.header().clone();
+        let t = Instant::now();
+        let mut ex = Executor::new(s, &header, ExecConfig::default());
+        let n = reader.feed(&mut ex).expect("trace replays");
+        ex.finish().expect("finish");
+        let wall = t.elapsed();
+        assert_eq!(n, self.ops, "the trace holds every op of the stream");
+        wall
+    }
+}
+
+/// Replays a binary trace with strategy (or preset) `name`, `iters` times; the summed time.
+pub fn replay_trace_n(name: &str, bytes: &[u8], ops: u64, iters: u64) -> Duration {
+    (0..iters)
+        .map(|_| {
+            registry::with_strategy(name, &[], ReplayTrace { bytes, ops })
+                .unwrap_or_else(|e| panic!("strategy {name}: {e}"))
+        })
+        .sum()
 }
 
 /// Every selectable strategy name: each registered strategy, then each of its presets.
