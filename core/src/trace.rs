@@ -859,12 +859,16 @@ fn operands<const N: usize>(w: &[u8; FAST_MIN]) -> Option<([u32; N], usize)> {
 }
 
 /// [`fast_step`]'s answer when the op is a common one with an operand of more than two bytes:
-/// for [`fast_op_long`]. (An answer that executed ops is `bytes | ops << 8`, `ops` 1 or 2.)
-const STEP_LONG: usize = 1;
+/// for [`fast_op_long`]. (An answer that executed ops is the number of bytes they took, 1 to
+/// [`STEP_MAX_LEN`].)
+const STEP_LONG: usize = 0x10;
 /// [`fast_step`]'s answer when the sink stopped the stream (the [`Stop`] is in its out-param).
-const STEP_STOPPED: usize = 2;
+const STEP_STOPPED: usize = 0x20;
 /// [`fast_step`]'s answer for anything else (another opcode, a bad kind): for the careful path.
-const STEP_CAREFUL: usize = 0;
+const STEP_CAREFUL: usize = 0x40;
+/// The most bytes [`fast_step`] decodes in one step (an op of at most 8 bytes and a safe point):
+/// every other answer is larger.
+const STEP_MAX_LEN: usize = 0x0f;
 
 /// Decodes the op at the start of the window `w` when it is one of the common ops (alloc,
 /// store, append, load, copy, clear, event, probe, safe point) with operands of one or two
@@ -876,15 +880,16 @@ const STEP_CAREFUL: usize = 0;
 /// `churn`) is executed in the same step, without going round the loop and through the
 /// dispatch again.
 ///
-/// Returns `bytes | ops << 8` (the bytes and the number of ops, 1 or 2, the sink accepted), or
-/// [`STEP_LONG`], [`STEP_STOPPED`] (with the sink's [`Stop`] in `stopped`) or
-/// [`STEP_CAREFUL`]: one small integer, so that the loop around it keeps its state in
+/// Returns the number of bytes of the ops the sink accepted (1 to [`STEP_MAX_LEN`]; the ops, 1 or
+/// 2, are added to `n`), or [`STEP_LONG`], [`STEP_STOPPED`] (with the sink's [`Stop`] in
+/// `stopped`) or [`STEP_CAREFUL`]: one small integer, so that the loop around it keeps its state in
 /// registers.
 #[inline(always)]
 fn fast_step<K: OpSink + ?Sized>(
     w: &[u8; FAST_MIN],
     sink: &mut K,
     stopped: &mut Option<Stop>,
+    n: &mut u64,
 ) -> usize {
     use opcode::*;
     // Decodes the named operands in order after the opcode; `$at` ends up just past them.
@@ -902,13 +907,19 @@ fn fast_step<K: OpSink + ?Sized>(
             match sink.op(&$op) {
                 // `len` is at most 7 here, so the next op's first byte is in the window.
                 Ok(()) if w.get(len) == Some(&SAFE_POINT) => match sink.op(&Op::SafePoint) {
-                    Ok(()) => (len + 1) | 2 << 8,
+                    Ok(()) => {
+                        *n += 2;
+                        len + 1
+                    }
                     Err(stop) => {
                         *stopped = Some(stop);
                         STEP_STOPPED
                     }
                 },
-                Ok(()) => len | 1 << 8,
+                Ok(()) => {
+                    *n += 1;
+                    len
+                }
                 Err(stop) => {
                     *stopped = Some(stop);
                     STEP_STOPPED
@@ -918,7 +929,10 @@ fn fast_step<K: OpSink + ?Sized>(
     }
     match w[0] {
         SAFE_POINT => match sink.op(&Op::SafePoint) {
-            Ok(()) => 1 | 1 << 8,
+            Ok(()) => {
+                *n += 1;
+                1
+            }
             Err(stop) => {
                 *stopped = Some(stop);
                 STEP_STOPPED
@@ -1194,11 +1208,13 @@ impl<R: Read> BinaryDecoder<R> {
             let Some(w) = rest.first_chunk::<FAST_MIN>() else {
                 break Ok(n);
             };
-            let step = fast_step(w, sink, &mut stopped);
-            let len = if step >> 8 != 0 {
-                n += (step >> 8) as u64;
-                step & 0xff
-            } else if step == STEP_LONG {
+            let step = fast_step(w, sink, &mut stopped, &mut n);
+            if step <= STEP_MAX_LEN {
+                // The window holds 16 bytes and `step` is at most 15: no bounds check.
+                rest = &rest[step..];
+                continue;
+            }
+            let len = if step == STEP_LONG {
                 let Some((op, len)) = fast_op_long(w) else {
                     break Ok(n);
                 };
