@@ -511,4 +511,21 @@ impl<S: Strategy> OpSink for Executor<S> {
         }
         self.checked_ops(std::slice::from_ref(op))
     }
+
+    /// In the plain mode (no memory budget, `--verify` or timeline sampling).
+    #[inline]
+    fn has_fast_path(&self) -> bool {
+        self.plain()
+    }
+
+    /// The common case of every op in the plain mode ([`Executor::fast_exec`], which changes
+    /// nothing when it declines); `false` for anything else, which then goes through `op`.
+    #[inline(always)]
+    fn op_fast(&mut self, op: &Op) -> bool {
+        if self.plain() && self.fast_exec(op) {
+            self.heap.work.ops += 1;
+            return true;
+        }
+        false
+    }
 }

@@ -872,20 +872,22 @@ const STEP_MAX_LEN: usize = 0x0f;
 
 /// Decodes the op at the start of the window `w` when it is one of the common ops (alloc,
 /// store, append, load, copy, clear, event, probe, safe point) with operands of one or two
-/// bytes, and hands it to `sink`: one opcode dispatch, no per-byte loop. Each arm calls the
-/// sink with an op of a known variant, so that an executor's [`OpSink::op`], inlined here,
-/// needs no second dispatch on the op.
+/// bytes, and hands it to the sink's fast path ([`OpSink::op_fast`]): one opcode dispatch, no
+/// per-byte loop. Each arm calls the sink with an op of a known variant, so that an executor's
+/// `op_fast`, inlined here, needs no second dispatch on the op; as that path cannot fail, the
+/// op and a `Result` are built only when the sink declines it and the op goes to
+/// [`OpSink::op`] out of line ([`general`]).
 ///
 /// A safe point right after the op (every other op of a fidelity trace, one op in five of
 /// `churn`) is executed in the same step, without going round the loop and through the
 /// dispatch again.
 ///
-/// Returns the number of bytes of the ops the sink accepted (1 to [`STEP_MAX_LEN`]; the ops, 1 or
+/// Returns the number of bytes of the ops the sink consumed (1 to [`STEP_MAX_LEN`]; the ops, 1 or
 /// 2, are added to `n`), or [`STEP_LONG`], [`STEP_STOPPED`] (with the sink's [`Stop`] in
-/// `stopped`) or [`STEP_CAREFUL`]: one small integer, so that the loop around it keeps its state in
-/// registers.
+/// `stopped`) or [`STEP_CAREFUL`]: one small integer, so that the loop around it keeps its
+/// state in registers.
 #[inline(always)]
-fn fast_step<K: OpSink + ?Sized>(
+fn fast_step<const FAST: bool, K: OpSink + ?Sized>(
     w: &[u8; FAST_MIN],
     sink: &mut K,
     stopped: &mut Option<Stop>,
@@ -904,8 +906,20 @@ fn fast_step<K: OpSink + ?Sized>(
     macro_rules! done {
         ($op:expr, $len:expr) => {{
             let len: usize = $len;
-            match sink.op(&$op) {
+            if FAST {
+                if !sink.op_fast(&$op) {
+                    // Declined, nothing done: the loop decodes it again for `OpSink::op`.
+                    return STEP_LONG;
+                }
                 // `len` is at most 7 here, so the next op's first byte is in the window.
+                if w.get(len) == Some(&SAFE_POINT) && sink.op_fast(&Op::SafePoint) {
+                    *n += 2;
+                    return len + 1;
+                }
+                *n += 1;
+                return len;
+            }
+            match sink.op(&$op) {
                 Ok(()) if w.get(len) == Some(&SAFE_POINT) => match sink.op(&Op::SafePoint) {
                     Ok(()) => {
                         *n += 2;
@@ -928,16 +942,18 @@ fn fast_step<K: OpSink + ?Sized>(
         }};
     }
     match w[0] {
-        SAFE_POINT => match sink.op(&Op::SafePoint) {
-            Ok(()) => {
-                *n += 1;
-                1
-            }
-            Err(stop) => {
+        SAFE_POINT => {
+            if FAST {
+                if !sink.op_fast(&Op::SafePoint) {
+                    return STEP_LONG;
+                }
+            } else if let Err(stop) = sink.op(&Op::SafePoint) {
                 *stopped = Some(stop);
-                STEP_STOPPED
+                return STEP_STOPPED;
             }
-        },
+            *n += 1;
+            1
+        }
         CLEAR => {
             operands!(at: dst);
             done!(Op::Clear { dst }, at)
@@ -1060,6 +1076,7 @@ fn fast_op_long(w: &[u8; FAST_MIN]) -> Option<(Op, usize)> {
             let label = window_u32(w, &mut p)?;
             Op::Probe { reg, label }
         }
+        SAFE_POINT => Op::SafePoint,
         _ => return None,
     };
     Some((op, p))
@@ -1196,10 +1213,26 @@ impl<R: Read> BinaryDecoder<R> {
 
     /// Decodes common ops from the buffer while at least [`FAST_MIN`] bytes are buffered and
     /// hands each to `sink`; returns how many. Stops at the first op that [`fast_step`] and
-    /// [`fast_op_long`] do not handle. With the executor as the sink, its `op` inlines into
-    /// `fast_step`, so that the decoder's `match` on the opcode is the only dispatch per op.
+    /// [`fast_op_long`] do not handle. With the executor as the sink, its `op_fast` inlines
+    /// into `fast_step`, so that the decoder's `match` on the opcode is the only dispatch per
+    /// op; an op it declines goes to [`OpSink::op`].
     #[inline(always)]
     fn run_fast<K: OpSink + ?Sized>(&mut self, sink: &mut K) -> Result<u64, TraceError> {
+        if sink.has_fast_path() {
+            self.run_fast_with::<true, K>(sink)
+        } else {
+            self.run_fast_with::<false, K>(sink)
+        }
+    }
+
+    /// [`Self::run_fast`], with each op handed to the sink's [`OpSink::op_fast`] first (`FAST`)
+    /// or straight to [`OpSink::op`]. A function of its own for each, so that each loop keeps
+    /// its state in registers.
+    #[inline(never)]
+    fn run_fast_with<const FAST: bool, K: OpSink + ?Sized>(
+        &mut self,
+        sink: &mut K,
+    ) -> Result<u64, TraceError> {
         let buf = self.buf.get(..self.end).unwrap_or_default();
         let mut rest = buf.get(self.pos..).unwrap_or_default();
         let mut n: u64 = 0;
@@ -1208,7 +1241,7 @@ impl<R: Read> BinaryDecoder<R> {
             let Some(w) = rest.first_chunk::<FAST_MIN>() else {
                 break Ok(n);
             };
-            let step = fast_step(w, sink, &mut stopped, &mut n);
+            let step = fast_step::<FAST, K>(w, sink, &mut stopped, &mut n);
             if step <= STEP_MAX_LEN {
                 // The window holds 16 bytes and `step` is at most 15: no bounds check.
                 rest = &rest[step..];

@@ -118,6 +118,21 @@ pub trait OpSink {
     fn op(&mut self, op: &Op) -> Result<(), Stop> {
         self.ops(std::slice::from_ref(op))
     }
+    /// True when [`OpSink::op_fast`] may take ops now; the trace reader asks before each run of
+    /// its fast loop. The default: no.
+    #[inline]
+    fn has_fast_path(&self) -> bool {
+        false
+    }
+    /// Consumes one op if the sink can do so on a fast path that cannot fail: `true` when it
+    /// did; `false` when it declined, having changed nothing, and the caller then hands the
+    /// same op to [`OpSink::op`]. The trace reader's fast loop tries this first when
+    /// [`OpSink::has_fast_path`] says so, so that the common case builds neither the op nor a
+    /// `Result` in memory. The default declines every op.
+    #[inline(always)]
+    fn op_fast(&mut self, _op: &Op) -> bool {
+        false
+    }
 }
 
 /// Number of ops an [`Emitter`] buffers before handing them to the sink.
