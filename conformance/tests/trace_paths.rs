@@ -16,7 +16,7 @@ use gclab_core::kind::ALL_KINDS;
 use gclab_core::op::{Op, StreamHeader};
 use gclab_core::strategy::StrategyFactory;
 use gclab_core::trace::{TraceError, TraceFormat, TraceReader, TraceWriter};
-use gclab_core::workload::{OpSink, Stop};
+use gclab_core::workload::OpSink;
 use gclab_core::Strategy as GcStrategy;
 use proptest::prelude::*;
 
@@ -101,10 +101,6 @@ fn outcome<S: GcStrategy>(ex: &Executor<S>, end: Result<u64, String>) -> String 
     )
 }
 
-fn stop_text(stop: &Stop) -> String {
-    stop.to_string()
-}
-
 fn by_chunk<S: GcStrategy>(strategy: S, ops: &[Op], verify: bool) -> String {
     let cfg = ExecConfig {
         verify,
@@ -114,7 +110,7 @@ fn by_chunk<S: GcStrategy>(strategy: S, ops: &[Op], verify: bool) -> String {
     ex.begin(&header()).expect("begin");
     let end = match ex.ops(ops) {
         Ok(()) => Ok(ops.len() as u64),
-        Err(stop) => Err(stop_text(&stop)),
+        Err(stop) => Err(stop.to_string()),
     };
     outcome(&ex, end)
 }
@@ -128,7 +124,7 @@ fn by_trace<S: GcStrategy>(strategy: S, bytes: &[u8], verify: bool) -> String {
     let mut r = TraceReader::open(bytes).expect("open");
     let end = match r.feed(&mut ex) {
         Ok(n) => Ok(n),
-        Err(TraceError::Stopped(stop)) => Err(stop_text(&stop)),
+        Err(TraceError::Stopped(stop)) => Err(stop.to_string()),
         Err(e) => panic!("the trace itself failed: {e}"),
     };
     outcome(&ex, end)

@@ -518,8 +518,10 @@ impl<S: Strategy> OpSink for Executor<S> {
         self.plain()
     }
 
-    /// The common case of every op in the plain mode ([`Executor::fast_exec`], which changes
-    /// nothing when it declines); `false` for anything else, which then goes through `op`.
+    /// The common case of every op in the plain mode (`fast_exec`, which changes nothing when
+    /// it declines); `false` for anything else, which then goes through `op`. The plain test is
+    /// repeated here although the trace reader asked `has_fast_path` first, so that a caller
+    /// that did not ask cannot skip the budget, `--verify` or timeline checks.
     #[inline(always)]
     fn op_fast(&mut self, op: &Op) -> bool {
         if self.plain() && self.fast_exec(op) {

@@ -875,8 +875,8 @@ const STEP_MAX_LEN: usize = 0x0f;
 /// bytes, and hands it to the sink's fast path ([`OpSink::op_fast`]): one opcode dispatch, no
 /// per-byte loop. Each arm calls the sink with an op of a known variant, so that an executor's
 /// `op_fast`, inlined here, needs no second dispatch on the op; as that path cannot fail, the
-/// op and a `Result` are built only when the sink declines it and the op goes to
-/// [`OpSink::op`] out of line ([`general`]).
+/// op and a `Result` are built only when the sink declines it: the loop then decodes the op
+/// again ([`fast_op_long`]) and hands it to [`OpSink::op`].
 ///
 /// A safe point right after the op (every other op of a fidelity trace, one op in five of
 /// `churn`) is executed in the same step, without going round the loop and through the
