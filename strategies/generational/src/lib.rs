@@ -407,8 +407,6 @@ pub struct Generational {
     tuple_free: [u32; TUPLE_MAXSAVESIZE],
     worklist: Vec<ObjId>,
     garbage: Vec<ObjId>,
-    /// Children of the object being freed by reference counting (reused buffer).
-    children: Vec<ObjId>,
     /// Children of the garbage object being freed by `delete_garbage` (reused buffer).
     gc_children: Vec<ObjId>,
     freed_by_refcount: u64,
@@ -455,7 +453,6 @@ impl Generational {
             tuple_free: [0; TUPLE_MAXSAVESIZE],
             worklist: Vec::new(),
             garbage: Vec::new(),
-            children: Vec::new(),
             gc_children: Vec::new(),
             freed_by_refcount: 0,
             gen2_vetoes: 0,
@@ -838,14 +835,6 @@ impl Generational {
         }
     }
 
-    /// Deallocates one object: untracks it, does the count/free-list bookkeeping, frees it and
-    /// appends its children (non-nil slots) to `children`.
-    #[inline]
-    fn dealloc(&mut self, heap: &mut Heap, id: ObjId, children: &mut Vec<ObjId>) {
-        self.unaccount(heap, id);
-        heap.free_into(id, children);
-    }
-
     /// What deallocating `id` does before its memory is freed: untracking it, and the young
     /// count and free-list bookkeeping.
     #[inline(always)]
@@ -906,28 +895,30 @@ impl Generational {
 
     /// [`Generational::free_cascade`] while copy-on-write accounting is on: the same frees in
     /// the same order, with every reference-count write reported to the heap (which marks the
-    /// written object's page).
+    /// written object's page), through [`Heap::free_with_noting`].
     #[cold]
     fn free_cascade_reporting<const IN_GC: bool>(&mut self, heap: &mut Heap, id: ObjId) {
-        self.worklist.push(id);
-        let mut children = std::mem::take(&mut self.children);
-        while let Some(id) = self.worklist.pop() {
-            children.clear();
-            self.dealloc(heap, id, &mut children);
+        let mut id = id;
+        loop {
+            self.unaccount(heap, id);
             self.freed_by_refcount += 1;
-            for &c in &children {
-                if IN_GC && self.flags[c.index()] & UNREACHABLE != 0 {
-                    continue;
+            let (rc, flags, worklist) = (&mut self.rc, &self.flags, &mut self.worklist);
+            heap.free_with_noting(id, |c| {
+                if IN_GC && flags[c.index()] & UNREACHABLE != 0 {
+                    return false;
                 }
-                heap.note_rc_write(c);
-                let n = &mut self.rc[c.index()];
+                let n = &mut rc[c.index()];
                 *n -= 1;
                 if *n == 0 {
-                    self.worklist.push(c);
+                    worklist.push(c);
                 }
+                true
+            });
+            match self.worklist.pop() {
+                Some(c) => id = c,
+                None => break,
             }
         }
-        self.children = children;
     }
 
     // ----- collecting -----
