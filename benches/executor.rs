@@ -18,13 +18,12 @@
 mod common;
 
 use common::{
-    capture_workload, env_usize, replay_n, replay_trace_n, strategy_names, test_mode, Capture,
+    capture_workload, env_usize, replay_n, replay_trace_n, strategy_names, test_mode, trace_bytes,
+    Capture,
 };
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use gclab_core::kind::Kind;
 use gclab_core::op::{Op, StreamHeader};
-use gclab_core::trace::{TraceFormat, TraceWriter};
-use gclab_core::workload::OpSink;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use std::time::Duration;
@@ -127,14 +126,6 @@ fn bench_executor(c: &mut Criterion) {
         }
         g.finish();
     }
-}
-
-/// The binary trace of a captured stream, in memory.
-fn trace_bytes(cap: &Capture) -> Vec<u8> {
-    let mut w = TraceWriter::new(Vec::new(), TraceFormat::Binary);
-    w.begin(&cap.header).expect("trace header");
-    w.ops(&cap.ops).expect("trace ops");
-    w.finish().expect("trace end")
 }
 
 fn bench_decode(c: &mut Criterion) {

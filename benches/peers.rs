@@ -458,8 +458,15 @@ fn replay_ops<S: OpsSystem>(py: &Capture) -> Run {
     r
 }
 
-/// The loop of [`replay_ops`].
+/// The loop of [`replay_ops`]: [`exec_ops`], then the registers dropped and a collection.
 fn run_ops<S: OpsSystem>(registers: u32, ops: &[Op]) {
+    drop(exec_ops::<S>(registers, ops));
+    S::collect();
+}
+
+/// Executes `ops` natively with system `S` and returns the registers as the last op left them
+/// (so that a caller can keep their teardown out of a timing).
+fn exec_ops<S: OpsSystem>(registers: u32, ops: &[Op]) -> Vec<Option<S::Ptr>> {
     let mut regs: Vec<Option<S::Ptr>> = vec![None; registers as usize];
     for op in ops {
         match *op {
@@ -506,8 +513,7 @@ fn run_ops<S: OpsSystem>(registers: u32, ops: &[Op]) {
             Op::Event { .. } | Op::Probe { .. } | Op::SafePoint | Op::Gc(_) => {}
         }
     }
-    drop(regs);
-    S::collect();
+    regs
 }
 
 /// The slots of an object of the op stream, for every system: a `RefCell<Vec<Option<P>>>`.
@@ -1131,9 +1137,167 @@ fn table_mode(rounds: usize) {
     print_checks(ops, every, created);
 }
 
+/// Floor mode (`GCLAB_PEERS_FLOOR=ROUNDS`, `GCLAB_PEERS_TRACE=FILE`; `scripts/perf_tables.py`
+/// runs it next to each trace replay): the trace's whole op stream is decoded into memory once,
+/// untimed, then executed `ROUNDS` times per system, interleaved:
+///
+/// * `rc-ops`: native `Rc` ([`exec_ops`]): every load, store, append and clear a `clone` or a
+///   `drop`, objects `malloc`'d, no decoding, no checks, no modelled sizes, no cycle collection;
+///   the teardown of what the registers still hold at the end is not timed;
+/// * `gclab-none-ops`, `gclab-refcount-ops`, `gclab-cpython-3.11-ops`: gclab's executor on the
+///   same ops from memory (no decoding), timed as the `-py` rows are;
+/// * `gclab-cpython-3.11-trace`: the binary trace, held in memory, decoded and executed as `gclab
+///   run -w trace:FILE` does.
+///
+/// This is the floor the replay target is read against: what executing the trace's program
+/// costs natively, without a decoder or a collector. One JSON line per system with every
+/// round's wall time and the objects freed during the timed span. `rc-ops` must free exactly
+/// what gclab's `refcount` frees (both are pure reference counting of the same program): a
+/// mismatch means the native replay did not execute the trace's program, and fails the run.
+fn floor_mode(rounds: usize, path: &str) -> Vec<serde_json::Value> {
+    let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    floor_rows(rounds, path, &bytes)
+}
+
+/// [`floor_mode`] on a binary trace held in memory, `path` naming it in the lines.
+fn floor_rows(rounds: usize, path: &str, bytes: &[u8]) -> Vec<serde_json::Value> {
+    let mut reader =
+        gclab_core::trace::TraceReader::open(bytes).unwrap_or_else(|e| panic!("{path}: {e}"));
+    let mut stream = Capture::new(0);
+    stream.set_unbounded();
+    let n = reader
+        .feed(&mut stream)
+        .unwrap_or_else(|e| panic!("{path}: {e}"));
+    let allocs = stream
+        .ops
+        .iter()
+        .filter(|op| matches!(op, Op::Alloc { .. }))
+        .count() as u64;
+    let native = || {
+        let mut kept = None;
+        let r = timed(|| kept = Some(exec_ops::<RcOps>(stream.header.registers, &stream.ops)));
+        drop(kept);
+        r
+    };
+    let stream = &stream;
+    let gclab = |name: &'static str| move || gclab_run(name, stream, allocs, false);
+    let trace = || Run {
+        wall: common::replay_trace_n("cpython-3.11", bytes, n, 1),
+        cpu: Duration::ZERO,
+        freed: 0,
+        collections: None,
+    };
+    type Row<'a> = (&'static str, Box<dyn Fn() -> Run + 'a>);
+    let rows: Vec<Row<'_>> = vec![
+        ("rc-ops", Box::new(native)),
+        ("gclab-none-ops", Box::new(gclab("none"))),
+        ("gclab-refcount-ops", Box::new(gclab("refcount"))),
+        ("gclab-cpython-3.11-ops", Box::new(gclab("cpython-3.11"))),
+        ("gclab-cpython-3.11-trace", Box::new(trace)),
+    ];
+    let mut runs: Vec<Vec<Run>> = vec![Vec::with_capacity(rounds); rows.len()];
+    for _ in 0..rounds {
+        for ((_, f), runs) in rows.iter().zip(&mut runs) {
+            runs.push(f());
+        }
+    }
+    let freed = |name: &str| {
+        rows.iter()
+            .zip(&runs)
+            .find(|((n, _), _)| *n == name)
+            .and_then(|(_, r)| r.last())
+            .map(|r| r.freed)
+    };
+    assert_eq!(
+        freed("rc-ops"),
+        freed("gclab-refcount-ops"),
+        "{path}: native Rc and gclab refcount must free the same objects"
+    );
+    rows.iter()
+        .zip(&runs)
+        .map(|((name, _), runs)| {
+            let times: Vec<u64> = runs.iter().map(|r| r.wall.as_nanos() as u64).collect();
+            serde_json::json!({
+                "trace": path,
+                "ops": n,
+                "allocations": allocs,
+                "system": name,
+                "freed": runs.last().map(|r| r.freed),
+                "times_ns": times,
+            })
+        })
+        .collect()
+}
+
+/// Test mode's check of [`floor_rows`]: small traces of three workloads with dicts, instances,
+/// tuples and a fork, one round each; each run asserts that native `Rc` freed what gclab
+/// `refcount` freed.
+fn floor_check() {
+    for (name, params) in [
+        (
+            "fidelity",
+            vec!["case=mix".to_string(), "size=500".to_string()],
+        ),
+        (
+            "web-service",
+            [
+                "modules=20",
+                "cache_entries=500",
+                "config=100",
+                "requests=20",
+            ]
+            .map(String::from)
+            .to_vec(),
+        ),
+        (
+            "gcbench",
+            [
+                "stretch_depth=7",
+                "long_lived_depth=6",
+                "array_size=500",
+                "max_depth=6",
+            ]
+            .map(String::from)
+            .to_vec(),
+        ),
+    ] {
+        const LIMIT: usize = 1 << 20;
+        let cap = capture_workload(name, &params, 1, LIMIT);
+        assert!(
+            cap.ops.len() < LIMIT,
+            "{name}: the whole stream is captured"
+        );
+        let rows = floor_rows(1, name, &common::trace_bytes(&cap));
+        eprintln!(
+            "peers floor check: {name}: {} ops, native Rc freed {} (as gclab refcount)",
+            cap.ops.len(),
+            rows[0]["freed"]
+        );
+    }
+}
+
 fn main() {
     if let Ok(system) = std::env::var("GCLAB_PEERS_PROBE") {
         probe_child(&system);
+        return;
+    }
+    if let (Some(rounds), Ok(path)) = (
+        std::env::var("GCLAB_PEERS_FLOOR")
+            .ok()
+            .and_then(|s| s.parse().ok()),
+        std::env::var("GCLAB_PEERS_TRACE"),
+    ) {
+        let h = std::thread::Builder::new()
+            .stack_size(1 << 30)
+            .spawn(move || {
+                for line in floor_mode(rounds, &path) {
+                    println!("{line}");
+                }
+            })
+            .expect("spawn floor thread");
+        if h.join().is_err() {
+            std::process::exit(101);
+        }
         return;
     }
     if let Some(rounds) = std::env::var("GCLAB_PEERS_TABLE")
@@ -1153,6 +1317,9 @@ fn main() {
     // timed runs happen on a 1 GiB stack; `probe_all` reports what happens on an ordinary one.
     let (ops, _, _) = settings(if test_mode() { 20_000 } else { 1_000_000 });
     probe_all(ops);
+    if test_mode() {
+        floor_check();
+    }
     let h = std::thread::Builder::new()
         .stack_size(1 << 30)
         .spawn(|| {

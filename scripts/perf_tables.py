@@ -14,7 +14,9 @@ medians. Sections:
    trace:FILE` (the record's wall_ns: reading and decoding the file, executing, collecting) and by
    scripts/cpython_replay.py in real CPython 3.11, 3.12 and 3.13 (its read_ns + replay_ns:
    reading the file, then the replay loop, decoding the ops in Python included, set-up
-   excluded; gclab reads the file as it decodes, so both figures include reading it);
+   excluded; gclab reads the file as it decodes, so both figures include reading it); in the
+   same rounds, the peers bench's floor mode executes the trace's decoded op stream from memory
+   with native Rc and with gclab's executor, for reference;
 2. full collection: `gclab bench-collect` (cpython-3.11 preset, gc.collect(2) on N live empty
    lists held by one list) against CPython's gc.collect() on `[[] for _ in range(N - 1)]`;
 3. peers: the churn stream through native Rc, the cycle-collector crates and gclab's strategies
@@ -104,17 +106,33 @@ def machine():
 
 # ----- 1. trace replay -----
 
+def floor_run(exe, path, inner):
+    """One process of the peers bench in floor mode on trace `path`, `inner` rounds: per
+    system, the list of wall times (ns) and the objects freed."""
+    env = dict(os.environ, GCLAB_PEERS_FLOOR=str(inner), GCLAB_PEERS_TRACE=path)
+    p = subprocess.run([exe], capture_output=True, text=True, env=env, cwd=ROOT)
+    if p.returncode != 0:
+        raise RuntimeError("peers floor mode failed on %s: %s" % (path, p.stderr[-2000:]))
+    return {d["system"]: d for d in (json.loads(l) for l in p.stdout.splitlines()
+                                     if l.startswith("{"))}
+
+
 def trace_replay(pys, rounds, traces, tmp):
+    """Section 1. Each round runs gclab, then CPython, and (for the first CPython only) the
+    peers bench's floor mode on the same trace: native Rc and gclab executing the decoded op
+    stream from memory, three rounds in one process."""
     rows = []
+    exe = peers_binary()
     for name, workload, params in traces:
         path = os.path.join(tmp, name + ".trace")
         cmd = [GCLAB, "trace", "-w", workload, "-o", path]
         for p in params:
             cmd += ["-p", p]
         subprocess.run(cmd, check=True, capture_output=True)
-        for minor, py in pys.items():
+        for k, (minor, py) in enumerate(pys.items()):
             preset = "cpython-" + minor
             g, c, gcpu, ccpu = [], [], [], []
+            floor = {}
             info = {}
             for _ in range(rounds):
                 rec, cpu = run_json([GCLAB, "run", "-s", preset, "-w", "trace:" + path,
@@ -128,9 +146,13 @@ def trace_replay(pys, rounds, traces, tmp):
                 ccpu.append(cpu)
                 info["python"] = out["python"]
                 info["cpython_collections"] = len(out["collections"])
+                if k == 0:
+                    for system, d in floor_run(exe, path, 3).items():
+                        f = floor.setdefault(system, dict(times_ns=[], freed=d["freed"]))
+                        f["times_ns"] += d["times_ns"]
             rows.append(dict(trace=name, workload=workload, params=params, preset=preset,
                              gclab_wall_ns=g, cpython_replay_ns=c, gclab_process_cpu_s=gcpu,
-                             cpython_process_cpu_s=ccpu, **info))
+                             cpython_process_cpu_s=ccpu, floor=floor or None, **info))
             print("  trace %-12s %s: gclab %.1f ms, CPython %s %.1f ms" % (
                 name, preset, med(g) / 1e6, info["python"], med(c) / 1e6), file=sys.stderr)
     return rows
@@ -288,6 +310,35 @@ def tables(m, tr, fc, pe, mem, sw):
                 r["trace"], r["ops"], r["preset"], r["python"], fmt_ms(g), fmt_ms(c), c / g,
                 r["gclab_collections"], r["cpython_collections"]))
         L.append("")
+        fl = [r for r in tr if r.get("floor")]
+        if fl:
+            L.append("### The same op stream executed from memory: native `Rc` for reference")
+            L.append("")
+            L.append("The peers bench's floor mode, in the same rounds as the table above (three "
+                     "runs per round in one process): the trace decoded into memory first, "
+                     "untimed, then executed by native `Rc` (`rc-ops`: a `clone` or `drop` per "
+                     "reference, `malloc`'d objects, no decoding, no checks, no modelled sizes, "
+                     "no cycle collection; it frees exactly what gclab `refcount` frees, checked "
+                     "every run) and by gclab's executor from memory; the last column replays the "
+                     "binary trace in memory as `gclab run` does. The target time is the CPython "
+                     "median divided by 20. Native `Rc` is a reference point, not a lower "
+                     "bound: gclab's slot pool and free lists beat `malloc` where allocation "
+                     "dominates.")
+            L.append("")
+            L.append("| trace | CPython | CPython median ms | target ms (CPython / 20) | native Rc ms | "
+                     "native Rc / target | gclab none ms | gclab refcount ms | "
+                     "gclab cpython-3.11 ms | gclab cpython-3.11 trace ms |")
+            L.append("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+            for r in fl:
+                f = r["floor"]
+                c = med(r["cpython_replay_ns"])
+                fm = lambda sy: med(f[sy]["times_ns"]) if sy in f else float("nan")
+                rc = fm("rc-ops")
+                L.append("| %s | %s | %s | %s | %s | **%.2fx** | %s | %s | %s | %s |" % (
+                    r["trace"], r["python"], fmt_ms(c), fmt_ms(c / 20), fmt_ms(rc), rc / (c / 20),
+                    fmt_ms(fm("gclab-none-ops")), fmt_ms(fm("gclab-refcount-ops")),
+                    fmt_ms(fm("gclab-cpython-3.11-ops")), fmt_ms(fm("gclab-cpython-3.11-trace"))))
+            L.append("")
     if fc:
         L.append("## 2. Full collection: gclab cpython-3.11 against CPython's gc.collect()")
         L.append("")

@@ -7,7 +7,7 @@ use gclab::registry::{self, WithStrategy};
 use gclab_core::executor::{ExecConfig, Executor};
 use gclab_core::op::{Op, StreamHeader};
 use gclab_core::strategy::Strategy;
-use gclab_core::trace::TraceReader;
+use gclab_core::trace::{TraceFormat, TraceReader, TraceWriter};
 use gclab_core::workload::{self, OpSink, Stop};
 use std::time::{Duration, Instant};
 
@@ -40,6 +40,11 @@ impl Capture {
     pub fn from_parts(header: StreamHeader, ops: Vec<Op>) -> Capture {
         let limit = ops.len();
         Capture { header, ops, limit }
+    }
+
+    /// Lifts the limit: the capture keeps every op of the stream.
+    pub fn set_unbounded(&mut self) {
+        self.limit = usize::MAX;
     }
 
     /// A capture of at most `limit` ops.
@@ -80,6 +85,14 @@ pub fn capture_workload(name: &str, params: &[String], seed: u64, limit: usize) 
         Err(e) => panic!("workload {name}: {e}"),
     }
     cap
+}
+
+/// The binary trace of a captured stream, in memory.
+pub fn trace_bytes(cap: &Capture) -> Vec<u8> {
+    let mut w = TraceWriter::new(Vec::new(), TraceFormat::Binary);
+    w.begin(&cap.header).expect("trace header");
+    w.ops(&cap.ops).expect("trace ops");
+    w.finish().expect("trace end")
 }
 
 /// What one replay measured.
