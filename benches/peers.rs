@@ -35,6 +35,11 @@
 //! counters, or a leak of gclab's `cpython-3.11` fails the bench.
 //!
 //! Run one regime: `cargo bench --bench peers -- peers/auto`.
+//!
+//! Two modes outside criterion print JSON lines for `scripts/perf_tables.py`: table mode
+//! (`GCLAB_PEERS_TABLE=ROUNDS`, every row of both views, interleaved) and floor mode
+//! (`GCLAB_PEERS_FLOOR=ROUNDS GCLAB_PEERS_TRACE=FILE`: a trace's op stream executed from
+//! memory by native `Rc` and by gclab's executor, [`floor_mode`]).
 
 mod common;
 
