@@ -1154,8 +1154,9 @@ fn table_mode(rounds: usize) {
 /// * `gclab-cpython-3.11-trace`: the binary trace, held in memory, decoded and executed as `gclab
 ///   run -w trace:FILE` does.
 ///
-/// This is the floor the replay target is read against: what executing the trace's program
-/// costs natively, without a decoder or a collector. One JSON line per system with every
+/// This is the reference the replay target is read against: what executing the trace's program
+/// costs natively, without a decoder or a collector (a reference point, not a lower bound:
+/// gclab's slot pool beats `malloc` where allocation dominates). One JSON line per system with every
 /// round's wall time and the objects freed during the timed span. `rc-ops` must free exactly
 /// what gclab's `refcount` frees (both are pure reference counting of the same program): a
 /// mismatch means the native replay did not execute the trace's program, and fails the run.
