@@ -1169,8 +1169,7 @@ fn floor_mode(rounds: usize, path: &str) -> Vec<serde_json::Value> {
 fn floor_rows(rounds: usize, path: &str, bytes: &[u8]) -> Vec<serde_json::Value> {
     let mut reader =
         gclab_core::trace::TraceReader::open(bytes).unwrap_or_else(|e| panic!("{path}: {e}"));
-    let mut stream = Capture::new(0);
-    stream.set_unbounded();
+    let mut stream = Capture::unbounded();
     let n = reader
         .feed(&mut stream)
         .unwrap_or_else(|e| panic!("{path}: {e}"));
@@ -1193,46 +1192,46 @@ fn floor_rows(rounds: usize, path: &str, bytes: &[u8]) -> Vec<serde_json::Value>
         freed: 0,
         collections: None,
     };
-    type Row<'a> = (&'static str, Box<dyn Fn() -> Run + 'a>);
+    // (name, whether the row counts its frees, the run). The trace row replays as `gclab run`
+    // does and does not count them.
+    type Row<'a> = (&'static str, bool, Box<dyn Fn() -> Run + 'a>);
     let rows: Vec<Row<'_>> = vec![
-        ("rc-ops", Box::new(native)),
-        ("gclab-none-ops", Box::new(gclab("none"))),
-        ("gclab-refcount-ops", Box::new(gclab("refcount"))),
-        ("gclab-cpython-3.11-ops", Box::new(gclab("cpython-3.11"))),
-        ("gclab-cpython-3.11-trace", Box::new(trace)),
+        ("rc-ops", true, Box::new(native)),
+        ("gclab-none-ops", true, Box::new(gclab("none"))),
+        ("gclab-refcount-ops", true, Box::new(gclab("refcount"))),
+        (
+            "gclab-cpython-3.11-ops",
+            true,
+            Box::new(gclab("cpython-3.11")),
+        ),
+        ("gclab-cpython-3.11-trace", false, Box::new(trace)),
     ];
     let mut runs: Vec<Vec<Run>> = vec![Vec::with_capacity(rounds); rows.len()];
     for _ in 0..rounds {
-        for ((_, f), runs) in rows.iter().zip(&mut runs) {
+        for ((_, _, f), runs) in rows.iter().zip(&mut runs) {
             runs.push(f());
         }
     }
-    let freed = |name: &str| {
-        rows.iter()
-            .zip(&runs)
-            .find(|((n, _), _)| *n == name)
-            .and_then(|(_, r)| r.last())
-            .map(|r| r.freed)
-    };
+    let freed: Vec<Option<u64>> = rows
+        .iter()
+        .zip(&runs)
+        .map(|((_, counts, _), r)| r.last().filter(|_| *counts).map(|r| r.freed))
+        .collect();
     assert_eq!(
-        freed("rc-ops"),
-        freed("gclab-refcount-ops"),
-        "{path}: native Rc and gclab refcount must free the same objects"
+        freed[0], freed[2],
+        "{path}: native Rc (rc-ops) and gclab refcount must free the same objects"
     );
     rows.iter()
         .zip(&runs)
-        .map(|((name, _), runs)| {
+        .zip(freed)
+        .map(|(((name, _, _), runs), freed)| {
             let times: Vec<u64> = runs.iter().map(|r| r.wall.as_nanos() as u64).collect();
             serde_json::json!({
                 "trace": path,
                 "ops": n,
                 "allocations": allocs,
                 "system": name,
-                // The trace row does not count its frees (it replays as `gclab run` does).
-                "freed": runs
-                    .last()
-                    .filter(|_| *name != "gclab-cpython-3.11-trace")
-                    .map(|r| r.freed),
+                "freed": freed,
                 "times_ns": times,
             })
         })
@@ -1244,33 +1243,27 @@ fn floor_rows(rounds: usize, path: &str, bytes: &[u8]) -> Vec<serde_json::Value>
 /// `refcount` freed.
 fn floor_check() {
     for (name, params) in [
-        (
-            "fidelity",
-            vec!["case=mix".to_string(), "size=500".to_string()],
-        ),
+        ("fidelity", &["case=mix", "size=500"][..]),
         (
             "web-service",
-            [
+            &[
                 "modules=20",
                 "cache_entries=500",
                 "config=100",
                 "requests=20",
-            ]
-            .map(String::from)
-            .to_vec(),
+            ],
         ),
         (
             "gcbench",
-            [
+            &[
                 "stretch_depth=7",
                 "long_lived_depth=6",
                 "array_size=500",
                 "max_depth=6",
-            ]
-            .map(String::from)
-            .to_vec(),
+            ],
         ),
     ] {
+        let params: Vec<String> = params.iter().map(|p| p.to_string()).collect();
         const LIMIT: usize = 1 << 20;
         let cap = capture_workload(name, &params, 1, LIMIT);
         assert!(

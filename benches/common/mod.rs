@@ -42,9 +42,13 @@ impl Capture {
         Capture { header, ops, limit }
     }
 
-    /// Lifts the limit: the capture keeps every op of the stream.
-    pub fn set_unbounded(&mut self) {
-        self.limit = usize::MAX;
+    /// A capture that keeps every op of the stream (nothing reserved up front).
+    pub fn unbounded() -> Capture {
+        Capture {
+            header: StreamHeader::default(),
+            ops: Vec::new(),
+            limit: usize::MAX,
+        }
     }
 
     /// A capture of at most `limit` ops.
