@@ -283,12 +283,7 @@ mod tests {
 
     #[test]
     fn a_reachable_object_freed_is_internal_and_a_bad_op_is_usage() {
-        let freed = ExecError {
-            op_index: 3,
-            op: "collect".into(),
-            kind: ExecErrorKind::ReachableFreed { obj: 7 },
-        };
-        assert_eq!(code(RunError::Exec(Stop::Exec(freed))), 1);
+        assert_eq!(code(freed()), 1);
         let bad = ExecError {
             op_index: 3,
             op: "collect".into(),
@@ -320,6 +315,55 @@ mod tests {
         assert_eq!(e.render(), "writing y: disk full");
         let io: Result<(), std::io::Error> = Err(std::io::Error::other("no"));
         assert_eq!(io.usage().unwrap_err().exit_code(), 2);
+    }
+
+    fn freed() -> RunError {
+        RunError::Exec(Stop::Exec(ExecError {
+            op_index: 0,
+            op: "collect".into(),
+            kind: ExecErrorKind::ReachableFreed { obj: 1 },
+        }))
+    }
+
+    #[test]
+    fn command_errors_classify_by_variant() {
+        use crate::cmd::bench_collect::BenchError;
+        use crate::cmd::mem_probe::MemProbeError;
+        use crate::fidelity::FidelityError;
+        assert_eq!(code(BenchError::Usage("--reps".into())), 2);
+        assert_eq!(code(BenchError::Exec("bug".into())), 1);
+        assert_eq!(code(MemProbeError::Usage("--objects".into())), 2);
+        let unknown = RegistryError::Unknown {
+            name: "x".into(),
+            valid: "none".into(),
+        };
+        assert_eq!(code(MemProbeError::Registry(unknown)), 2);
+        assert_eq!(code(MemProbeError::Exec("bug".into())), 1);
+        assert_eq!(code(FidelityError::Usage("--size".into())), 2);
+        let model = |source| FidelityError::Model {
+            case: "mix".into(),
+            source,
+        };
+        assert_eq!(code(model(freed())), 1);
+        assert_eq!(code(model(RunError::Other("workers".into()))), 2);
+        let replay = FidelityError::Replay {
+            case: "mix".into(),
+            python: "python3.11".into(),
+            msg: "exited".into(),
+        };
+        assert_eq!(code(replay), 1);
+        assert_eq!(code(NewStrategyError::BadName("Bad_Name".into())), 2);
+        assert_eq!(code(UserError("--param needs --workload".into())), 2);
+    }
+
+    #[test]
+    fn regenerate_errors_are_internal_unless_the_sweep_says_usage() {
+        use crate::pipeline::RegenerateError;
+        assert_eq!(
+            code(RegenerateError::Sweep(SweepError::Usage("-j".into()))),
+            2
+        );
+        assert_eq!(code(RegenerateError::Plot("font".into())), 1);
     }
 
     #[test]

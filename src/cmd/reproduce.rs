@@ -249,6 +249,13 @@ pub fn check_dir(dir: &Path, a: &Args) -> CmdResult<Vec<String>> {
     rows.sort_by_key(|r| r.index);
     write_rows(&work.join("runs.jsonl"), &rows)?;
     crate::plot::plot_dir(&work, false).map_err(|e| CmdError::internal(anyhow::anyhow!("{e}")))?;
+    found.extend(compare_figures(dir, &work));
+    Ok(found)
+}
+
+/// The deterministic figures (`figures/*.svg`) of `dir` and `work` that differ, are missing from
+/// the rerun or were not committed.
+fn compare_figures(dir: &Path, work: &Path) -> Vec<String> {
     let svgs = |d: &Path| -> Vec<String> {
         let mut v: Vec<String> = std::fs::read_dir(d.join("figures"))
             .map(|it| {
@@ -261,7 +268,8 @@ pub fn check_dir(dir: &Path, a: &Args) -> CmdResult<Vec<String>> {
         v.sort();
         v
     };
-    let (cf, rf) = (svgs(dir), svgs(&work));
+    let (cf, rf) = (svgs(dir), svgs(work));
+    let mut found = Vec::new();
     for f in &cf {
         if !rf.contains(f) {
             found.push(format!("figures/{f}: not produced by the rerun"));
@@ -278,5 +286,5 @@ pub fn check_dir(dir: &Path, a: &Args) -> CmdResult<Vec<String>> {
             ));
         }
     }
-    Ok(found)
+    found
 }
