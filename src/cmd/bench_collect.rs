@@ -140,7 +140,7 @@ pub struct Args {
     pub reps: usize,
 }
 
-/// Runs `gclab bench-collect` ([`bench`]) and prints the result as one JSON line.
+/// Runs `gclab bench-collect` ([`bench()`]) and prints the result as one JSON line.
 pub fn run(a: Args) -> CmdResult {
     let r = bench(a.objects, &a.shape, a.reps)?;
     println!(
