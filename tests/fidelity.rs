@@ -2,7 +2,7 @@
 //! (3.11, 3.12, 3.13) found on this machine collection by collection. A missing interpreter is
 //! skipped with a printed reason.
 
-use gclab::cmd_fidelity::{self, Options};
+use gclab::fidelity::{self, Options};
 
 #[test]
 fn model_matches_every_cpython_present_on_small_traces() {
@@ -11,11 +11,10 @@ fn model_matches_every_cpython_present_on_small_traces() {
         cases: Vec::new(),
         size: Some(3000),
         seed: 7,
-        script: cmd_fidelity::default_script(),
+        script: fidelity::default_script(),
         dir: dir.clone(),
     };
-    let report =
-        cmd_fidelity::check(&opts, |line| println!("{line}")).expect("fidelity check runs");
+    let report = fidelity::check(&opts, |line| println!("{line}")).expect("fidelity check runs");
     for (v, why) in &report.skipped {
         println!("SKIPPED CPython {v}: {why}");
     }

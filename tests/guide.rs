@@ -8,7 +8,7 @@
 //! the outer `cargo test` holds the lock of the main one), which is kept between runs, so only
 //! the first run compiles gclab-core's dependencies.
 
-use gclab::cmd_new_strategy::{generate, Names};
+use gclab::cmd::new_strategy::{generate, Names};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 

@@ -10,12 +10,12 @@
 //! catalogue at default parameters (minutes in release mode:
 //! `cargo test --release --test workload_fidelity -- --ignored --nocapture`).
 
-use gclab::cmd_fidelity::{self, Interpreter, Row};
+use gclab::fidelity::{self, FidelityRow, Interpreter};
 
 fn pythons() -> Vec<(std::path::PathBuf, &'static str, [i32; 3])> {
     let mut found = Vec::new();
-    for (v, preset, th) in cmd_fidelity::VERSIONS {
-        match cmd_fidelity::find_python(v) {
+    for (v, preset, th) in fidelity::VERSIONS {
+        match fidelity::find_python(v) {
             Interpreter::Found(p) => found.push((p, preset, th)),
             Interpreter::Missing(why) => println!("SKIPPED CPython {v}: {why}"),
         }
@@ -23,12 +23,12 @@ fn pythons() -> Vec<(std::path::PathBuf, &'static str, [i32; 3])> {
     found
 }
 
-fn compare(cases: &[(&str, &[&str])], tag: &str) -> Vec<Row> {
+fn compare(cases: &[(&str, &[&str])], tag: &str) -> Vec<FidelityRow> {
     let dir = std::env::temp_dir().join(format!(
         "gclab-workload-fidelity-{tag}-{}",
         std::process::id()
     ));
-    let script = cmd_fidelity::default_script();
+    let script = fidelity::default_script();
     let pys = pythons();
     let mut rows = Vec::new();
     for (workload, params) in cases {
@@ -36,11 +36,11 @@ fn compare(cases: &[(&str, &[&str])], tag: &str) -> Vec<Row> {
         for (py, preset, th) in &pys {
             let t = std::time::Instant::now();
             let row =
-                cmd_fidelity::check_workload(workload, &params, 1, py, preset, *th, &script, &dir)
+                fidelity::check_workload(workload, &params, 1, py, preset, *th, &script, &dir)
                     .expect("the comparison runs");
             println!(
                 "{} ({:.1} s)",
-                cmd_fidelity::row_line(&row),
+                fidelity::row_line(&row),
                 t.elapsed().as_secs_f64()
             );
             rows.push(row);
@@ -50,7 +50,7 @@ fn compare(cases: &[(&str, &[&str])], tag: &str) -> Vec<Row> {
     rows
 }
 
-fn assert_all_match(rows: &[Row]) {
+fn assert_all_match(rows: &[FidelityRow]) {
     let bad: Vec<String> = rows
         .iter()
         .filter(|r| !r.matches())

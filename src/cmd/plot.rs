@@ -1,12 +1,11 @@
 //! `gclab plot`: draw every figure of a results directory from its files alone.
 
-use anyhow::{anyhow, Result};
-use clap::Args;
+use crate::classify::{CmdError, CmdResult};
 use std::path::PathBuf;
 
 /// Arguments of `gclab plot`.
-#[derive(Args, Debug)]
-pub struct PlotArgs {
+#[derive(clap::Args, Debug)]
+pub struct Args {
     /// Results directories (`results/<name>`), each with `experiment.toml` and `runs.jsonl`.
     #[arg(required = true)]
     pub dirs: Vec<PathBuf>,
@@ -16,9 +15,10 @@ pub struct PlotArgs {
 }
 
 /// Runs `gclab plot`.
-pub fn run(a: PlotArgs) -> Result<()> {
+pub fn run(a: Args) -> CmdResult {
     for d in &a.dirs {
-        let files = crate::plot::plot_dir(d, !a.no_png).map_err(|e| anyhow!("{e}"))?;
+        let files = crate::plot::plot_dir(d, !a.no_png)
+            .map_err(|e| CmdError::internal(anyhow::anyhow!("{e}")))?;
         eprintln!("{}: wrote {} figure files", d.display(), files.len());
     }
     Ok(())

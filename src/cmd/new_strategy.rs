@@ -13,19 +13,19 @@ use std::path::{Path, PathBuf};
 pub const TEMPLATE: &[(&str, &str)] = &[
     (
         "Cargo.toml",
-        include_str!("../templates/strategy/Cargo.toml.tmpl"),
+        include_str!("../../templates/strategy/Cargo.toml.tmpl"),
     ),
     (
         "src/lib.rs",
-        include_str!("../templates/strategy/src/lib.rs.tmpl"),
+        include_str!("../../templates/strategy/src/lib.rs.tmpl"),
     ),
     (
         "tests/verify.rs",
-        include_str!("../templates/strategy/tests/verify.rs.tmpl"),
+        include_str!("../../templates/strategy/tests/verify.rs.tmpl"),
     ),
     (
         "tests/conformance.rs",
-        include_str!("../templates/strategy/tests/conformance.rs.tmpl"),
+        include_str!("../../templates/strategy/tests/conformance.rs.tmpl"),
     ),
 ];
 
@@ -267,7 +267,7 @@ pub fn add_registry_entry(registry_rs: &str, entry: &str) -> Result<String, NewS
 
 /// The `gclab new-strategy` command: generates, registers (unless `no_register`) and prints
 /// what it did and what to do next.
-pub fn run(
+pub fn create(
     root: &Path,
     name: &str,
     ty: Option<&str>,
@@ -297,6 +297,31 @@ pub fn run(
         d = g.dir.display()
     ));
     Ok(msg)
+}
+
+/// Arguments of `gclab new-strategy`.
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// Strategy name: lowercase letters, digits and '-' (the crate is `gclab-NAME`).
+    pub name: String,
+    /// Name of the strategy type (default: NAME in CamelCase).
+    #[arg(long = "type", value_name = "TYPE")]
+    pub ty: Option<String>,
+    /// Workspace root.
+    #[arg(long, default_value = ".")]
+    pub root: PathBuf,
+    /// Only write the crate; print the two lines to add instead of adding them.
+    #[arg(long)]
+    pub no_register: bool,
+}
+
+/// Runs `gclab new-strategy` ([`create`]) and prints what it did.
+pub fn run(a: Args) -> crate::classify::CmdResult {
+    print!(
+        "{}",
+        create(&a.root, &a.name, a.ty.as_deref(), a.no_register)?
+    );
+    Ok(())
 }
 
 #[cfg(test)]
@@ -362,14 +387,14 @@ mod tests {
         )
         .unwrap();
         std::fs::write(root.join("src/registry.rs"), "registry!(a::B,);\n").unwrap();
-        let msg = run(&root, "toy-gc", None, false).unwrap();
+        let msg = create(&root, "toy-gc", None, false).unwrap();
         assert!(msg.contains("registered"), "{msg}");
         let lib = std::fs::read_to_string(root.join("strategies/toy-gc/src/lib.rs")).unwrap();
         assert!(lib.contains("pub struct ToyGc"));
         let reg = std::fs::read_to_string(root.join("src/registry.rs")).unwrap();
         assert!(reg.contains("gclab_toy_gc::ToyGc,"), "{reg}");
         assert!(matches!(
-            run(&root, "toy-gc", None, false),
+            create(&root, "toy-gc", None, false),
             Err(NewStrategyError::Exists(_))
         ));
         std::fs::remove_dir_all(&root).unwrap();

@@ -1,14 +1,13 @@
 //! `gclab merge`: join shard outputs into one results file, refusing duplicates and gaps.
 
+use crate::classify::CmdResult;
 use crate::experiment::Experiment;
 use crate::sweep;
-use anyhow::Result;
-use clap::Args;
 use std::path::PathBuf;
 
 /// Arguments of `gclab merge`.
-#[derive(Args, Debug)]
-pub struct MergeArgs {
+#[derive(clap::Args, Debug)]
+pub struct Args {
     /// The experiment file the shards ran.
     pub experiment: PathBuf,
     /// Shard outputs (`shards/shard-*-of-N.jsonl`).
@@ -23,7 +22,7 @@ pub struct MergeArgs {
 }
 
 /// Runs `gclab merge`.
-pub fn run(a: MergeArgs) -> Result<()> {
+pub fn run(a: Args) -> CmdResult {
     let exp = Experiment::load(&a.experiment)?;
     let rows = sweep::merge(&exp, &a.inputs, a.allow_partial)?;
     let out = a.out.unwrap_or_else(|| exp.dir.join("runs.jsonl"));

@@ -1,4 +1,5 @@
-//! `gclab fidelity`: the `generational` model against real CPython, collection by collection.
+//! The `generational` model against real CPython, collection by collection: the library behind
+//! `gclab fidelity` (the command is [`crate::cmd::fidelity`]).
 //!
 //! For each case of the `fidelity` workload, the trace is written to a temporary directory,
 //! run through the model preset of each CPython version found (3.11 -> `cpython-3.11`, 3.12 ->
@@ -7,6 +8,7 @@
 //! two sequences of collections (generation, collected, uncollectable), the per-generation
 //! statistics and the final counts are compared.
 
+use crate::classify::{Classify, ExitClass};
 use crate::runner::{self, RunSpec, Source};
 use gclab_core::trace::{TraceFormat, TraceWriter};
 use serde::Deserialize;
@@ -48,6 +50,18 @@ pub enum FidelityError {
         /// What went wrong.
         msg: String,
     },
+}
+
+/// A bad case name or size is bad input; a failed model run has the run's class; a trace that
+/// cannot be written or a replay that fails is internal.
+impl Classify for FidelityError {
+    fn exit_class(&self) -> ExitClass {
+        match self {
+            FidelityError::Usage(_) => ExitClass::Usage,
+            FidelityError::Model { source, .. } => source.exit_class(),
+            FidelityError::Trace { .. } | FidelityError::Replay { .. } => ExitClass::Internal,
+        }
+    }
 }
 
 /// The CPython versions judged, with the model preset for each.
@@ -153,7 +167,7 @@ impl Side {
 
 /// The comparison for one (case, version).
 #[derive(Clone, Debug)]
-pub struct Row {
+pub struct FidelityRow {
     /// The case.
     pub case: String,
     /// Its size.
@@ -170,7 +184,7 @@ pub struct Row {
     pub loop_allocations: i64,
 }
 
-impl Row {
+impl FidelityRow {
     /// Index of the first collection where the sequences differ (None if they are equal).
     pub fn first_difference(&self) -> Option<usize> {
         let (a, b) = (&self.real.collections, &self.model.collections);
@@ -217,7 +231,7 @@ pub struct Options {
 #[derive(Debug, Default)]
 pub struct Report {
     /// Compared rows.
-    pub rows: Vec<Row>,
+    pub rows: Vec<FidelityRow>,
     /// Versions skipped, with the reason.
     pub skipped: Vec<(String, String)>,
 }
@@ -357,7 +371,7 @@ pub fn check(opts: &Options, mut progress: impl FnMut(&str)) -> Result<Report, F
         for (py, preset, th) in &pythons {
             let model = model_side(case, "fidelity", &params, opts.seed, preset)?;
             let (python, real, loop_allocations) = real_side(py, &opts.script, &trace, case, *th)?;
-            let row = Row {
+            let row = FidelityRow {
                 case: case.clone(),
                 size,
                 python,
@@ -387,7 +401,7 @@ pub fn check_workload(
     th: [i32; 3],
     script: &Path,
     dir: &Path,
-) -> Result<Row, FidelityError> {
+) -> Result<FidelityRow, FidelityError> {
     let case = if params.is_empty() {
         workload.to_string()
     } else {
@@ -412,7 +426,7 @@ pub fn check_workload(
     let model = model_side(&case, workload, params, seed, preset)?;
     let (python, real, loop_allocations) = real_side(python, script, &trace, &case, th)?;
     let _ = std::fs::remove_file(&trace);
-    Ok(Row {
+    Ok(FidelityRow {
         case,
         size: 0,
         python,
@@ -424,7 +438,7 @@ pub fn check_workload(
 }
 
 /// One line of the markdown table for a row.
-pub fn row_line(r: &Row) -> String {
+pub fn row_line(r: &FidelityRow) -> String {
     table_line(r)
 }
 
@@ -432,7 +446,7 @@ fn gens(s: &Side) -> String {
     format!("{}/{}/{}", s.per_gen[0], s.per_gen[1], s.per_gen[2])
 }
 
-fn table_line(r: &Row) -> String {
+fn table_line(r: &FidelityRow) -> String {
     let verdict = match r.first_difference() {
         None if r.matches() => "yes".to_string(),
         None if r.loop_allocations != 0 => {

@@ -1,15 +1,14 @@
 //! `gclab sweep`: run every cell of an experiment file.
 
+use crate::classify::{Classify, ClassifyExt, CmdContext, CmdResult, ExitClass};
 use crate::experiment::Experiment;
 use crate::sweep::{self, SweepOptions};
-use anyhow::{Context, Result};
-use clap::Args;
 use std::io::IsTerminal;
 use std::path::PathBuf;
 
 /// Arguments of `gclab sweep`.
-#[derive(Args, Debug)]
-pub struct SweepArgs {
+#[derive(clap::Args, Debug)]
+pub struct Args {
     /// The experiment file (`results/<name>/experiment.toml`) or its directory.
     pub experiment: PathBuf,
     /// Worker threads (default: one per core). Each simulation is single-threaded.
@@ -53,8 +52,14 @@ pub struct CellsFailed {
     pub total: usize,
 }
 
+impl Classify for CellsFailed {
+    fn exit_class(&self) -> ExitClass {
+        ExitClass::Internal
+    }
+}
+
 /// Runs `gclab sweep`.
-pub fn run(a: SweepArgs) -> Result<()> {
+pub fn run(a: Args) -> CmdResult {
     let exp = Experiment::load(&a.experiment)?;
     let shard = match &a.shard {
         Some(s) => Some(sweep::parse_shard(s)?),
@@ -76,7 +81,9 @@ pub fn run(a: SweepArgs) -> Result<()> {
         None => exp.dir.join("runs.jsonl"),
     });
     if let Some(p) = out.parent() {
-        std::fs::create_dir_all(p).with_context(|| format!("creating {}", p.display()))?;
+        std::fs::create_dir_all(p)
+            .internal()
+            .with_context(|| format!("creating {}", p.display()))?;
     }
     let opts = SweepOptions {
         jobs: a.jobs,

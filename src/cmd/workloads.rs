@@ -4,11 +4,28 @@
 //! is cyclic and the mean object lifetime in ops. Strategy-independent and identical on every
 //! machine. Printed as a markdown table and written to `results/workloads/` as markdown and JSON.
 
-use anyhow::{Context, Result};
+use crate::classify::{ClassifyExt, CmdContext, CmdResult, UserError};
 use gclab_workloads::{characterise, Characterisation};
 use rayon::prelude::*;
 use std::fmt::Write;
-use std::path::Path;
+use std::path::PathBuf;
+
+/// Arguments of `gclab workloads`.
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// Only this workload (default: every workload and the guide's variants).
+    #[arg(long, short)]
+    pub workload: Option<String>,
+    /// Workload parameter `key=value` (repeatable; needs --workload).
+    #[arg(long = "param", short = 'p', value_name = "KEY=VALUE")]
+    pub params: Vec<String>,
+    /// Seed of the workloads' RNG.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Output directory.
+    #[arg(long, default_value = "results/workloads")]
+    pub out: PathBuf,
+}
 
 /// The rows of the default table: every catalogue workload at its defaults, then the guide's
 /// variants.
@@ -33,7 +50,7 @@ pub fn default_rows() -> Vec<(String, Vec<String>)> {
 pub fn characterise_rows(
     rows: &[(String, Vec<String>)],
     seed: u64,
-) -> Result<Vec<Characterisation>> {
+) -> CmdResult<Vec<Characterisation>> {
     rows.par_iter()
         .map(|(name, params)| {
             characterise(name, params, seed)
@@ -84,16 +101,22 @@ pub fn markdown(rows: &[Characterisation]) -> String {
     s
 }
 
-/// Runs the command: characterise, print, write `out/characterisation.{md,json}`.
-pub fn run(workload: Option<&str>, params: &[String], seed: u64, out: &Path) -> Result<()> {
+/// Runs `gclab workloads`: characterise, print, write `out/characterisation.{md,json}`.
+pub fn run(a: Args) -> CmdResult {
+    if a.workload.is_none() && !a.params.is_empty() {
+        return Err(UserError("--param needs --workload".into()).into());
+    }
+    let (workload, seed, out) = (a.workload.as_deref(), a.seed, &a.out);
     let rows = match workload {
-        Some(w) => vec![(w.to_string(), params.to_vec())],
+        Some(w) => vec![(w.to_string(), a.params.clone())],
         None => default_rows(),
     };
     let table = characterise_rows(&rows, seed)?;
     let md = markdown(&table);
     print!("{md}");
-    std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
+    std::fs::create_dir_all(out)
+        .internal()
+        .with_context(|| format!("creating {}", out.display()))?;
     let stem = match workload {
         Some(w) => format!("characterisation-{w}"),
         None => "characterisation".to_string(),
@@ -103,10 +126,14 @@ pub fn run(workload: Option<&str>, params: &[String], seed: u64, out: &Path) -> 
     );
     let md_path = out.join(format!("{stem}.md"));
     std::fs::write(&md_path, format!("{header}{md}"))
+        .internal()
         .with_context(|| format!("writing {}", md_path.display()))?;
     let json_path = out.join(format!("{stem}.json"));
-    let json = serde_json::to_string_pretty(&table).context("serialising the table")?;
+    let json = serde_json::to_string_pretty(&table)
+        .internal()
+        .context("serialising the table")?;
     std::fs::write(&json_path, format!("{json}\n"))
+        .internal()
         .with_context(|| format!("writing {}", json_path.display()))?;
     eprintln!("wrote {} and {}", md_path.display(), json_path.display());
     Ok(())

@@ -1,23 +1,24 @@
-//! The job `cargo run --release` runs with no subcommand: the default experiment
-//! (`results/default/experiment.toml`), its figures and its README tables.
-
-use crate::analysis::ResultSet;
+//! The job `cargo run --release` runs with no subcommand:
+//! [`regenerate`](crate::pipeline::regenerate) `results/default` (the default experiment, its
+//! figures and its README tables) and print a summary table.
+use crate::classify::{ClassifyExt, CmdContext, CmdResult};
 use crate::experiment::Experiment;
-use crate::sweep::{self, SweepOptions};
-use anyhow::{anyhow, Context, Result};
-use std::io::IsTerminal;
+use crate::pipeline::{self, RegenerateOptions};
 use std::path::Path;
 
 /// The default experiment, embedded so the binary can run it outside a checkout too.
-pub const DEFAULT_EXPERIMENT: &str = include_str!("../results/default/experiment.toml");
+pub const DEFAULT_EXPERIMENT: &str = include_str!("../../results/default/experiment.toml");
 
-/// Runs the default experiment in `results/default` (written from the embedded copy if the
-/// directory does not exist), draws its figures and prints a summary.
-pub fn run() -> Result<()> {
+/// Regenerates `results/default` (its `experiment.toml` written from the embedded copy if
+/// there is none) and prints a summary table.
+pub fn run() -> CmdResult {
     let dir = Path::new("results/default");
     if !dir.join("experiment.toml").is_file() {
-        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+        std::fs::create_dir_all(dir)
+            .internal()
+            .with_context(|| format!("creating {}", dir.display()))?;
         std::fs::write(dir.join("experiment.toml"), DEFAULT_EXPERIMENT)
+            .internal()
             .with_context(|| format!("writing {}/experiment.toml", dir.display()))?;
     }
     let exp = Experiment::load(dir)?;
@@ -29,28 +30,16 @@ pub fn run() -> Result<()> {
         exp.workloads.len(),
         exp.file.replicates
     );
-    let runs = dir.join("runs");
-    if runs.exists() {
-        std::fs::remove_dir_all(&runs).with_context(|| format!("removing {}", runs.display()))?;
-    }
     let t = std::time::Instant::now();
-    let s = sweep::run(
+    let done = pipeline::regenerate(
         &exp,
-        &SweepOptions {
+        &RegenerateOptions {
             jobs: None,
-            resume: false,
-            shard: None,
-            out: dir.join("runs.jsonl"),
-            verify: false,
-            max_heap: None,
-            progress: std::io::stderr().is_terminal(),
             max_replicates: None,
+            png: true,
         },
     )?;
-    let files = crate::plot::plot_dir(dir, true).map_err(|e| anyhow!("{e}"))?;
-    let rs = ResultSet::load(dir)?;
-    crate::readme::update_readme(dir, &rs)
-        .with_context(|| format!("writing {}/README.md", dir.display()))?;
+    let (s, files, rs) = (done.summary, done.figures, done.results);
     println!(
         "{:<16} {:<14} {:>11} {:>14} {:>12} {:>14} {:>10}",
         "workload", "strategy", "collections", "max pause", "peak live", "leaked at end", "Mops/s"

@@ -12,6 +12,7 @@
 //! * `chain`: N 1-tuples, each holding the previous one (every object has its own slot block:
 //!   the worst case for slot storage).
 
+use crate::classify::{Classify, ClassifyExt, CmdContext, CmdResult, ExitClass};
 use crate::registry::{self, RegistryError, WithStrategy};
 use gclab_core::executor::{ExecConfig, Executor};
 use gclab_core::op::StreamHeader;
@@ -121,7 +122,7 @@ impl WithStrategy for Build {
 }
 
 /// Builds the heap and measures it.
-pub fn run(objects: u64, strategy: &str, shape: &str) -> Result<MemProbe, MemProbeError> {
+pub fn probe(objects: u64, strategy: &str, shape: &str) -> Result<MemProbe, MemProbeError> {
     if objects < 2 {
         return Err(MemProbeError::Usage("--objects must be at least 2".into()));
     }
@@ -145,4 +146,41 @@ pub fn run(objects: u64, strategy: &str, shape: &str) -> Result<MemProbe, MemPro
         strategy_metadata_bytes_per_object: b.meta,
         build_ns: b.build_ns,
     })
+}
+
+/// A bad argument, strategy name or parameter is bad input; a failure building the heap is
+/// internal.
+impl Classify for MemProbeError {
+    fn exit_class(&self) -> ExitClass {
+        match self {
+            MemProbeError::Usage(_) | MemProbeError::Registry(_) => ExitClass::Usage,
+            MemProbeError::Exec(_) => ExitClass::Internal,
+        }
+    }
+}
+
+/// Arguments of `gclab mem-probe`.
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// Live simulated objects to build.
+    #[arg(long, default_value_t = 10_000_000)]
+    pub objects: u64,
+    /// Strategy or preset.
+    #[arg(long, short, default_value = "cpython-3.11")]
+    pub strategy: String,
+    /// Heap shape: lists, atoms or chain.
+    #[arg(long, default_value = "lists")]
+    pub shape: String,
+}
+
+/// Runs `gclab mem-probe` ([`probe`]) and prints the result as one JSON line.
+pub fn run(a: Args) -> CmdResult {
+    let r = probe(a.objects, &a.strategy, &a.shape)?;
+    println!(
+        "{}",
+        serde_json::to_string(&r)
+            .internal()
+            .context("serialising the result")?
+    );
+    Ok(())
 }

@@ -1,19 +1,18 @@
-//! `gclab reproduce`: rerun every published experiment under `results/` and redraw its figures;
-//! with `--check`, rerun into a temporary directory instead and compare the deterministic
-//! columns, sidecars and figures with the committed ones, byte for byte.
-
-use crate::analysis::ResultSet;
+//! `gclab reproduce`: [`regenerate`](crate::pipeline::regenerate) every published experiment
+//! under `results/` in place (sweep, figures, README tables); with `--check`, rerun into a
+//! temporary directory instead and compare the deterministic columns, sidecars and figures with
+//! the committed ones, byte for byte.
+use crate::classify::{Classify, ClassifyExt, CmdContext, CmdError, CmdResult, ExitClass};
 use crate::experiment::Experiment;
+use crate::pipeline::{self, RegenerateOptions};
 use crate::sweep::{self, read_rows, write_rows, Row, SweepOptions};
-use anyhow::{anyhow, Context, Result};
-use clap::Args;
 use std::collections::BTreeMap;
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 
 /// Arguments of `gclab reproduce`.
-#[derive(Args, Debug, Clone)]
-pub struct ReproduceArgs {
+#[derive(clap::Args, Debug, Clone)]
+pub struct Args {
     /// Rerun into a temporary directory and compare with the committed results instead of
     /// overwriting them; exit 1 if anything deterministic differs.
     #[arg(long)]
@@ -44,11 +43,20 @@ pub struct CheckFailed {
     pub count: usize,
 }
 
+impl Classify for CheckFailed {
+    fn exit_class(&self) -> ExitClass {
+        ExitClass::Internal
+    }
+}
+
 /// The experiment directories under `root`, sorted.
-pub fn experiments(root: &Path, only: &[String]) -> Result<Vec<PathBuf>> {
+pub fn experiments(root: &Path, only: &[String]) -> CmdResult<Vec<PathBuf>> {
     let mut out = Vec::new();
-    for e in std::fs::read_dir(root).with_context(|| format!("reading {}", root.display()))? {
-        let p = e?.path();
+    for e in std::fs::read_dir(root)
+        .internal()
+        .with_context(|| format!("reading {}", root.display()))?
+    {
+        let p = e.internal()?.path();
         if p.join("experiment.toml").is_file() {
             let name = p
                 .file_name()
@@ -61,16 +69,16 @@ pub fn experiments(root: &Path, only: &[String]) -> Result<Vec<PathBuf>> {
     }
     out.sort();
     if out.is_empty() {
-        return Err(anyhow!(
+        return Err(CmdError::internal(anyhow::anyhow!(
             "no experiments (directories with experiment.toml) under {}",
             root.display()
-        ));
+        )));
     }
     Ok(out)
 }
 
 /// Runs `gclab reproduce`.
-pub fn run(a: ReproduceArgs) -> Result<()> {
+pub fn run(a: Args) -> CmdResult {
     let mut diffs = 0;
     for dir in experiments(&a.root, &a.only)? {
         let t = std::time::Instant::now();
@@ -91,7 +99,22 @@ pub fn run(a: ReproduceArgs) -> Result<()> {
             );
             diffs += found.len();
         } else {
-            regenerate(&dir, &a)?;
+            let exp = Experiment::load(&dir)?;
+            let done = pipeline::regenerate(
+                &exp,
+                &RegenerateOptions {
+                    jobs: a.jobs,
+                    max_replicates: a.quick.then_some(1),
+                    png: !a.no_png,
+                },
+            )?;
+            if !done.summary.failed.is_empty() {
+                eprintln!(
+                    "{}: {} cell(s) failed",
+                    dir.display(),
+                    done.summary.failed.len()
+                );
+            }
             println!(
                 "{}: regenerated ({:.1}s)",
                 dir.display(),
@@ -105,7 +128,7 @@ pub fn run(a: ReproduceArgs) -> Result<()> {
     Ok(())
 }
 
-fn options(out: PathBuf, a: &ReproduceArgs) -> SweepOptions {
+fn options(out: PathBuf, a: &Args) -> SweepOptions {
     SweepOptions {
         jobs: a.jobs,
         resume: false,
@@ -116,24 +139,6 @@ fn options(out: PathBuf, a: &ReproduceArgs) -> SweepOptions {
         progress: std::io::stderr().is_terminal(),
         max_replicates: a.quick.then_some(1),
     }
-}
-
-/// Reruns one experiment in place: sweep, figures, README section.
-pub fn regenerate(dir: &Path, a: &ReproduceArgs) -> Result<()> {
-    let exp = Experiment::load(dir)?;
-    let runs = dir.join("runs");
-    if runs.exists() {
-        std::fs::remove_dir_all(&runs).with_context(|| format!("removing {}", runs.display()))?;
-    }
-    let s = sweep::run(&exp, &options(dir.join("runs.jsonl"), a))?;
-    if !s.failed.is_empty() {
-        eprintln!("{}: {} cell(s) failed", dir.display(), s.failed.len());
-    }
-    crate::plot::plot_dir(dir, !a.no_png).map_err(|e| anyhow!("{e}"))?;
-    let rs = ResultSet::load(dir)?;
-    crate::readme::update_readme(dir, &rs)
-        .with_context(|| format!("writing {}/README.md", dir.display()))?;
-    Ok(())
 }
 
 /// The first place two JSON values differ, as a path.
@@ -165,7 +170,7 @@ pub fn first_diff(a: &serde_json::Value, b: &serde_json::Value, path: &str) -> O
     }
 }
 
-fn copy_dir(from: &Path, to: &Path) -> Result<()> {
+fn copy_dir(from: &Path, to: &Path) -> std::io::Result<()> {
     std::fs::create_dir_all(to)?;
     if from.is_dir() {
         for e in std::fs::read_dir(from)? {
@@ -182,14 +187,16 @@ fn copy_dir(from: &Path, to: &Path) -> Result<()> {
 
 /// Reruns one experiment into a temporary directory and lists what differs from the committed
 /// results: rows (deterministic columns), sidecars and deterministic figures (`figures/*.svg`).
-pub fn check_dir(dir: &Path, a: &ReproduceArgs) -> Result<Vec<String>> {
+pub fn check_dir(dir: &Path, a: &Args) -> CmdResult<Vec<String>> {
     let exp = Experiment::load(dir)?;
-    let tmp = tempfile::tempdir().context("creating a temporary directory")?;
+    let tmp = tempfile::tempdir()
+        .internal()
+        .context("creating a temporary directory")?;
     let work = tmp.path().join(&exp.name);
-    std::fs::create_dir_all(&work)?;
-    std::fs::copy(dir.join("experiment.toml"), work.join("experiment.toml"))?;
+    std::fs::create_dir_all(&work).internal()?;
+    std::fs::copy(dir.join("experiment.toml"), work.join("experiment.toml")).internal()?;
     // Committed sidecars first, so a quick rerun can redraw figures from the full set.
-    copy_dir(&dir.join("runs"), &work.join("runs"))?;
+    copy_dir(&dir.join("runs"), &work.join("runs")).internal()?;
     let texp = Experiment::load(&work)?;
     sweep::run(&texp, &options(work.join("runs.jsonl"), a))?;
 
@@ -241,7 +248,14 @@ pub fn check_dir(dir: &Path, a: &ReproduceArgs) -> Result<Vec<String>> {
     }
     rows.sort_by_key(|r| r.index);
     write_rows(&work.join("runs.jsonl"), &rows)?;
-    crate::plot::plot_dir(&work, false).map_err(|e| anyhow!("{e}"))?;
+    crate::plot::plot_dir(&work, false).map_err(|e| CmdError::internal(anyhow::anyhow!("{e}")))?;
+    found.extend(compare_figures(dir, &work));
+    Ok(found)
+}
+
+/// The deterministic figures (`figures/*.svg`) of `dir` and `work` that differ, are missing from
+/// the rerun or were not committed.
+fn compare_figures(dir: &Path, work: &Path) -> Vec<String> {
     let svgs = |d: &Path| -> Vec<String> {
         let mut v: Vec<String> = std::fs::read_dir(d.join("figures"))
             .map(|it| {
@@ -254,7 +268,8 @@ pub fn check_dir(dir: &Path, a: &ReproduceArgs) -> Result<Vec<String>> {
         v.sort();
         v
     };
-    let (cf, rf) = (svgs(dir), svgs(&work));
+    let (cf, rf) = (svgs(dir), svgs(work));
+    let mut found = Vec::new();
     for f in &cf {
         if !rf.contains(f) {
             found.push(format!("figures/{f}: not produced by the rerun"));
@@ -271,5 +286,5 @@ pub fn check_dir(dir: &Path, a: &ReproduceArgs) -> Result<Vec<String>> {
             ));
         }
     }
-    Ok(found)
+    found
 }

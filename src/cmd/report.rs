@@ -1,13 +1,12 @@
 //! `gclab report`: print a result's tables and write them into its README.
 
 use crate::analysis::ResultSet;
-use anyhow::{Context, Result};
-use clap::Args;
+use crate::classify::{ClassifyExt, CmdContext, CmdResult};
 use std::path::PathBuf;
 
 /// Arguments of `gclab report`.
-#[derive(Args, Debug)]
-pub struct ReportArgs {
+#[derive(clap::Args, Debug)]
+pub struct Args {
     /// Results directories (`results/<name>`).
     #[arg(required = true)]
     pub dirs: Vec<PathBuf>,
@@ -17,13 +16,14 @@ pub struct ReportArgs {
 }
 
 /// Runs `gclab report`.
-pub fn run(a: ReportArgs) -> Result<()> {
+pub fn run(a: Args) -> CmdResult {
     for d in &a.dirs {
         let rs = ResultSet::load(d)?;
         if a.print {
             print!("{}", crate::readme::markdown(&rs));
         } else {
             crate::readme::update_readme(d, &rs)
+                .internal()
                 .with_context(|| format!("writing {}/README.md", d.display()))?;
             eprintln!("{}: README.md updated", d.display());
         }

@@ -3,6 +3,7 @@
 //! `scripts/bench_full_collect.py` runs it side by side with real CPython's `gc.collect()` on
 //! the same heap shape.
 
+use crate::classify::{Classify, ClassifyExt, CmdContext, CmdResult, ExitClass};
 use gclab_core::executor::{ExecConfig, Executor};
 use gclab_core::op::{GcOp, Op, StreamHeader};
 use gclab_core::workload::{Emitter, OpSink};
@@ -53,7 +54,7 @@ fn median(v: &mut [u64]) -> u64 {
 
 /// Builds the heap (`objects - 1` empty containers appended to one list) and times
 /// `reps` full collections and `reps` gen0 collections.
-pub fn run(objects: u64, shape: &str, reps: usize) -> Result<BenchResult, BenchError> {
+pub fn bench(objects: u64, shape: &str, reps: usize) -> Result<BenchResult, BenchError> {
     if objects < 2 {
         return Err(BenchError::Usage("--objects must be at least 2".into()));
     }
@@ -113,4 +114,40 @@ pub fn run(objects: u64, shape: &str, reps: usize) -> Result<BenchResult, BenchE
         gen0_median_ns: median(&mut gen0_ns),
         examined,
     })
+}
+
+/// A bad argument is bad input; a failure building the heap is internal.
+impl Classify for BenchError {
+    fn exit_class(&self) -> ExitClass {
+        match self {
+            BenchError::Usage(_) => ExitClass::Usage,
+            BenchError::Exec(_) => ExitClass::Internal,
+        }
+    }
+}
+
+/// Arguments of `gclab bench-collect`.
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// Tracked containers in the live heap.
+    #[arg(long, default_value_t = 1_000_000)]
+    pub objects: u64,
+    /// Heap shape: `lists` (empty lists in one list) or `dicts` (dicts each holding a list).
+    #[arg(long, default_value = "lists")]
+    pub shape: String,
+    /// Full collections to time (the median is reported).
+    #[arg(long, default_value_t = 7)]
+    pub reps: usize,
+}
+
+/// Runs `gclab bench-collect` ([`bench()`]) and prints the result as one JSON line.
+pub fn run(a: Args) -> CmdResult {
+    let r = bench(a.objects, &a.shape, a.reps)?;
+    println!(
+        "{}",
+        serde_json::to_string(&r)
+            .internal()
+            .context("serialising the result")?
+    );
+    Ok(())
 }

@@ -1,0 +1,116 @@
+//! `gclab fidelity`: the `generational` model against real CPython 3.11/3.12/3.13, collection
+//! by collection, for the `fidelity` workload's cases or (with `--workload`) one trace of any
+//! catalogue workload. Prints the markdown table row by row; exits 1 if any pair differs. The
+//! comparison itself is the library module [`crate::fidelity`].
+
+use crate::classify::{ClassifyExt, CmdContext, CmdError, CmdResult};
+use crate::fidelity::{self as f, Report};
+use std::path::PathBuf;
+
+/// Arguments of `gclab fidelity`.
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// Cases to run, comma-separated (default: all of the `fidelity` workload's cases).
+    #[arg(long, value_delimiter = ',')]
+    pub cases: Vec<String>,
+    /// Size of every case (default: each case's own).
+    #[arg(long)]
+    pub size: Option<u64>,
+    /// Seed of the traces.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// The replay script (default: scripts/cpython_replay.py of the source tree).
+    #[arg(long)]
+    pub script: Option<PathBuf>,
+    /// Directory for the traces (default: a directory under the system temp dir).
+    #[arg(long)]
+    pub dir: Option<PathBuf>,
+    /// Also write the markdown table to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// Compare a trace of this catalogue workload instead of the `fidelity` cases.
+    #[arg(long, short)]
+    pub workload: Option<String>,
+    /// Parameter `key=value` of --workload (repeatable).
+    #[arg(
+        long = "param",
+        short = 'p',
+        value_name = "KEY=VALUE",
+        requires = "workload"
+    )]
+    pub params: Vec<String>,
+}
+
+/// The trace directory when `--dir` is not given.
+fn temp_dir() -> PathBuf {
+    std::env::temp_dir().join(format!("gclab-fidelity-{}", std::process::id()))
+}
+
+/// Runs `gclab fidelity`.
+pub fn run(a: Args) -> CmdResult {
+    if let Some(w) = &a.workload {
+        return run_workload(w, &a);
+    }
+    let opts = f::Options {
+        cases: a.cases,
+        size: a.size,
+        seed: a.seed,
+        script: a.script.unwrap_or_else(f::default_script),
+        dir: a.dir.unwrap_or_else(temp_dir),
+    };
+    let mut header = true;
+    let report = f::check(&opts, |line| {
+        if std::mem::take(&mut header) {
+            print!("{}", f::table(&Report::default()));
+        }
+        println!("{line}");
+    })?;
+    for (v, why) in &report.skipped {
+        println!("skipped CPython {v}: {why}");
+    }
+    finish(&report, a.out)
+}
+
+/// `gclab fidelity --workload NAME`: one workload's trace in every CPython found.
+fn run_workload(workload: &str, a: &Args) -> CmdResult {
+    let script = a.script.clone().unwrap_or_else(f::default_script);
+    let dir = a.dir.clone().unwrap_or_else(temp_dir);
+    let mut report = Report::default();
+    print!("{}", f::table(&Report::default()));
+    for (v, preset, th) in f::VERSIONS {
+        match f::find_python(v) {
+            f::Interpreter::Found(py) => {
+                let row =
+                    f::check_workload(workload, &a.params, a.seed, &py, preset, th, &script, &dir)?;
+                println!("{}", f::row_line(&row));
+                report.rows.push(row);
+            }
+            f::Interpreter::Missing(why) => {
+                println!("skipped CPython {v}: {why}");
+                report.skipped.push((v.to_string(), why));
+            }
+        }
+    }
+    if a.dir.is_none() {
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+    finish(&report, a.out.clone())
+}
+
+/// Writes the table to `out` if asked, then fails (internal) if any pair does not match.
+fn finish(report: &Report, out: Option<PathBuf>) -> CmdResult {
+    if let Some(path) = out {
+        std::fs::write(&path, f::table(report))
+            .internal()
+            .with_context(|| format!("writing {}", path.display()))?;
+    }
+    let bad = report.rows.iter().filter(|r| !r.matches()).count();
+    if bad > 0 {
+        return Err(CmdError::internal(anyhow::anyhow!(
+            "{bad} of {} (trace, CPython) pairs do not match",
+            report.rows.len()
+        )));
+    }
+    println!("all {} (trace, CPython) pairs match", report.rows.len());
+    Ok(())
+}

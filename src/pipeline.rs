@@ -1,0 +1,116 @@
+//! The regenerate pipeline: one published result rebuilt from its `experiment.toml` by a sweep
+//! (into `runs.jsonl` and `runs/`), its figures ([`crate::plot::plot_dir`]) and its README
+//! tables ([`crate::readme::update_readme`]).
+//!
+//! The default job (`cargo run --release`) is [`regenerate`] of `results/default`; `gclab
+//! reproduce` is [`regenerate`] of every published result (or, with `--check`, a rerun compared
+//! with the committed files).
+
+use crate::analysis::{AnalysisError, ResultSet};
+use crate::classify::{Classify, ExitClass};
+use crate::experiment::Experiment;
+use crate::sweep::{self, SweepError, SweepOptions, SweepSummary};
+use std::io::IsTerminal;
+use std::path::PathBuf;
+
+/// How to regenerate.
+#[derive(Clone, Debug, Default)]
+pub struct RegenerateOptions {
+    /// Worker threads (None: one per core).
+    pub jobs: Option<usize>,
+    /// Run only the first N replicates of each cell (None: all).
+    pub max_replicates: Option<u32>,
+    /// Draw PNG figures beside the SVG ones.
+    pub png: bool,
+}
+
+/// What [`regenerate`] produced.
+#[derive(Debug)]
+pub struct Regenerated {
+    /// The sweep's counts.
+    pub summary: SweepSummary,
+    /// The figure files written.
+    pub figures: Vec<PathBuf>,
+    /// The results, as read back from the directory.
+    pub results: ResultSet,
+}
+
+/// Why a result could not be regenerated.
+#[derive(Debug, thiserror::Error)]
+pub enum RegenerateError {
+    /// The previous sidecars could not be removed.
+    #[error("removing {}", path.display())]
+    Remove {
+        /// The `runs/` directory.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// The sweep failed as a whole.
+    #[error(transparent)]
+    Sweep(#[from] SweepError),
+    /// The figures could not be drawn.
+    #[error("{0}")]
+    Plot(String),
+    /// The results could not be read back.
+    #[error(transparent)]
+    Load(#[from] AnalysisError),
+    /// The README could not be written.
+    #[error("writing {}/README.md", dir.display())]
+    Readme {
+        /// The results directory.
+        dir: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+}
+
+/// A sweep's own class ([`SweepError::Usage`] is bad input); everything else is internal.
+impl Classify for RegenerateError {
+    fn exit_class(&self) -> ExitClass {
+        match self {
+            RegenerateError::Sweep(e) => e.exit_class(),
+            _ => ExitClass::Internal,
+        }
+    }
+}
+
+/// Regenerates the result of `exp` in its directory: removes the old sidecars (`runs/`), reruns
+/// every cell into `runs.jsonl` (a progress bar if standard error is a terminal), draws the
+/// figures and rewrites the README's generated section.
+pub fn regenerate(
+    exp: &Experiment,
+    opts: &RegenerateOptions,
+) -> Result<Regenerated, RegenerateError> {
+    let dir = &exp.dir;
+    let runs = dir.join("runs");
+    if runs.exists() {
+        std::fs::remove_dir_all(&runs)
+            .map_err(|source| RegenerateError::Remove { path: runs, source })?;
+    }
+    let summary = sweep::run(
+        exp,
+        &SweepOptions {
+            jobs: opts.jobs,
+            resume: false,
+            shard: None,
+            out: dir.join("runs.jsonl"),
+            verify: false,
+            max_heap: None,
+            progress: std::io::stderr().is_terminal(),
+            max_replicates: opts.max_replicates,
+        },
+    )?;
+    let figures =
+        crate::plot::plot_dir(dir, opts.png).map_err(|e| RegenerateError::Plot(e.to_string()))?;
+    let results = ResultSet::load(dir)?;
+    crate::readme::update_readme(dir, &results).map_err(|source| RegenerateError::Readme {
+        dir: dir.clone(),
+        source,
+    })?;
+    Ok(Regenerated {
+        summary,
+        figures,
+        results,
+    })
+}
