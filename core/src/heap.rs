@@ -5,32 +5,12 @@
 //! The executor owns the heap and mutates it for the program; a strategy reads it and frees
 //! objects through [`Heap::free`]. Objects are `u32` indices ([`ObjId`]), never boxes.
 
+pub use crate::id::ObjId;
 use crate::kind::{dict_size, list_capacity, list_size, Kind, ALL_KINDS, NUM_KINDS};
 use crate::recorder::{CollectionRecord, Recorder};
 use crate::slots::{PoolFull, SlotPool, MAX_WORDS, NO_BLOCK};
 use serde::{Deserialize, Serialize};
 use std::time::Instant;
-
-/// An object's index in the heap's arena. [`ObjId::NIL`] stands for `None` / an empty register.
-#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-pub struct ObjId(pub u32);
-
-impl ObjId {
-    /// No object: an empty register or slot (`None`).
-    pub const NIL: ObjId = ObjId(u32::MAX);
-
-    /// True if this is [`ObjId::NIL`].
-    #[inline]
-    pub const fn is_nil(self) -> bool {
-        self.0 == u32::MAX
-    }
-
-    /// The index as `usize`, for indexing a strategy's own metadata vectors.
-    #[inline]
-    pub const fn index(self) -> usize {
-        self.0 as usize
-    }
-}
 
 const FREE: u8 = u8::MAX;
 
