@@ -317,13 +317,9 @@ pub fn find_failure<S: Strategy>(
 
 /// The header of every generated stream.
 pub fn header(registers: u32) -> StreamHeader {
-    StreamHeader {
-        workload: "conformance".into(),
-        params: Vec::new(),
-        seed: 0,
-        registers,
-        names: gen::NAMES.iter().map(|s| s.to_string()).collect(),
-    }
+    StreamHeader::new(registers)
+        .workload("conformance")
+        .names(gen::NAMES)
 }
 
 fn failure_dir(cfg: &Config) -> PathBuf {

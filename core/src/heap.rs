@@ -1064,10 +1064,7 @@ mod tests {
 
     #[test]
     fn a_full_slot_pool_stops_the_run_with_an_error_naming_the_op() {
-        let header = StreamHeader {
-            registers: 2,
-            ..Default::default()
-        };
+        let header = StreamHeader::new(2);
         let mut ops = vec![
             Op::Alloc {
                 dst: 0,

@@ -21,7 +21,7 @@
 //! use gclab_core::workload::{CountingSink, OpSink};
 //! use gclab_core::{Kind, Op, StreamHeader};
 //!
-//! let header = StreamHeader { workload: "demo".into(), registers: 2, ..Default::default() };
+//! let header = StreamHeader::new(2).workload("demo");
 //! let mut w = TraceWriter::new(Vec::new(), TraceFormat::Binary);
 //! w.begin(&header).unwrap();
 //! w.ops(&[Op::Alloc { dst: 0, kind: Kind::List, len: 3 }, Op::Clear { dst: 0 }]).unwrap();
