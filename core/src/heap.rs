@@ -172,6 +172,28 @@ impl From<PoolFull> for HeapError {
 }
 
 /// The simulated heap. See the module docs.
+///
+/// # Freeing: which method a strategy should call
+///
+/// Every free marks the object freed, updates the accounting at once and returns its slot
+/// block to the pool (the private `free_common` and `release_block`); the four methods differ
+/// only in how the strategy receives the object's children:
+///
+/// - [`Heap::free_with`]: `release(child)` for each non-nil slot, straight from the block. For
+///   a cascade on the hot path while copy-on-write accounting is off (refcount, generational).
+/// - [`Heap::free_with_noting`]: `release(child) -> bool` for each non-nil slot, and the heap
+///   notes each write as [`Heap::note_rc_write`] does. For the same cascade while
+///   [`Heap::cow_active`].
+/// - [`Heap::free_into`]: the non-nil children appended to a `Vec` the strategy keeps, without
+///   allocating once it has grown. For a worklist (mark-sweep, a collector's sweep, a
+///   cascade with [`Heap::note_rc_write`] per child).
+/// - [`Heap::free`]: a new `Vec` of every slot, nil ones included. For code off the hot path.
+///
+/// `free_into` is a thin wrapper over `free_with`. `free_with` and `free_with_noting` stay two
+/// bodies: merging them would put a copy-on-write test in the per-child loop of the path
+/// that has none, and `free_with_noting` must borrow the block and the dirty bits at once,
+/// which a closure given to `free_with` cannot. `free` keeps the nil slots (trial deletion
+/// counts them as references traversed), so it reads the block itself.
 #[derive(Debug)]
 pub struct Heap {
     kinds: Vec<u8>,
@@ -317,18 +339,14 @@ impl Heap {
     // ----- freeing (strategies) -----
 
     /// Frees a live object and appends its children (its non-nil slots, in slot order) to
-    /// `children`, so that a strategy can release them. Accounting is updated at once. This is
-    /// the allocation-free form strategies use on their hot paths; see also [`Heap::free`].
+    /// `children`, so that a strategy can release them: [`Heap::free_with`] pushing each child.
+    /// Accounting is updated at once. See [`Heap`] for which free to use when.
     ///
     /// # Panics
     /// If `id` is not live (a double free: a strategy bug).
     #[inline]
     pub fn free_into(&mut self, id: ObjId, children: &mut Vec<ObjId>) {
-        let (off, code) = self.free_common(id);
-        if off != NO_BLOCK {
-            children.extend(self.pool.get(off).iter().filter(|c| !c.is_nil()));
-            self.release_block(off, code);
-        }
+        self.free_with(id, |c| children.push(c));
     }
 
     /// Frees a live object and calls `release(child)` for each of its non-nil slots, in slot

@@ -133,7 +133,7 @@ pub enum TraceError {
     /// may be fine.
     #[error("the sink stopped the stream: {0}")]
     Stopped(Stop),
-    /// [`TraceReader::feed`] was called a second time.
+    /// [`TraceReader::feed`](super::TraceReader::feed) was called a second time.
     #[error("this trace has already been fed to a sink")]
     AlreadyFed,
     /// The stream cannot be written as a trace (the header exceeds a bound, or the writer was

@@ -1,16 +1,16 @@
 //! Trace files: an op stream recorded on disk, to replay it later or feed it to other tools.
 //!
-//! A trace holds a [`StreamHeader`] followed by the stream's ops and an end marker that repeats
-//! the op count, so a truncated file is always detected. There are two forms, specified in
-//! `docs/trace-format.md`:
+//! A trace holds a [`StreamHeader`](crate::op::StreamHeader) followed by the stream's ops and an
+//! end marker that repeats the op count, so a truncated file is always detected. There are two
+//! forms, specified in `docs/trace-format.md`:
 //!
 //! - **binary** (magic `GCLT`): compact, one opcode byte and LEB128 varint operands per op;
 //! - **text** (first line `gclab-trace text 1`): one op per line, readable and hand-editable.
 //!
-//! [`TraceWriter`] is an [`OpSink`], so a workload streams straight into it; [`TraceReader`]
-//! detects the form from the first bytes and feeds any [`OpSink`] (the executor, a counter, a
-//! writer of the other form) one op at a time, as it decodes them. Both run in constant memory
-//! whatever the length of the stream.
+//! [`TraceWriter`] is an [`OpSink`](crate::workload::OpSink), so a workload streams straight into
+//! it; [`TraceReader`] detects the form from the first bytes and feeds any `OpSink` (the
+//! executor, a counter, a writer of the other form) one op at a time, as it decodes them. Both
+//! run in constant memory whatever the length of the stream.
 //!
 //! Reading never panics and never trusts a length field: strings, tables and lines are bounded
 //! (see the `MAX_*` constants) and every decoding error names the byte offset (binary) or the

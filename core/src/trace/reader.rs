@@ -100,8 +100,8 @@ impl<R: Read> TraceReader<R> {
     /// dynamic call per op.
     ///
     /// Ops reach the sink before the end marker is read: on any error the whole run must be
-    /// treated as invalid. A [`Stop`] from the sink is returned as [`TraceError::Stopped`]; the
-    /// other errors are the trace's. A reader can be fed once.
+    /// treated as invalid. A [`Stop`](crate::workload::Stop) from the sink is returned as
+    /// [`TraceError::Stopped`]; the other errors are the trace's. A reader can be fed once.
     pub fn feed<K: OpSink + ?Sized>(&mut self, sink: &mut K) -> Result<u64, TraceError> {
         if self.fed {
             return Err(TraceError::AlreadyFed);

@@ -11,8 +11,8 @@ use crate::workload::{OpSink, Stop};
 use std::io::{self, Write};
 
 /// Writes an op stream as a trace. It is an [`OpSink`]: pass it to
-/// [`stream`](crate::workload::stream) or [`TraceReader::feed`], then call
-/// [`finish`](TraceWriter::finish) to write the end marker.
+/// [`stream`](crate::workload::stream) or [`TraceReader::feed`](super::TraceReader::feed), then
+/// call [`finish`](TraceWriter::finish) to write the end marker.
 ///
 /// The writer encodes each chunk into an internal buffer and hands it to `W` with one
 /// `write_all`, so `W` need not be buffered.
