@@ -26,7 +26,7 @@ pub mod strategy;
 pub mod trace;
 pub mod workload;
 
-pub use executor::{ExecConfig, Executor, ProbeRecord, TimelineSample};
+pub use executor::{ExecConfig, ExecReport, Executor, ProbeRecord, TimelineSample};
 pub use heap::Heap;
 pub use id::ObjId;
 pub use kind::Kind;
