@@ -41,6 +41,7 @@
 //! Environment: `GCLAB_CONFORMANCE_CASES` (streams per check), `GCLAB_CONFORMANCE_SEED` (a u64;
 //! the default seed makes CI reproducible), `GCLAB_CONFORMANCE_DIR` (where failures go).
 
+#![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
 pub mod gen;

@@ -12,6 +12,7 @@
 //!
 //! Strategies never see workloads; workloads never see strategies.
 
+#![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
 pub mod executor;
