@@ -210,30 +210,7 @@ impl<R: Read> TextDecoder<R> {
                 expected: format!("the line `{TEXT_MAGIC} {VERSION}`"),
             });
         }
-        {
-            let mut c = self.cursor();
-            let found = c.s.chars().take(40).collect::<String>();
-            let bad = || TraceError::BadMagic {
-                at: Position::Line { line: 1, column: 1 },
-                found: format!("{found:?}"),
-            };
-            let (_, w1) = c.token();
-            let (_, w2) = c.token();
-            if w1 != "gclab-trace" || w2 != "text" {
-                return Err(bad());
-            }
-            let (pos, v) = c.token();
-            let version = parse_u64(v).ok_or_else(|| {
-                c.syntax(pos, "the format version number after `gclab-trace text`", v)
-            })?;
-            if version != u64::from(VERSION) {
-                return Err(TraceError::UnsupportedVersion {
-                    at: c.at(pos),
-                    version,
-                });
-            }
-            c.end()?;
-        }
+        self.cursor().magic_line()?;
 
         let mut workload: Option<String> = None;
         let mut seed: Option<u64> = None;
@@ -267,17 +244,7 @@ impl<R: Read> TextDecoder<R> {
                     if registers.is_some() {
                         return Err(dup(&c));
                     }
-                    let at = c.peek_pos();
-                    let n = c.u32("the register count")?;
-                    if n > MAX_REGISTERS {
-                        return Err(TraceError::LimitExceeded {
-                            at: c.at(at),
-                            what: "register count",
-                            value: n.into(),
-                            limit: MAX_REGISTERS.into(),
-                        });
-                    }
-                    registers = Some(n);
+                    registers = Some(c.register_count()?);
                 }
                 "param" => {
                     if params.len() as u64 >= MAX_PARAMS {
@@ -288,21 +255,7 @@ impl<R: Read> TextDecoder<R> {
                             limit: MAX_PARAMS,
                         });
                     }
-                    let k = c.string("a parameter key", true)?;
-                    if !c.rest().starts_with('=') {
-                        let (p, t) = c.token();
-                        return Err(c.syntax(p, "`=` between the parameter key and value", t));
-                    }
-                    c.pos += 1;
-                    if c.rest().starts_with([' ', '\t']) || c.rest().is_empty() {
-                        return Err(c.syntax(
-                            c.pos,
-                            "a parameter value right after `=` (quote an empty value: \"\")",
-                            "",
-                        ));
-                    }
-                    let v = c.string("a parameter value", false)?;
-                    params.push((k, v));
+                    params.push(c.param()?);
                 }
                 "name" => {
                     if names.len() as u64 >= MAX_NAMES {
@@ -362,18 +315,7 @@ impl<R: Read> TextDecoder<R> {
         let op = match word {
             "alloc" => {
                 let dst = c.reg("the dst register of alloc")?;
-                let (kpos, k) = c.token();
-                let kind = Kind::from_name(k).ok_or_else(|| {
-                    if k.is_empty() {
-                        c.syntax(kpos, "the kind of alloc", k)
-                    } else {
-                        TraceError::UnknownKind {
-                            at: c.at(kpos),
-                            found: format!("`{}`", clip(k)),
-                            expected: "int, float, str, bytes, tuple, list, dict or instance",
-                        }
-                    }
-                })?;
+                let kind = c.kind()?;
                 let len = c.u32("the len of alloc")?;
                 Op::Alloc { dst, kind, len }
             }
@@ -411,31 +353,7 @@ impl<R: Read> TextDecoder<R> {
                 Op::Probe { reg, label }
             }
             "safepoint" => Op::SafePoint,
-            "gc" => {
-                let (spos, sub) = c.token();
-                match sub {
-                    "collect" => Op::Gc(GcOp::Collect {
-                        generation: c.i32("the generation of gc collect")?,
-                    }),
-                    "freeze" => Op::Gc(GcOp::Freeze),
-                    "unfreeze" => Op::Gc(GcOp::Unfreeze),
-                    "enable" => Op::Gc(GcOp::Enable),
-                    "disable" => Op::Gc(GcOp::Disable),
-                    "threshold" => {
-                        let t0 = c.i32("the t0 of gc threshold")?;
-                        let t1 = c.i32("the t1 of gc threshold")?;
-                        let t2 = c.i32("the t2 of gc threshold")?;
-                        Op::Gc(GcOp::SetThreshold { t0, t1, t2 })
-                    }
-                    _ => {
-                        return Err(TraceError::UnknownOpcode {
-                            at: c.at(spos),
-                            found: format!("`gc {}`", clip(sub)),
-                            expected: "gc collect, freeze, unfreeze, enable, disable or threshold",
-                        })
-                    }
-                }
-            }
+            "gc" => Op::Gc(c.gc_op()?),
             "end" => {
                 let npos = c.peek_pos();
                 let at = c.at(npos);
@@ -587,6 +505,109 @@ impl<'a> Cursor<'a> {
             .and_then(parse_u64)
             .and_then(|v| u32::try_from(v).ok())
             .ok_or_else(|| self.syntax(pos, format!("{what} (a register like `r0`)"), t))
+    }
+
+    /// The rest of the first line of a text trace, after the bytes format detection matched:
+    /// `gclab-trace text VERSION` and nothing else.
+    fn magic_line(&mut self) -> Result<(), TraceError> {
+        let found = self.s.chars().take(40).collect::<String>();
+        let bad = || TraceError::BadMagic {
+            at: Position::Line { line: 1, column: 1 },
+            found: format!("{found:?}"),
+        };
+        let (_, w1) = self.token();
+        let (_, w2) = self.token();
+        if w1 != "gclab-trace" || w2 != "text" {
+            return Err(bad());
+        }
+        let (pos, v) = self.token();
+        let version = parse_u64(v).ok_or_else(|| {
+            self.syntax(pos, "the format version number after `gclab-trace text`", v)
+        })?;
+        if version != u64::from(VERSION) {
+            return Err(TraceError::UnsupportedVersion {
+                at: self.at(pos),
+                version,
+            });
+        }
+        self.end()
+    }
+
+    /// The operand of a `registers` header line: at most [`MAX_REGISTERS`].
+    fn register_count(&mut self) -> Result<u32, TraceError> {
+        let at = self.peek_pos();
+        let n = self.u32("the register count")?;
+        if n > MAX_REGISTERS {
+            return Err(TraceError::LimitExceeded {
+                at: self.at(at),
+                what: "register count",
+                value: n.into(),
+                limit: MAX_REGISTERS.into(),
+            });
+        }
+        Ok(n)
+    }
+
+    /// The `key=value` of a `param` header line.
+    fn param(&mut self) -> Result<(String, String), TraceError> {
+        let k = self.string("a parameter key", true)?;
+        if !self.rest().starts_with('=') {
+            let (p, t) = self.token();
+            return Err(self.syntax(p, "`=` between the parameter key and value", t));
+        }
+        self.pos += 1;
+        if self.rest().starts_with([' ', '\t']) || self.rest().is_empty() {
+            return Err(self.syntax(
+                self.pos,
+                "a parameter value right after `=` (quote an empty value: \"\")",
+                "",
+            ));
+        }
+        let v = self.string("a parameter value", false)?;
+        Ok((k, v))
+    }
+
+    /// The kind operand of an `alloc` line.
+    fn kind(&mut self) -> Result<Kind, TraceError> {
+        let (kpos, k) = self.token();
+        Kind::from_name(k).ok_or_else(|| {
+            if k.is_empty() {
+                self.syntax(kpos, "the kind of alloc", k)
+            } else {
+                TraceError::UnknownKind {
+                    at: self.at(kpos),
+                    found: format!("`{}`", clip(k)),
+                    expected: "int, float, str, bytes, tuple, list, dict or instance",
+                }
+            }
+        })
+    }
+
+    /// The rest of a `gc` line: the sub-command and its operands.
+    fn gc_op(&mut self) -> Result<GcOp, TraceError> {
+        let (spos, sub) = self.token();
+        Ok(match sub {
+            "collect" => GcOp::Collect {
+                generation: self.i32("the generation of gc collect")?,
+            },
+            "freeze" => GcOp::Freeze,
+            "unfreeze" => GcOp::Unfreeze,
+            "enable" => GcOp::Enable,
+            "disable" => GcOp::Disable,
+            "threshold" => {
+                let t0 = self.i32("the t0 of gc threshold")?;
+                let t1 = self.i32("the t1 of gc threshold")?;
+                let t2 = self.i32("the t2 of gc threshold")?;
+                GcOp::SetThreshold { t0, t1, t2 }
+            }
+            _ => {
+                return Err(TraceError::UnknownOpcode {
+                    at: self.at(spos),
+                    found: format!("`gc {}`", clip(sub)),
+                    expected: "gc collect, freeze, unfreeze, enable, disable or threshold",
+                })
+            }
+        })
     }
 
     /// A bare or quoted string. A bare key stops at `=`.
