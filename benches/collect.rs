@@ -52,11 +52,7 @@ fn build_ops(shape: Shape, n: u64) -> Vec<Op> {
 }
 
 fn header() -> StreamHeader {
-    StreamHeader {
-        workload: "collect-bench".into(),
-        registers: 4,
-        ..Default::default()
-    }
+    StreamHeader::new(4).workload("collect-bench")
 }
 
 /// Builds the heap with the strategy, then runs `f` with the executor.

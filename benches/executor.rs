@@ -87,13 +87,10 @@ pub fn alloc_heavy(n: usize, seed: u64) -> Capture {
         }
     }
     ops.truncate(n);
-    let header = StreamHeader {
-        workload: "alloc-heavy".into(),
-        params: vec![("ops".into(), n.to_string())],
-        seed,
-        registers: R,
-        names: Vec::new(),
-    };
+    let header = StreamHeader::new(R)
+        .workload("alloc-heavy")
+        .params(vec![("ops".into(), n.to_string())])
+        .seed(seed);
     Capture::from_parts(header, ops)
 }
 

@@ -3,7 +3,9 @@
 
 use crate::provenance::Provenance;
 use crate::registry::{self, RegistryError, WithStrategy};
-use gclab_core::executor::{ExecConfig, Executor, ProbeRecord, TimelineSample, VerifyReport};
+use gclab_core::executor::{
+    ExecConfig, ExecReport, Executor, ProbeRecord, TimelineSample, VerifyReport,
+};
 use gclab_core::heap::{Accounting, CowReport, Work};
 use gclab_core::kind::ALL_KINDS;
 use gclab_core::recorder::CollectionRecord;
@@ -339,29 +341,25 @@ fn run_with<S: Strategy>(
     Ok(make_output(
         spec,
         &header,
-        &mut ex,
+        ex.report(),
         status,
         stop_reason,
         wall_ns,
     ))
 }
 
-fn make_output<S: Strategy>(
+fn make_output(
     spec: &RunSpec,
     header: &gclab_core::StreamHeader,
-    ex: &mut Executor<S>,
+    report: ExecReport,
     status: Status,
     stop_reason: Option<String>,
     wall_ns: u64,
 ) -> RunOutput {
-    let heap = &ex.heap;
-    let acct: &Accounting = &heap.acct;
-    let collections = heap.collections().to_vec();
+    let acct: &Accounting = &report.accounting;
+    let collections = report.collections;
     let collector_ns: u64 = collections.iter().map(|c| c.duration_ns).sum();
     let max_pause_ns = collections.iter().map(|c| c.duration_ns).max().unwrap_or(0);
-    // The oracle cannot fail here: a reachable freed object would have stopped the run under
-    // --verify, and without --verify ids are reused, so report what it finds.
-    let (leaked_objects, leaked_bytes) = heap.unreachable_live().unwrap_or((0, 0));
     let record = RunRecord {
         schema: "gclab.run/1".into(),
         status,
@@ -375,7 +373,7 @@ fn make_output<S: Strategy>(
             Source::Workload { .. } => None,
         },
         seed: header.seed,
-        ops: heap.work.ops,
+        ops: report.work.ops,
         allocations: acct.allocations(),
         frees: acct.frees(),
         allocations_by_kind: ALL_KINDS
@@ -387,16 +385,16 @@ fn make_output<S: Strategy>(
         peak_live_bytes: acct.peak_bytes,
         collections: collections.len() as u64,
         collected: collections.iter().map(|c| c.freed).sum(),
-        gc_collect_returned: ex.gc_returned(),
+        gc_collect_returned: report.gc_collect_returned,
         live_end_objects: acct.live_objects,
         live_end_bytes: acct.live_bytes,
-        leaked_objects,
-        leaked_bytes,
-        work: heap.work.clone(),
-        strategy_stats: ex.strategy.stats(),
-        cow: heap.cow_report(),
-        probes: ex.probes().to_vec(),
-        verify: spec.verify.then(|| ex.verify_report().clone()),
+        leaked_objects: report.leaked_objects,
+        leaked_bytes: report.leaked_bytes,
+        work: report.work,
+        strategy_stats: report.strategy_stats,
+        cow: report.cow,
+        probes: report.probes,
+        verify: report.verify,
         time: Timing {
             wall_ns,
             mutator_ns: wall_ns.saturating_sub(collector_ns),
@@ -408,7 +406,7 @@ fn make_output<S: Strategy>(
     RunOutput {
         record,
         collections,
-        timeline: ex.timeline().to_vec(),
+        timeline: report.timeline,
     }
 }
 

@@ -41,6 +41,7 @@
 //! Environment: `GCLAB_CONFORMANCE_CASES` (streams per check), `GCLAB_CONFORMANCE_SEED` (a u64;
 //! the default seed makes CI reproducible), `GCLAB_CONFORMANCE_DIR` (where failures go).
 
+#![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
 pub mod gen;
@@ -317,13 +318,9 @@ pub fn find_failure<S: Strategy>(
 
 /// The header of every generated stream.
 pub fn header(registers: u32) -> StreamHeader {
-    StreamHeader {
-        workload: "conformance".into(),
-        params: Vec::new(),
-        seed: 0,
-        registers,
-        names: gen::NAMES.iter().map(|s| s.to_string()).collect(),
-    }
+    StreamHeader::new(registers)
+        .workload("conformance")
+        .names(gen::NAMES)
 }
 
 fn failure_dir(cfg: &Config) -> PathBuf {

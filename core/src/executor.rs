@@ -4,10 +4,11 @@
 //! loop. It implements [`OpSink`], so a workload or a trace reader feeds it directly, chunk by
 //! chunk, in constant memory.
 
-use crate::heap::{Heap, ObjId};
+use crate::heap::{Accounting, CowReport, Heap, ObjId, Work};
 use crate::kind::{Kind, MAX_TUPLE_LEN};
 use crate::op::{GcOp, Op, Reg, StreamHeader};
-use crate::strategy::{GcReply, Strategy};
+use crate::recorder::CollectionRecord;
+use crate::strategy::{GcReply, Strategy, StrategyStats};
 use crate::workload::{ExecError, ExecErrorKind, OpSink, Stop};
 use serde::{Deserialize, Serialize};
 use std::time::Instant;
@@ -58,6 +59,36 @@ pub struct TimelineSample {
     pub garbage_bytes: Option<u64>,
     /// Of the live objects, those unreachable from the registers.
     pub garbage_objects: Option<u64>,
+}
+
+/// Everything an executor reports about a finished run, read at once by [`Executor::report`]
+/// so that a harness builds its records from this and never from the executor's fields.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ExecReport {
+    /// The heap's accounting: allocations and frees by kind, live and peak objects and bytes.
+    pub accounting: Accounting,
+    /// The deterministic work counters (ops executed among them).
+    pub work: Work,
+    /// Every collection the strategy recorded, in order.
+    pub collections: Vec<CollectionRecord>,
+    /// Live objects unreachable from the registers at the end (leaked), per the oracle.
+    pub leaked_objects: u64,
+    /// Modelled bytes of those objects.
+    pub leaked_bytes: u64,
+    /// The sum of every `gc.collect()` return value the program saw.
+    pub gc_collect_returned: u64,
+    /// The strategy's own statistics.
+    pub strategy_stats: StrategyStats,
+    /// Copy-on-write page faults after a `fork` event.
+    pub cow: CowReport,
+    /// The probes observed, in stream order.
+    pub probes: Vec<ProbeRecord>,
+    /// What the sanity checks cost, in verify mode ([`ExecConfig::verify`]); `None` otherwise.
+    pub verify: Option<VerifyReport>,
+    /// The heap timeline samples (empty unless [`Executor::sample_timeline`] turned it on).
+    pub timeline: Vec<TimelineSample>,
+    /// Wall time spent taking the timeline samples, ns (see [`Executor::timeline_ns`]).
+    pub timeline_ns: u64,
 }
 
 /// Runs ops against a heap with strategy `S`.
@@ -163,6 +194,32 @@ impl<S: Strategy> Executor<S> {
     /// What the sanity checks cost.
     pub fn verify_report(&self) -> &VerifyReport {
         &self.verify
+    }
+
+    /// The run's report: the heap's accounting, work, collections and copy-on-write faults, the
+    /// strategy's statistics, the probes, the verify cost and the timeline, copied out.
+    ///
+    /// Runs the reachability oracle once to count the leaked objects (a heap trace: take the
+    /// run's wall time before calling this). The oracle cannot fail at this point of a run
+    /// that ended normally: a reachable freed object would have stopped it under `--verify`,
+    /// and without `--verify` ids are reused, so the count is whatever the oracle finds, and
+    /// 0 if it meets a freed object.
+    pub fn report(&self) -> ExecReport {
+        let (leaked_objects, leaked_bytes) = self.heap.unreachable_live().unwrap_or((0, 0));
+        ExecReport {
+            accounting: self.heap.acct.clone(),
+            work: self.heap.work.clone(),
+            collections: self.heap.collections().to_vec(),
+            leaked_objects,
+            leaked_bytes,
+            gc_collect_returned: self.gc_returned,
+            strategy_stats: self.strategy.stats(),
+            cow: self.heap.cow_report(),
+            probes: self.probes.clone(),
+            verify: self.cfg.verify.then(|| self.verify.clone()),
+            timeline: self.timeline.clone(),
+            timeline_ns: self.timeline_ns,
+        }
     }
 
     /// Ends the run: calls the strategy's `finish` hook and, in verify mode, checks the heap a

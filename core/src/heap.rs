@@ -5,32 +5,12 @@
 //! The executor owns the heap and mutates it for the program; a strategy reads it and frees
 //! objects through [`Heap::free`]. Objects are `u32` indices ([`ObjId`]), never boxes.
 
+pub use crate::id::ObjId;
 use crate::kind::{dict_size, list_capacity, list_size, Kind, ALL_KINDS, NUM_KINDS};
 use crate::recorder::{CollectionRecord, Recorder};
 use crate::slots::{PoolFull, SlotPool, MAX_WORDS, NO_BLOCK};
 use serde::{Deserialize, Serialize};
 use std::time::Instant;
-
-/// An object's index in the heap's arena. [`ObjId::NIL`] stands for `None` / an empty register.
-#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-pub struct ObjId(pub u32);
-
-impl ObjId {
-    /// No object: an empty register or slot (`None`).
-    pub const NIL: ObjId = ObjId(u32::MAX);
-
-    /// True if this is [`ObjId::NIL`].
-    #[inline]
-    pub const fn is_nil(self) -> bool {
-        self.0 == u32::MAX
-    }
-
-    /// The index as `usize`, for indexing a strategy's own metadata vectors.
-    #[inline]
-    pub const fn index(self) -> usize {
-        self.0 as usize
-    }
-}
 
 const FREE: u8 = u8::MAX;
 
@@ -192,6 +172,28 @@ impl From<PoolFull> for HeapError {
 }
 
 /// The simulated heap. See the module docs.
+///
+/// # Freeing: which method a strategy should call
+///
+/// Every free marks the object freed, updates the accounting at once and returns its slot
+/// block to the pool (the private `free_common` and `release_block`); the four methods differ
+/// only in how the strategy receives the object's children:
+///
+/// - [`Heap::free_with`]: `release(child)` for each non-nil slot, straight from the block. For
+///   a cascade on the hot path while copy-on-write accounting is off (refcount, generational).
+/// - [`Heap::free_with_noting`]: `release(child) -> bool` for each non-nil slot, and the heap
+///   notes each write as [`Heap::note_rc_write`] does. For the same cascade while
+///   [`Heap::cow_active`].
+/// - [`Heap::free_into`]: the non-nil children appended to a `Vec` the strategy keeps, without
+///   allocating once it has grown. For a worklist (mark-sweep, a collector's sweep, a
+///   cascade with [`Heap::note_rc_write`] per child).
+/// - [`Heap::free`]: a new `Vec` of every slot, nil ones included. For code off the hot path.
+///
+/// `free_into` is a thin wrapper over `free_with`. `free_with` and `free_with_noting` stay two
+/// bodies: merging them would put a copy-on-write test in the per-child loop of the path
+/// that has none, and `free_with_noting` must borrow the block and the dirty bits at once,
+/// which a closure given to `free_with` cannot. `free` keeps the nil slots (trial deletion
+/// counts them as references traversed), so it reads the block itself.
 #[derive(Debug)]
 pub struct Heap {
     kinds: Vec<u8>,
@@ -337,18 +339,14 @@ impl Heap {
     // ----- freeing (strategies) -----
 
     /// Frees a live object and appends its children (its non-nil slots, in slot order) to
-    /// `children`, so that a strategy can release them. Accounting is updated at once. This is
-    /// the allocation-free form strategies use on their hot paths; see also [`Heap::free`].
+    /// `children`, so that a strategy can release them: [`Heap::free_with`] pushing each child.
+    /// Accounting is updated at once. See [`Heap`] for which free to use when.
     ///
     /// # Panics
     /// If `id` is not live (a double free: a strategy bug).
     #[inline]
     pub fn free_into(&mut self, id: ObjId, children: &mut Vec<ObjId>) {
-        let (off, code) = self.free_common(id);
-        if off != NO_BLOCK {
-            children.extend(self.pool.get(off).iter().filter(|c| !c.is_nil()));
-            self.release_block(off, code);
-        }
+        self.free_with(id, |c| children.push(c));
     }
 
     /// Frees a live object and calls `release(child)` for each of its non-nil slots, in slot
@@ -1084,10 +1082,7 @@ mod tests {
 
     #[test]
     fn a_full_slot_pool_stops_the_run_with_an_error_naming_the_op() {
-        let header = StreamHeader {
-            registers: 2,
-            ..Default::default()
-        };
+        let header = StreamHeader::new(2);
         let mut ops = vec![
             Op::Alloc {
                 dst: 0,

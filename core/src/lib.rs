@@ -2,7 +2,7 @@
 //!
 //! The core every other gclab crate depends on: the object model ([`kind`]), the op-stream
 //! contract ([`op`], [`workload`]), the simulated heap with exact accounting and the reachability
-//! oracle ([`heap`]), the executor that runs a stream against a strategy ([`executor`]), the
+//! oracle ([`heap`], with object ids in [`id`]), the executor that runs a stream against a strategy ([`executor`]), the
 //! strategy plug-in API ([`strategy`]), typed parameters ([`params`]), the recorder of
 //! collections ([`recorder`]) and trace files of op streams ([`trace`]).
 //!
@@ -12,10 +12,12 @@
 //!
 //! Strategies never see workloads; workloads never see strategies.
 
+#![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
 pub mod executor;
 pub mod heap;
+pub mod id;
 pub mod kind;
 pub mod op;
 pub mod params;
@@ -25,8 +27,9 @@ pub mod strategy;
 pub mod trace;
 pub mod workload;
 
-pub use executor::{ExecConfig, Executor, ProbeRecord, TimelineSample};
-pub use heap::{Heap, ObjId};
+pub use executor::{ExecConfig, ExecReport, Executor, ProbeRecord, TimelineSample};
+pub use heap::Heap;
+pub use id::ObjId;
 pub use kind::Kind;
 pub use op::{GcOp, Op, Reg, StreamHeader};
 pub use params::{ParamError, ParamSpec, ParamType, Params};

@@ -127,7 +127,60 @@ pub struct StreamHeader {
     pub names: Vec<String>,
 }
 
+/// Building a header: [`StreamHeader::new`] with the registers, then the builder methods for
+/// whatever else the stream declares, so that the struct literal is written once, here.
+///
+/// A workload's [`header`](crate::workload::Workload::header) gives the registers and names;
+/// [`stream`](crate::workload::stream) fills in the workload name, parameters and seed.
+///
+/// ```
+/// use gclab_core::StreamHeader;
+///
+/// let h = StreamHeader::new(4).workload("demo").seed(7).names(["start", "end"]);
+/// assert_eq!((h.registers, h.seed, h.name_id("end")), (4, 7, Some(1)));
+/// assert!(h.params.is_empty());
+/// ```
 impl StreamHeader {
+    /// A header of a stream using `registers` registers, with no workload name, no parameters,
+    /// seed 0 and an empty name table.
+    pub fn new(registers: u32) -> StreamHeader {
+        StreamHeader {
+            workload: String::new(),
+            params: Vec::new(),
+            seed: 0,
+            registers,
+            names: Vec::new(),
+        }
+    }
+
+    /// This header with the workload name `workload`.
+    #[must_use]
+    pub fn workload(mut self, workload: impl Into<String>) -> StreamHeader {
+        self.workload = workload.into();
+        self
+    }
+
+    /// This header with the parameters `params` (`key=value` pairs, in their fixed order).
+    #[must_use]
+    pub fn params(mut self, params: Vec<(String, String)>) -> StreamHeader {
+        self.params = params;
+        self
+    }
+
+    /// This header with the seed `seed`.
+    #[must_use]
+    pub fn seed(mut self, seed: u64) -> StreamHeader {
+        self.seed = seed;
+        self
+    }
+
+    /// This header with the name table `names` (for `Event` and `Probe` ops), in order.
+    #[must_use]
+    pub fn names<S: AsRef<str>>(mut self, names: impl IntoIterator<Item = S>) -> StreamHeader {
+        self.names = names.into_iter().map(|s| s.as_ref().to_string()).collect();
+        self
+    }
+
     /// The index of `name` in the name table, if present.
     pub fn name_id(&self, name: &str) -> Option<u32> {
         self.names.iter().position(|n| n == name).map(|i| i as u32)

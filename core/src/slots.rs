@@ -25,7 +25,7 @@
 //! of a `malloc`/`realloc`/`free` call. The pool is a plain safe `Vec`: a block is a sub-slice,
 //! and lengths and capacities are stored in the pool as `ObjId` words.
 
-use crate::heap::ObjId;
+use crate::id::ObjId;
 
 /// The offset an object without a slot block keeps: a permanent empty growable block (capacity
 /// 0, length 0) at the start of the pool, so that reading its length or items needs no test.

@@ -16,10 +16,7 @@ impl Strategy for Nothing {
 
 #[test]
 fn timeline_sampled_without_verify_or_budget() {
-    let header = StreamHeader {
-        registers: 1,
-        ..Default::default()
-    };
+    let header = StreamHeader::new(1);
     let mut ex = Executor::new(Nothing, &header, ExecConfig::default());
     ex.sample_timeline(10, false);
     let ops: Vec<Op> = (0..100)

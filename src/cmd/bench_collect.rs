@@ -74,10 +74,7 @@ pub fn bench(objects: u64, shape: &str, reps: usize) -> Result<BenchResult, Benc
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .collect();
     let strategy = Generational::from_pairs(&pairs).map_err(|e| BenchError::Exec(e.to_string()))?;
-    let header = StreamHeader {
-        registers: shapes::REGISTERS,
-        ..Default::default()
-    };
+    let header = StreamHeader::new(shapes::REGISTERS);
     let mut ex = Executor::new(strategy, &header, ExecConfig::default());
     let e = |s: gclab_core::Stop| BenchError::Exec(s.to_string());
     heap_shape

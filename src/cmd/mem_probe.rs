@@ -92,11 +92,8 @@ struct Build {
 impl WithStrategy for Build {
     type Output = Result<Built, MemProbeError>;
     fn call<S: Strategy>(self, s: S) -> Self::Output {
-        let header = StreamHeader {
-            workload: format!("mem-probe-{}", self.shape.name()),
-            registers: shapes::REGISTERS,
-            ..Default::default()
-        };
+        let header = StreamHeader::new(shapes::REGISTERS)
+            .workload(format!("mem-probe-{}", self.shape.name()));
         let before = vm_hwm();
         let t = Instant::now();
         let mut ex = Executor::new(s, &header, ExecConfig::default());

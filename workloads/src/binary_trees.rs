@@ -158,11 +158,7 @@ fn check(out: &mut Emitter<'_>, d: u32, node: u32) -> Result<(), Stop> {
 
 impl Workload for BinaryTrees {
     fn header(&self) -> StreamHeader {
-        StreamHeader {
-            registers: 6 + 4 * (self.max_depth + 2),
-            names: self.lines(),
-            ..Default::default()
-        }
+        StreamHeader::new(6 + 4 * (self.max_depth + 2)).names(self.lines())
     }
 
     fn generate(&self, _rng: &mut ChaCha8Rng, out: &mut Emitter<'_>) -> Result<(), Stop> {

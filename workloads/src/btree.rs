@@ -704,10 +704,7 @@ impl Gen<'_, '_> {
 
 impl Workload for BTree {
     fn header(&self) -> StreamHeader {
-        StreamHeader {
-            registers: BASE + PER_LEVEL * (MAX_LEVELS + 1),
-            ..Default::default()
-        }
+        StreamHeader::new(BASE + PER_LEVEL * (MAX_LEVELS + 1))
     }
 
     fn generate(&self, rng: &mut ChaCha8Rng, out: &mut Emitter<'_>) -> Result<(), Stop> {

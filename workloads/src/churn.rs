@@ -96,10 +96,7 @@ impl Roots {
 
 impl Workload for Churn {
     fn header(&self) -> StreamHeader {
-        StreamHeader {
-            registers: 4,
-            ..Default::default()
-        }
+        StreamHeader::new(4)
     }
 
     fn generate(&self, rng: &mut ChaCha8Rng, out: &mut Emitter<'_>) -> Result<(), Stop> {

@@ -94,10 +94,7 @@ pub const COMBINATIONS_SIZE: u32 = 88;
 
 impl Workload for Combinations {
     fn header(&self) -> StreamHeader {
-        StreamHeader {
-            registers: 7,
-            ..Default::default()
-        }
+        StreamHeader::new(7)
     }
 
     fn generate(&self, rng: &mut ChaCha8Rng, out: &mut Emitter<'_>) -> Result<(), Stop> {

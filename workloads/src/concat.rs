@@ -109,10 +109,7 @@ const PIECE0: u32 = 3;
 
 impl Workload for Concat {
     fn header(&self) -> StreamHeader {
-        StreamHeader {
-            registers: PIECE0 + self.k,
-            ..Default::default()
-        }
+        StreamHeader::new(PIECE0 + self.k)
     }
 
     fn generate(&self, rng: &mut ChaCha8Rng, out: &mut Emitter<'_>) -> Result<(), Stop> {

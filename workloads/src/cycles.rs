@@ -87,10 +87,7 @@ const T: u32 = 2;
 
 impl Workload for Cycles {
     fn header(&self) -> StreamHeader {
-        StreamHeader {
-            registers: 3,
-            ..Default::default()
-        }
+        StreamHeader::new(3)
     }
 
     fn generate(&self, rng: &mut ChaCha8Rng, out: &mut Emitter<'_>) -> Result<(), Stop> {

@@ -388,10 +388,7 @@ impl Fidelity {
 
 impl Workload for Fidelity {
     fn header(&self) -> StreamHeader {
-        StreamHeader {
-            registers: NREGS,
-            ..Default::default()
-        }
+        StreamHeader::new(NREGS)
     }
 
     fn generate(&self, rng: &mut ChaCha8Rng, out: &mut Emitter<'_>) -> Result<(), Stop> {

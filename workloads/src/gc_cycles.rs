@@ -76,10 +76,7 @@ fn link_next(out: &mut Emitter<'_>, a: u32, b: u32) -> Result<(), Stop> {
 
 impl Workload for GcCycles {
     fn header(&self) -> StreamHeader {
-        StreamHeader {
-            registers: 5,
-            ..Default::default()
-        }
+        StreamHeader::new(5)
     }
 
     fn generate(&self, _rng: &mut ChaCha8Rng, out: &mut Emitter<'_>) -> Result<(), Stop> {

@@ -70,10 +70,7 @@ const NEW: u32 = 1;
 
 impl Workload for GcTraversal {
     fn header(&self) -> StreamHeader {
-        StreamHeader {
-            registers: 2,
-            ..Default::default()
-        }
+        StreamHeader::new(2)
     }
 
     fn generate(&self, _rng: &mut ChaCha8Rng, out: &mut Emitter<'_>) -> Result<(), Stop> {

@@ -153,10 +153,7 @@ fn make_tree(out: &mut Emitter<'_>, d: u32, dst: u32) -> Result<(), Stop> {
 
 impl Workload for GcBench {
     fn header(&self) -> StreamHeader {
-        StreamHeader {
-            registers: 7 + 2 * (self.stretch.max(self.long_lived) + 1),
-            ..Default::default()
-        }
+        StreamHeader::new(7 + 2 * (self.stretch.max(self.long_lived) + 1))
     }
 
     fn generate(&self, _rng: &mut ChaCha8Rng, out: &mut Emitter<'_>) -> Result<(), Stop> {

@@ -100,10 +100,7 @@ pub const GENERATOR_SIZE: u32 = 200;
 
 impl Workload for GenVsList {
     fn header(&self) -> StreamHeader {
-        StreamHeader {
-            registers: 5,
-            ..Default::default()
-        }
+        StreamHeader::new(5)
     }
 
     fn generate(&self, _rng: &mut ChaCha8Rng, out: &mut Emitter<'_>) -> Result<(), Stop> {

@@ -22,6 +22,7 @@
 //! minimum possible peak live bytes (what an oracle collector needs: [`min_heap`]), the share of
 //! cyclic garbage and the mean lifetime. `gclab workloads` prints them for the whole catalogue.
 
+#![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
 use gclab_core::params::{parse_pairs, ParamError, Params};

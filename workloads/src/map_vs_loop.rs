@@ -97,10 +97,7 @@ pub fn map_list_initial_capacity(n: u32) -> u32 {
 
 impl Workload for MapVsLoop {
     fn header(&self) -> StreamHeader {
-        StreamHeader {
-            registers: 5,
-            ..Default::default()
-        }
+        StreamHeader::new(5)
     }
 
     fn generate(&self, rng: &mut ChaCha8Rng, out: &mut Emitter<'_>) -> Result<(), Stop> {

@@ -173,10 +173,7 @@ mod tests {
             assert_eq!(Shape::from_name(name), Some(shape));
             assert_eq!(shape.name(), name);
             for n in [1, 2, 3, 250, 2500] {
-                let header = StreamHeader {
-                    registers: REGISTERS,
-                    ..Default::default()
-                };
+                let header = StreamHeader::new(REGISTERS);
                 let mut ex = Executor::new(NoFree, &header, ExecConfig::default());
                 shape.emit(n, &mut Emitter::new(&mut ex)).unwrap();
                 assert_eq!(ex.heap.acct.live_objects, n, "{name} n={n}");

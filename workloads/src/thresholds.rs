@@ -99,11 +99,7 @@ const B: u32 = 2;
 
 impl Workload for Thresholds {
     fn header(&self) -> StreamHeader {
-        StreamHeader {
-            registers: 3,
-            names: NAMES.iter().map(|s| s.to_string()).collect(),
-            ..Default::default()
-        }
+        StreamHeader::new(3).names(NAMES)
     }
 
     fn generate(&self, rng: &mut ChaCha8Rng, out: &mut Emitter<'_>) -> Result<(), Stop> {

@@ -51,11 +51,7 @@ const TMP: u32 = 3;
 
 impl Workload for Walkthrough {
     fn header(&self) -> StreamHeader {
-        StreamHeader {
-            registers: 4,
-            names: STEPS.iter().map(|(s, _)| s.to_string()).collect(),
-            ..Default::default()
-        }
+        StreamHeader::new(4).names(STEPS.iter().map(|(s, _)| s))
     }
 
     fn generate(&self, _rng: &mut ChaCha8Rng, out: &mut Emitter<'_>) -> Result<(), Stop> {

@@ -381,11 +381,7 @@ impl WebService {
 
 impl Workload for WebService {
     fn header(&self) -> StreamHeader {
-        StreamHeader {
-            registers: 14,
-            names: NAMES.iter().map(|s| s.to_string()).collect(),
-            ..Default::default()
-        }
+        StreamHeader::new(14).names(NAMES)
     }
 
     fn generate(&self, rng: &mut ChaCha8Rng, out: &mut Emitter<'_>) -> Result<(), Stop> {

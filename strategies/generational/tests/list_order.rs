@@ -220,10 +220,7 @@ fn random_op(rng: &mut Rng, ex: &Executor<Generational>) -> Op {
 }
 
 fn check_seed(seed: u64, seen: &mut Seen) -> usize {
-    let header = StreamHeader {
-        registers: REGS,
-        ..Default::default()
-    };
+    let header = StreamHeader::new(REGS);
     // threshold0 = 0: no automatic collection, so every collection below is checked.
     let cfg = Config {
         thresholds: [0, 10, 10],
@@ -374,10 +371,7 @@ fn long_lists_ops(rng: &mut Rng, ex: &Executor<Generational>) -> Vec<Op> {
 /// `move_unreachable` fall inside the runs. Returns (collections checked, objects examined in
 /// lists at least 4096 long, those of them followed by 9 consecutive ids).
 fn check_long_lists(seed: u64, seen: &mut Seen) -> (usize, usize, usize) {
-    let header = StreamHeader {
-        registers: REGS,
-        ..Default::default()
-    };
+    let header = StreamHeader::new(REGS);
     let cfg = Config {
         thresholds: [0, 10, 10],
         ..Config::default()

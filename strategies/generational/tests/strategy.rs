@@ -7,11 +7,7 @@ use gclab_core::{Kind, StrategyFactory};
 use gclab_generational::{Config, Generational};
 
 fn exec(cfg: Config, regs: u32) -> Executor<Generational> {
-    let header = StreamHeader {
-        registers: regs,
-        names: vec!["request_end".into()],
-        ..Default::default()
-    };
+    let header = StreamHeader::new(regs).names(["request_end"]);
     Executor::new(Generational::new(cfg), &header, ExecConfig::default())
 }
 

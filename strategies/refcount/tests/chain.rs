@@ -7,10 +7,7 @@ use gclab_refcount::RefCount;
 
 #[test]
 fn million_long_chain_frees_without_stack_overflow() {
-    let header = StreamHeader {
-        registers: 2,
-        ..Default::default()
-    };
+    let header = StreamHeader::new(2);
     let mut ex = Executor::new(RefCount::new(), &header, ExecConfig::default());
     let n = 1_000_000u32;
     let mut ops = vec![Op::Alloc {
