@@ -64,6 +64,7 @@
 //! copy-on-write figures; during a collection every object of the collected set is reported
 //! once (its `gc_refs` write) and its further writes are counted in bulk.
 
+#![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
 use gclab_core::heap::{Heap, ObjId};
@@ -71,7 +72,7 @@ use gclab_core::kind::Kind;
 use gclab_core::op::GcOp;
 use gclab_core::params::{ParamSpec, ParamType};
 use gclab_core::strategy::{
-    GcReply, GenerationStats, Preset, StrategyFactory, StrategyInfo, StrategyStats,
+    GcReply, GenerationStats, Guarantee, Preset, StrategyFactory, StrategyInfo, StrategyStats,
 };
 use gclab_core::{ParamError, Params, Strategy};
 
@@ -1556,6 +1557,7 @@ impl StrategyFactory for Generational {
         description: "CPython's reference counting + generational cycle detector (3.11 gcmodule.c; presets for 3.12/3.13 and gc.disable with manual policies)",
         params: PARAMS,
         presets: PRESETS,
+        guarantee: Guarantee::CPython,
     };
 
     fn build(p: &Params) -> Result<Self, ParamError> {
