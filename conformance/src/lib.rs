@@ -679,7 +679,7 @@ impl<S: Strategy> Checker<S> {
         self.check_gc_stats(op, at, &stats_before, returned_before)
     }
 
-    /// `get_count()` between collections (cpython-gc.md §1.3): with no collection during an op,
+    /// `get_count()` between collections (`docs/cpython-model.md`): with no collection during an op,
     /// `count1` and `count2` do not move and `count0` grows by at most one, only when a
     /// GC-capable object (a container) is allocated; frees may lower it. `get_threshold()` and
     /// `isenabled()` follow `set_threshold`, `enable` and `disable`.
@@ -824,7 +824,7 @@ impl<S: Strategy> Checker<S> {
                 }
             }
         }
-        // get_count() (cpython-gc.md §1.3, §1.6).
+        // get_count() (`docs/cpython-model.md`).
         let (Some(cb), Some(ca)) = (counts(before), counts(&after)) else {
             return Ok(());
         };
