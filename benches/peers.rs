@@ -1,8 +1,9 @@
 //! `peers` bench: one seeded `churn` op stream (dumpster's benchmark: create a node, add an edge
 //! between random roots, drop a root, drop a random edge; then drop everything and collect)
 //! replayed through native `std::rc::Rc`, the Rust cycle-collector crates (`gcmodule`,
-//! `dumpster` unsync, `rust-cc`, `bacon_rajan_cc`) and gclab's own strategies (`refcount`,
-//! `cpython-3.11` when registered, `none`). Throughput is churn operations per second.
+//! `dumpster` unsync, `rust-cc`, `bacon_rajan_cc`) and every strategy of gclab's registry, each
+//! once at its default parameters under [`registry::default_name`] (`none`, `refcount`,
+//! `cpython-3.11` for `generational`, ...). Throughput is churn operations per second.
 //!
 //! Two regimes, two groups:
 //!
@@ -13,8 +14,8 @@
 //!
 //! Each group has two views of the same churn run:
 //!
-//! * **adapter view** (`rc`, `gcmodule`, `dumpster`, `rust-cc`, `bacon_rajan_cc`,
-//!   `gclab-refcount`, `gclab-cpython-3.11`, `gclab-none`): every system replays the high-level
+//! * **adapter view** (`rc`, `gcmodule`, `dumpster`, `rust-cc`, `bacon_rajan_cc`, then
+//!   `gclab-NAME` for every registered strategy): every system replays the high-level
 //!   churn operations through a small adapter, one operation at a time. A peer does one `clone`
 //!   or `drop` per operation ([`replay`]); gclab executes one register op per operation, its
 //!   registers being the roots ([`direct_stream`]). This is the adapter comparison.
@@ -31,8 +32,10 @@
 //! drops, and gclab's heap counts its live objects; after every timed run the bench checks that
 //! each system freed what it should (everything, or for `Rc` and gclab `refcount` exactly the
 //! nodes that die in cycles), and prints a table of created / freed / leaked per system at the
-//! end. A leak of a peer is printed, not hidden; a mismatch between runs, between the reference
-//! counters, or a leak of gclab's `cpython-3.11` fails the bench.
+//! end. What a gclab row must free comes from the guarantee its strategy declares
+//! (`StrategyInfo::guarantee`): reference counting exactly what `rc` frees, a complete collector
+//! everything. A leak of a peer is printed, not hidden; a mismatch between runs, between the
+//! reference counters, or a leak of a complete gclab strategy fails the bench.
 //!
 //! Run one regime: `cargo bench --bench peers -- peers/auto`.
 //!
@@ -48,6 +51,7 @@ use criterion::{criterion_group, BenchmarkId, Criterion, Throughput};
 use gclab::registry;
 use gclab_core::kind::Kind;
 use gclab_core::op::{GcOp, Op, Reg, StreamHeader};
+use gclab_core::strategy::Guarantee;
 use rand::Rng;
 use std::cell::{Cell, RefCell};
 use std::collections::BTreeMap;
@@ -852,10 +856,9 @@ struct Entry<'a> {
 
 /// Every row of a regime (`every == 0`: auto): the adapter view, then the Python-program view.
 fn entries(s: &Streams, every: u64) -> Vec<Entry<'_>> {
-    let names = registry::all_names();
-    let gclab: Vec<&'static str> = ["refcount", "cpython-3.11", "none"]
+    let gclab: Vec<&'static str> = registry::default_configurations()
         .into_iter()
-        .filter(|n| names.iter().any(|m| m == n))
+        .map(|(name, _)| name)
         .collect();
     let mut v: Vec<Entry<'_>> = Vec::new();
     macro_rules! row {
@@ -962,11 +965,36 @@ fn bench_peers(c: &mut Criterion) {
     print_checks(ops, every, created);
 }
 
-/// The reference counters: they must all free exactly the nodes `rc` frees.
-const REFCOUNTS: [&str; 4] = ["rc", "rc-py", "gclab-refcount", "gclab-refcount-py"];
+/// What a row must free, from the guarantee its strategy declares (gclab rows) or what it is
+/// (the native `rc` rows).
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+enum Expected {
+    /// Reference counting: exactly the nodes `rc` frees (the cycles leak).
+    AsRc,
+    /// A complete collector: every node, after its final collection.
+    All,
+    /// May keep any garbage (no collector).
+    Any,
+    /// A peer: whatever it frees is printed, not checked.
+    Peer,
+}
 
-/// gclab's cycle collector: it must free every node.
-const GCLAB_CYCLES: [&str; 2] = ["gclab-cpython-3.11", "gclab-cpython-3.11-py"];
+/// What `system` (a row name, `-py` or not) must free.
+fn expected(system: &str) -> Expected {
+    let base = system.strip_suffix("-py").unwrap_or(system);
+    if base == "rc" {
+        return Expected::AsRc;
+    }
+    let Some(name) = base.strip_prefix("gclab-") else {
+        return Expected::Peer;
+    };
+    match registry::resolve(name).map(|(info, _)| info.guarantee) {
+        Ok(Guarantee::Refcount) => Expected::AsRc,
+        Ok(Guarantee::Complete | Guarantee::CPython) => Expected::All,
+        Ok(Guarantee::Safe) => Expected::Any,
+        Err(_) => Expected::Peer,
+    }
+}
 
 fn print_checks(ops: u64, every: u64, created: u64) {
     eprintln!(
@@ -984,10 +1012,12 @@ fn print_checks(ops: u64, every: u64, created: u64) {
                 "FREED COUNT DIFFERS BETWEEN RUNS"
             } else if leaked == 0 {
                 "ok: everything freed"
-            } else if REFCOUNTS.contains(&system.as_str()) {
+            } else if expected(system) == Expected::AsRc {
                 "expected: reference counting leaks the cycles"
-            } else if system == "gclab-none" || system == "gclab-none-py" {
+            } else if expected(system) == Expected::Any && freed == 0 {
                 "expected: never frees"
+            } else if expected(system) == Expected::Any {
+                "expected: may keep garbage"
             } else {
                 "LEAK: a cycle collector left nodes unfreed after its final collection"
             };
@@ -1008,18 +1038,19 @@ fn print_checks(ops: u64, every: u64, created: u64) {
             // Native `Rc` on the churn operations and on the Python program, and gclab's
             // `refcount` on both: the same program under the same semantics, in both views.
             let rc = check("rc").and_then(|e| e.freed);
-            for other in &REFCOUNTS[1..] {
-                if let (Some(a), Some(b)) = (rc, check(other).and_then(|e| e.freed)) {
-                    assert_eq!(a, b, "{regime}: rc freed {a} nodes, {other} {b}");
-                }
-            }
-            for system in GCLAB_CYCLES {
-                if let Some(e) = check(system) {
-                    assert_eq!(
+            for ((r, system), e) in c.iter().filter(|((r, _), _)| r == regime) {
+                match expected(system) {
+                    Expected::AsRc => {
+                        if let (Some(a), Some(b)) = (rc, e.freed) {
+                            assert_eq!(a, b, "{r}: rc freed {a} nodes, {system} {b}");
+                        }
+                    }
+                    Expected::All => assert_eq!(
                         e.freed,
                         Some(e.created),
-                        "{regime}: {system} leaked after its final collection"
-                    );
+                        "{r}: {system} leaked after its final collection"
+                    ),
+                    Expected::Any | Expected::Peer => {}
                 }
             }
         }

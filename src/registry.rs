@@ -113,6 +113,28 @@ pub fn all_names() -> Vec<String> {
     out
 }
 
+/// The most specific name of a strategy's default configuration: the first preset that sets
+/// only default values (the runtime that configuration models: `cpython-3.11` for
+/// `generational`), else the strategy's own name. Values are compared as written, so a preset
+/// spelling a default differently (`1.0` for `1`) does not count.
+pub fn default_name(info: &StrategyInfo) -> &'static str {
+    let is_default = |(k, v): &(&str, &str)| {
+        info.params
+            .iter()
+            .any(|spec| spec.name == *k && spec.default == *v)
+    };
+    info.presets
+        .iter()
+        .find(|p| p.params.iter().all(is_default))
+        .map_or(info.name, |p| p.name)
+}
+
+/// Every registered strategy once, at its default parameters, under [`default_name`], in
+/// registry order: for lists that show each strategy once (the peers bench).
+pub fn default_configurations() -> Vec<(&'static str, StrategyInfo)> {
+    infos().into_iter().map(|i| (default_name(&i), i)).collect()
+}
+
 /// Resolves a strategy or preset name to its base strategy and the parameters the preset sets.
 pub fn resolve(name: &str) -> Result<(StrategyInfo, Vec<(String, String)>), RegistryError> {
     for i in infos() {
@@ -155,4 +177,33 @@ pub fn with_factory<F: WithFactory>(
     let (info, mut all) = resolve(name)?;
     all.extend(params.iter().cloned());
     factory_and_call(info.name, all, f)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_name_is_a_preset_of_defaults_only() {
+        let generational = <gclab_generational::Generational as StrategyFactory>::INFO;
+        assert_eq!(default_name(&generational), "cpython-3.11");
+        let refcount = <gclab_refcount::RefCount as StrategyFactory>::INFO;
+        assert_eq!(default_name(&refcount), "refcount");
+        // cpython-3.14.0 sets a non-default `count`: the strategy keeps its own name.
+        let cpython314 = <gclab_cpython314::CPython314 as StrategyFactory>::INFO;
+        assert_eq!(default_name(&cpython314), "cpython-3.14");
+        // Every default configuration resolves to no parameters beyond the defaults.
+        for (name, info) in default_configurations() {
+            let (base, params) = resolve(name).expect("a default name resolves");
+            assert_eq!(base.name, info.name);
+            for (k, v) in params {
+                let spec = info
+                    .params
+                    .iter()
+                    .find(|s| s.name == k)
+                    .expect("a declared key");
+                assert_eq!(spec.default, v, "{name}: {k}");
+            }
+        }
+    }
 }

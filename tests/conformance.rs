@@ -1,29 +1,17 @@
 //! Every strategy and preset in the registry runs the shared conformance suite, so a strategy
 //! added with one registry line is covered without anyone writing a test for it.
 //!
-//! What each strategy promises is declared in [`expect_for`]; a strategy not listed there must
-//! be a complete collector (a full `gc.collect(2)` frees all garbage). A new strategy that is
-//! not complete (a baseline, deferred reference counting without a cycle collector, ...) adds
-//! its line there.
+//! What each strategy promises is its own declaration, `StrategyInfo::guarantee`: nothing about
+//! a strategy is repeated here.
 
 use gclab::registry::{self, WithFactory};
-use gclab_conformance::{Config, Expect, DEFAULT_CASES};
+use gclab_conformance::{Config, DEFAULT_CASES};
 use gclab_core::strategy::StrategyFactory;
 use rayon::prelude::*;
 
-/// What the strategy (by base name) promises.
-fn expect_for(strategy: &str) -> Expect {
-    match strategy {
-        "none" => Expect::Safe,
-        "refcount" => Expect::Refcount,
-        "generational" => Expect::CPython,
-        _ => Expect::Complete,
-    }
-}
-
+/// Runs the suite on one registered name, against the guarantee its strategy declares.
 struct Check {
     name: String,
-    expect: Expect,
 }
 
 impl WithFactory for Check {
@@ -37,7 +25,7 @@ impl WithFactory for Check {
             label: self.name.clone(),
             ..Config::default()
         };
-        gclab_conformance::check_params::<S>(&params, self.expect, cfg);
+        gclab_conformance::check_params::<S>(&params, S::INFO.guarantee, cfg);
     }
 }
 
@@ -48,16 +36,8 @@ fn every_registered_strategy_and_preset_conforms() {
     // Names are independent: check them in parallel (a failure panics, and rayon re-raises it).
     names.par_iter().for_each(|name| {
         let (info, _) = registry::resolve(name).expect("a listed name resolves");
-        let expect = expect_for(info.name);
-        eprintln!("conformance: {name} ({expect:?})");
-        registry::with_factory(
-            name,
-            &[],
-            Check {
-                name: name.clone(),
-                expect,
-            },
-        )
-        .unwrap_or_else(|e| panic!("{name}: {e}"));
+        eprintln!("conformance: {name} ({:?})", info.guarantee);
+        registry::with_factory(name, &[], Check { name: name.clone() })
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
     });
 }

@@ -3,13 +3,16 @@
 //! The conformance suite every gclab strategy must pass, in one line of its tests:
 //!
 //! ```ignore
+//! gclab_conformance::conformance_tests!(MyStrategy);
+//! // or, equivalently:
 //! #[test]
 //! fn conformance() {
-//!     gclab_conformance::check::<MyStrategy>(gclab_conformance::Expect::Complete);
+//!     gclab_conformance::check_declared::<MyStrategy>();
 //! }
-//! // or, equivalently:
-//! gclab_conformance::conformance_tests!(MyStrategy, Complete);
 //! ```
+//!
+//! What is checked beyond the universal properties depends on the [`Guarantee`] the strategy
+//! declares in its `StrategyInfo`; the suite reads it from there.
 //!
 //! It runs the strategy on thousands of random, always-valid op streams (proptest; see [`gen`])
 //! under the executor's sanity mode (`ExecConfig { verify: true }`: freed ids are quarantined,
@@ -17,18 +20,18 @@
 //! collection), beside a *shadow* run that never frees (see [`model`]). After **every op** it
 //! checks:
 //!
-//! * **safety** — no object reachable from the registers has been freed (every [`Expect`]);
+//! * **safety** — no object reachable from the registers has been freed (every [`Guarantee`]);
 //! * **accounting** — live objects and bytes equal a recount of the unfreed objects' sizes;
 //! * **reference counts** — for a strategy that reports them, each live object's count equals
 //!   the references held to it (registers and slots of unfreed objects);
-//! * **refcount exactness** ([`Expect::Refcount`]) — the live objects are exactly those
+//! * **refcount exactness** ([`Guarantee::Refcount`]) — the live objects are exactly those
 //!   reachable from the registers or from a cycle: acyclic garbage is freed at once, garbage on
 //!   or hanging from a cycle leaks, and nothing else;
-//! * **completeness** ([`Expect::Complete`], [`Expect::CPython`]) — after `gc.collect(2)` (when
+//! * **completeness** ([`Guarantee::Complete`], [`Guarantee::CPython`]) — after `gc.collect(2)` (when
 //!   nothing is frozen) the live objects are exactly those reachable from the registers. Every
 //!   stream ends with `gc.unfreeze(); gc.collect(2)`, so this is checked at least once;
 //! * **CPython statistics** (strategies that report generations) — `get_stats()` counters only
-//!   grow, and `gc.collect(g)` returns collected plus uncollectable; for [`Expect::CPython`] also
+//!   grow, and `gc.collect(g)` returns collected plus uncollectable; for [`Guarantee::CPython`] also
 //!   that the collection is charged to generation `g` only and that `get_count()` (the
 //!   `count0`, `count1`, `count2` counters) follows the specification.
 //!
@@ -63,21 +66,13 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::PathBuf;
 
 /// What a strategy promises, which decides the properties checked beyond safety, accounting and
-/// determinism (which every strategy must meet).
-#[derive(Copy, Clone, Debug, PartialEq, Eq)]
-pub enum Expect {
-    /// Only safety: it may keep any garbage (the `none` baseline).
-    Safe,
-    /// Pure reference counting: keeps exactly the objects reachable from the registers or from a
-    /// cycle, after every op.
-    Refcount,
-    /// A complete collector: a full collection (`gc.collect(2)`, nothing frozen) leaves no
-    /// unreachable object.
-    Complete,
-    /// A model of CPython's collector: [`Expect::Complete`] plus the `gc` module's statistics
-    /// and counter semantics (`docs`: `cpython-gc.md` §1.3, §1.6, §9).
-    CPython,
-}
+/// determinism (which every strategy must meet). Each strategy declares its own in
+/// [`StrategyInfo::guarantee`](gclab_core::strategy::StrategyInfo::guarantee), which
+/// [`conformance_tests!`] and [`check_declared`] read.
+pub use gclab_core::strategy::Guarantee;
+
+/// The former name of [`Guarantee`], kept so that existing callers compile.
+pub type Expect = Guarantee;
 
 /// How many streams, how long, over how many registers.
 #[derive(Clone, Debug)]
@@ -213,14 +208,44 @@ impl fmt::Display for Failure {
 
 /// Checks strategy `S`, built with its default parameters, against `expect`; panics with the
 /// minimal failing stream (and where its trace was saved) if any property fails.
-pub fn check<S: StrategyFactory>(expect: Expect) {
+pub fn check<S: StrategyFactory>(expect: Guarantee) {
     check_params::<S>(&[], expect, Config::default());
+}
+
+/// Checks strategy `S`, built with its default parameters, against the guarantee it declares
+/// in its [`StrategyInfo`](gclab_core::strategy::StrategyInfo) (what [`conformance_tests!`]
+/// runs).
+pub fn check_declared<S: StrategyFactory>() {
+    check::<S>(S::INFO.guarantee);
+}
+
+/// Checks strategy `S` once per parameter set, on a quarter of the streams each, against the
+/// guarantee it declares: for parameters that make its automatic collection run inside the
+/// suite's small streams (what `conformance_tests!(T, params: [...])` runs). Each check is
+/// labelled with the strategy's name and the set (`trial-deletion buffer=1`).
+pub fn check_param_sets<S: StrategyFactory>(sets: &[&[(&str, &str)]]) {
+    for set in sets {
+        let pairs: Vec<(String, String)> = set
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        let mut label = S::INFO.name.to_string();
+        for (k, v) in set.iter() {
+            label.push_str(&format!(" {k}={v}"));
+        }
+        let cfg = Config {
+            cases: Config::default().cases / 4,
+            label,
+            ..Config::default()
+        };
+        check_params::<S>(&pairs, S::INFO.guarantee, cfg);
+    }
 }
 
 /// [`check`] with parameters (for example a preset's) and a configuration.
 pub fn check_params<S: StrategyFactory>(
     params: &[(String, String)],
-    expect: Expect,
+    expect: Guarantee,
     mut cfg: Config,
 ) {
     if let Err(e) = S::from_pairs(params) {
@@ -241,7 +266,7 @@ pub fn check_params<S: StrategyFactory>(
 
 /// Checks the strategies `make` builds (a fresh one per stream) against `expect`; panics with
 /// the minimal failing stream if any property fails.
-pub fn check_with<S: Strategy>(make: impl Fn() -> S, expect: Expect, cfg: &Config) {
+pub fn check_with<S: Strategy>(make: impl Fn() -> S, expect: Guarantee, cfg: &Config) {
     if let Some(f) = find_failure(make, expect, cfg) {
         panic!("{f}");
     }
@@ -251,7 +276,7 @@ pub fn check_with<S: Strategy>(make: impl Fn() -> S, expect: Expect, cfg: &Confi
 /// that as a trace and returns it. `None` if every stream passed.
 pub fn find_failure<S: Strategy>(
     make: impl Fn() -> S,
-    expect: Expect,
+    expect: Guarantee,
     cfg: &Config,
 ) -> Option<Failure> {
     let pt = PtConfig {
@@ -373,7 +398,7 @@ fn save_trace(cfg: &Config, header: &StreamHeader, ops: &[Op]) -> Result<PathBuf
 /// check; a panic inside the strategy is reported as a violation.
 pub fn run_raw<S: Strategy>(
     make: &dyn Fn() -> S,
-    expect: Expect,
+    expect: Guarantee,
     registers: u32,
     raws: &[RawOp],
 ) -> Outcome {
@@ -384,7 +409,7 @@ pub fn run_raw<S: Strategy>(
 /// under every check. Nothing is appended to it.
 pub fn run_ops<S: Strategy>(
     make: &dyn Fn() -> S,
-    expect: Expect,
+    expect: Guarantee,
     header: StreamHeader,
     ops: &[Op],
 ) -> Outcome {
@@ -398,7 +423,7 @@ enum Source<'a> {
 
 fn run_source<S: Strategy>(
     make: &dyn Fn() -> S,
-    expect: Expect,
+    expect: Guarantee,
     header: StreamHeader,
     src: Source<'_>,
 ) -> Outcome {
@@ -438,7 +463,7 @@ fn verify_cfg() -> ExecConfig {
 
 fn drive<S: Strategy>(
     make: &dyn Fn() -> S,
-    expect: Expect,
+    expect: Guarantee,
     header: &StreamHeader,
     src: Source<'_>,
     ops: &mut Vec<Op>,
@@ -501,7 +526,7 @@ fn drive<S: Strategy>(
 }
 
 struct Checker<S: Strategy> {
-    expect: Expect,
+    expect: Guarantee,
     real: Executor<S>,
     shadow: Executor<NoFree>,
     frozen: bool,
@@ -616,12 +641,12 @@ impl<S: Strategy> Checker<S> {
 
         // What must be live, exactly.
         let exact = match self.expect {
-            Expect::Refcount => Some((
+            Guarantee::Refcount => Some((
                 model::refcount_live(shadow),
                 "refcount keeps exactly what is reachable from the registers or a cycle",
                 "reachable from the registers or from a cycle",
             )),
-            Expect::Complete | Expect::CPython
+            Guarantee::Complete | Guarantee::CPython
                 if !self.frozen && matches!(op, Op::Gc(GcOp::Collect { generation: 2 })) =>
             {
                 Some((
@@ -651,7 +676,7 @@ impl<S: Strategy> Checker<S> {
         self.check_gc_stats(op, at, &stats_before, returned_before)
     }
 
-    /// `get_count()` between collections (cpython-gc.md §1.3): with no collection during an op,
+    /// `get_count()` between collections (`docs/cpython-model.md`): with no collection during an op,
     /// `count1` and `count2` do not move and `count0` grows by at most one, only when a
     /// GC-capable object (a container) is allocated; frees may lower it. `get_threshold()` and
     /// `isenabled()` follow `set_threshold`, `enable` and `disable`.
@@ -755,7 +780,7 @@ impl<S: Strategy> Checker<S> {
                 .map(|g| g.collected + g.uncollectable)
                 .sum()
         };
-        if self.expect == Expect::CPython {
+        if self.expect == Guarantee::CPython {
             self.check_counts(op, at, before, &after)?;
         }
         let Op::Gc(gc) = op else {
@@ -771,7 +796,7 @@ impl<S: Strategy> Checker<S> {
                 );
             }
         }
-        if self.expect != Expect::CPython {
+        if self.expect != Guarantee::CPython {
             return Ok(());
         }
         let g0 = |s: &StrategyStats, g: usize| s.generations.get(g).cloned().unwrap_or_default();
@@ -796,7 +821,7 @@ impl<S: Strategy> Checker<S> {
                 }
             }
         }
-        // get_count() (cpython-gc.md §1.3, §1.6).
+        // get_count() (`docs/cpython-model.md`).
         let (Some(cb), Some(ca)) = (counts(before), counts(&after)) else {
             return Ok(());
         };
@@ -887,14 +912,42 @@ impl Figures {
     }
 }
 
-/// Expands to a `#[test] fn conformance()` that checks a strategy type against an [`Expect`]:
-/// `gclab_conformance::conformance_tests!(MyStrategy, Complete);`.
+/// Expands to the conformance tests of a strategy crate, checked against the guarantee the
+/// strategy declares in its `StrategyInfo` (so it is stated once, in the strategy):
+///
+/// ```ignore
+/// // `#[test] fn conformance()`: default parameters.
+/// gclab_conformance::conformance_tests!(gclab_my_gc::MyGc);
+/// // The same, plus `#[test] fn conformance_params()`: each parameter set on a quarter of the
+/// // streams, for parameters that make the automatic collection run in small streams.
+/// gclab_conformance::conformance_tests!(gclab_my_gc::MyGc, params: [
+///     [("every", "3")],
+///     [("every", "50"), ("other", "x")],
+/// ]);
+/// ```
+///
+/// `conformance_tests!(T, Complete)` (an explicit [`Guarantee`] variant) is the older form: it
+/// checks against the variant given instead of the declared one.
 #[macro_export]
 macro_rules! conformance_tests {
-    ($ty:ty, $expect:ident) => {
+    ($ty:ty $(,)?) => {
         #[test]
         fn conformance() {
-            $crate::check::<$ty>($crate::Expect::$expect);
+            $crate::check_declared::<$ty>();
+        }
+    };
+    ($ty:ty, params: [$([$(($k:expr, $v:expr)),* $(,)?]),* $(,)?]) => {
+        $crate::conformance_tests!($ty);
+
+        #[test]
+        fn conformance_params() {
+            $crate::check_param_sets::<$ty>(&[$(&[$(($k, $v)),*]),*]);
+        }
+    };
+    ($ty:ty, $guarantee:ident) => {
+        #[test]
+        fn conformance() {
+            $crate::check::<$ty>($crate::Guarantee::$guarantee);
         }
     };
 }

@@ -1,7 +1,7 @@
 //! The suite must catch broken strategies and shrink their failures to a handful of ops; and a
 //! correct test-only collector of each kind must pass.
 
-use gclab_conformance::{find_failure, run_ops, Config, Expect, Failure};
+use gclab_conformance::{find_failure, run_ops, Config, Failure, Guarantee};
 use gclab_core::heap::{Heap, ObjId};
 use gclab_core::kind::Kind;
 use gclab_core::op::GcOp;
@@ -99,7 +99,7 @@ impl OpSink for Collect {
 }
 
 /// The saved trace holds exactly the minimal stream, and replaying it fails the same way.
-fn assert_replays<S: gclab_core::Strategy>(f: &Failure, make: &dyn Fn() -> S, expect: Expect) {
+fn assert_replays<S: gclab_core::Strategy>(f: &Failure, make: &dyn Fn() -> S, expect: Guarantee) {
     let path = f.trace.as_ref().expect("the failure was saved as a trace");
     let mut r = gclab_core::trace::open_file(path).expect("the saved trace opens");
     let header = r.header().clone();
@@ -131,10 +131,10 @@ fn catches_a_refcount_that_frees_a_reachable_object() {
     };
     // Under `Safe` only safety is checked, so the premature free itself must be found (under
     // `Refcount` the exactness check may report the same bug first).
-    let f = find_failure(make, Expect::Safe, &cfg("forgets-dict-incref"));
+    let f = find_failure(make, Guarantee::Safe, &cfg("forgets-dict-incref"));
     // Minimal: d = {}; x = obj; d[0] = x; del x (or overwrite x) -> x freed while in d.
     let f = assert_caught(f, "no reachable object freed", 6);
-    assert_replays(&f, &make, Expect::Safe);
+    assert_replays(&f, &make, Guarantee::Safe);
 }
 
 #[test]
@@ -142,10 +142,10 @@ fn catches_a_collector_that_skips_a_cycle() {
     let make = || MarkSweep {
         skip_self_cycles: true,
     };
-    let f = find_failure(make, Expect::Complete, &cfg("skips-self-cycles"));
+    let f = find_failure(make, Guarantee::Complete, &cfg("skips-self-cycles"));
     // Minimal: x = obj; x[0] = x; del x; + the epilogue's unfreeze, collect(2).
     let f = assert_caught(f, "a full collection frees all garbage", 6);
-    assert_replays(&f, &make, Expect::Complete);
+    assert_replays(&f, &make, Guarantee::Complete);
 }
 
 #[test]
@@ -156,7 +156,7 @@ fn catches_a_leak_under_the_refcount_expectation() {
         || MarkSweep {
             skip_self_cycles: false,
         },
-        Expect::Refcount,
+        Guarantee::Refcount,
         &cfg("marksweep-as-refcount"),
     );
     assert_caught(
@@ -168,7 +168,7 @@ fn catches_a_leak_under_the_refcount_expectation() {
 
 #[test]
 fn correct_refcount_passes() {
-    let f = find_failure(Rc::default, Expect::Refcount, &cfg("rc-ok"));
+    let f = find_failure(Rc::default, Guarantee::Refcount, &cfg("rc-ok"));
     assert!(
         f.is_none(),
         "{}",
@@ -178,7 +178,7 @@ fn correct_refcount_passes() {
 
 #[test]
 fn correct_mark_sweep_passes() {
-    let f = find_failure(MarkSweep::default, Expect::Complete, &cfg("ms-ok"));
+    let f = find_failure(MarkSweep::default, Guarantee::Complete, &cfg("ms-ok"));
     assert!(
         f.is_none(),
         "{}",
@@ -248,7 +248,7 @@ impl Strategy for BadGen {
 fn catches_a_wrong_collect_return_value() {
     let f = find_failure(
         || BadGen::new(true, false),
-        Expect::CPython,
+        Guarantee::CPython,
         &cfg("gen-return"),
     );
     assert_caught(f, "collect() returns collected + uncollectable", 3);
@@ -258,7 +258,7 @@ fn catches_a_wrong_collect_return_value() {
 fn catches_counts_that_do_not_follow_the_spec() {
     let f = find_failure(
         || BadGen::new(false, true),
-        Expect::CPython,
+        Guarantee::CPython,
         &cfg("gen-count1"),
     );
     assert_caught(f, "get_count() follows the specification", 3);

@@ -123,6 +123,24 @@ pub struct Preset {
     pub params: &'static [(&'static str, &'static str)],
 }
 
+/// What a strategy promises about the garbage it frees: declared once, in [`StrategyInfo`], and
+/// checked by the conformance suite (`gclab-conformance`) beyond the properties every strategy
+/// must meet (safety, exact accounting, determinism).
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum Guarantee {
+    /// Only safety: it may keep any garbage (the `none` baseline).
+    Safe,
+    /// Pure reference counting: keeps exactly the objects reachable from the registers or from a
+    /// cycle, after every op.
+    Refcount,
+    /// A complete collector: a full collection (`gc.collect(2)`, nothing frozen) leaves no
+    /// unreachable object.
+    Complete,
+    /// A model of CPython's collector: [`Guarantee::Complete`] plus the `gc` module's statistics
+    /// and counter semantics (`get_stats()`, `get_count()`, `gc.collect(g)` charged to `g`).
+    CPython,
+}
+
 /// How a strategy crate describes itself to the registry.
 #[derive(Copy, Clone, Debug)]
 pub struct StrategyInfo {
@@ -134,6 +152,10 @@ pub struct StrategyInfo {
     pub params: &'static [ParamSpec],
     /// Named presets.
     pub presets: &'static [Preset],
+    /// What it promises about garbage, for the conformance suite (every crate's own
+    /// `conformance_tests!` and the registry-wide `tests/conformance.rs` read it from here). A
+    /// required field: a strategy cannot be registered without declaring it.
+    pub guarantee: Guarantee,
 }
 
 /// A strategy that can be built from parameters: what a strategy crate implements so that the

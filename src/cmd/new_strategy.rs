@@ -1,6 +1,9 @@
 //! `gclab new-strategy NAME`: writes a new strategy crate `strategies/NAME/` from the template in
-//! `templates/strategy/` and registers it (one dependency line in the root `Cargo.toml`, one line
-//! in `src/registry.rs`'s `registry!(...)`). See `docs/adding-a-strategy.md`.
+//! `templates/strategy/` and registers it: in the root `Cargo.toml`, one line in
+//! `[workspace.dependencies]` and one `.workspace = true` line in `[dependencies]`, as every
+//! strategy is declared; one line in `src/registry.rs`'s `registry!(...)`. Nothing else lists
+//! strategies (the conformance test, the peers bench and the CLI iterate the registry, and the
+//! crate declares its own conformance guarantee). See `docs/adding-a-strategy.md`.
 //!
 //! The template files are compiled into the binary (`include_str!`), so the command works from
 //! any checkout; the placeholders `{{name}}`, `{{crate}}`, `{{crate_ident}}` and `{{Type}}` are
@@ -119,9 +122,14 @@ impl Names {
             .replace("{{Type}}", &self.ty)
     }
 
+    /// The line for the root `Cargo.toml`'s `[workspace.dependencies]`.
+    pub fn workspace_dependency_line(&self) -> String {
+        format!("{} = {{ path = \"strategies/{}\" }}", self.krate, self.name)
+    }
+
     /// The line for the root `Cargo.toml`'s `[dependencies]`.
     pub fn dependency_line(&self) -> String {
-        format!("{} = {{ path = \"strategies/{}\" }}", self.krate, self.name)
+        format!("{}.workspace = true", self.krate)
     }
 
     /// The entry for `registry!(...)` in `src/registry.rs`.
@@ -165,7 +173,7 @@ pub fn generate(root: &Path, names: &Names, register: bool) -> Result<Generated,
     let edits = if register {
         let reg_text = std::fs::read_to_string(&registry).map_err(io(&registry))?;
         Some((
-            add_dependency(&cargo_text, &names.dependency_line())?,
+            add_dependencies(&cargo_text, names)?,
             add_registry_entry(&reg_text, &names.registry_entry())?,
         ))
     } else {
@@ -191,38 +199,64 @@ pub fn generate(root: &Path, names: &Names, register: bool) -> Result<Generated,
     })
 }
 
-/// Inserts `line` as the first entry of the root package's `[dependencies]` table.
-pub fn add_dependency(cargo_toml: &str, line: &str) -> Result<String, NewStrategyError> {
-    let key = line.split('=').next().unwrap_or("").trim();
-    let mut out = String::with_capacity(cargo_toml.len() + line.len() + 1);
-    let mut done = false;
-    let mut in_deps = false;
-    for l in cargo_toml.lines() {
+/// Declares the strategy crate in the root `Cargo.toml` as every strategy is: its path in
+/// `[workspace.dependencies]`, and `.workspace = true` in the root package's `[dependencies]`.
+pub fn add_dependencies(cargo_toml: &str, names: &Names) -> Result<String, NewStrategyError> {
+    let with_ws = add_to_table(
+        cargo_toml,
+        "[workspace.dependencies]",
+        &names.workspace_dependency_line(),
+    )?;
+    add_to_table(&with_ws, "[dependencies]", &names.dependency_line())
+}
+
+/// Inserts `line` (a `key = ...` or `key.workspace = true` entry) into the table whose header
+/// is `table`: after the table's last `gclab-` entry (the strategies come last, in registry
+/// order), or as its first entry if it has none.
+pub fn add_to_table(cargo_toml: &str, table: &str, line: &str) -> Result<String, NewStrategyError> {
+    let key = line
+        .split(['=', '.'])
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_string();
+    let lines: Vec<&str> = cargo_toml.lines().collect();
+    let Some(header) = lines.iter().position(|l| l.trim() == table) else {
+        return Err(NewStrategyError::Shape(format!(
+            "Cargo.toml has no {table} table"
+        )));
+    };
+    let end = lines[header + 1..]
+        .iter()
+        .position(|l| l.trim().starts_with('['))
+        .map_or(lines.len(), |i| header + 1 + i);
+    let body = &lines[header + 1..end];
+    if body.iter().any(|l| {
         let t = l.trim();
-        if t.starts_with('[') {
-            in_deps = t == "[dependencies]";
-        } else if in_deps
-            && (t.starts_with(&format!("{key} ")) || t.starts_with(&format!("{key}.")))
-        {
-            return Err(NewStrategyError::Shape(format!(
-                "Cargo.toml already depends on {key}"
-            )));
+        t.starts_with(&format!("{key} ")) || t.starts_with(&format!("{key}."))
+    }) {
+        return Err(NewStrategyError::Shape(format!(
+            "Cargo.toml's {table} already has {key}"
+        )));
+    }
+    let at = body
+        .iter()
+        .rposition(|l| l.trim().starts_with("gclab-"))
+        .map_or(header + 1, |i| header + 2 + i);
+    let mut out = String::with_capacity(cargo_toml.len() + line.len() + 1);
+    for (i, l) in lines.iter().enumerate() {
+        if i == at {
+            out.push_str(line);
+            out.push('\n');
         }
         out.push_str(l);
         out.push('\n');
-        if t == "[dependencies]" && !done {
-            out.push_str(line);
-            out.push('\n');
-            done = true;
-        }
     }
-    if done {
-        Ok(out)
-    } else {
-        Err(NewStrategyError::Shape(
-            "Cargo.toml has no [dependencies] table".into(),
-        ))
+    if at == lines.len() {
+        out.push_str(line);
+        out.push('\n');
     }
+    Ok(out)
 }
 
 /// Appends `entry` to the `registry!(...)` invocation, one entry per line.
@@ -276,19 +310,18 @@ pub fn create(
     let names = Names::new(name, ty)?;
     let g = generate(root, &names, !no_register)?;
     let mut msg = format!("wrote {}/ ({} files)\n", g.dir.display(), g.files.len());
+    let lines = format!(
+        "  Cargo.toml [workspace.dependencies]: {}\n  Cargo.toml [dependencies]:           {}\n  src/registry.rs registry!(...):      {},\n",
+        names.workspace_dependency_line(),
+        names.dependency_line(),
+        names.registry_entry()
+    );
     if g.registered {
-        msg.push_str(&format!(
-            "registered it:\n  Cargo.toml [dependencies]:  {}\n  src/registry.rs registry!: {},\n",
-            names.dependency_line(),
-            names.registry_entry()
-        ));
+        msg.push_str("registered it:\n");
     } else {
-        msg.push_str(&format!(
-            "to register it, add\n  to Cargo.toml [dependencies]:   {}\n  to registry!(...) in src/registry.rs: {},\n",
-            names.dependency_line(),
-            names.registry_entry()
-        ));
+        msg.push_str("to register it, add\n");
     }
+    msg.push_str(&lines);
     msg.push_str(&format!(
         "next: cargo fmt --all && cargo test -p {k} && cargo run -- run -s {n} -w cycles --verify\n\
          then edit {d}/src/lib.rs (see docs/adding-a-strategy.md)\n",
@@ -367,13 +400,24 @@ mod tests {
 
     #[test]
     fn dependency_edit() {
-        let src = "[workspace]\n[workspace.dependencies]\ngclab-core = { path = \"core\" }\n\n[dependencies]\ngclab-core.workspace = true\n";
-        let out = add_dependency(src, "gclab-x = { path = \"strategies/x\" }").unwrap();
-        assert!(out.contains(
-            "[dependencies]\ngclab-x = { path = \"strategies/x\" }\ngclab-core.workspace = true\n"
-        ));
-        assert!(add_dependency(&out, "gclab-x = { path = \"strategies/x\" }").is_err());
-        assert!(add_dependency("[package]\n", "a = 1").is_err());
+        let src = "[workspace]\n[workspace.dependencies]\ngclab-core = { path = \"core\" }\ngclab-none = { path = \"strategies/none\" }\nrand = \"0.9\"\n\n[dependencies]\ngclab-core.workspace = true\ngclab-none.workspace = true\nanyhow.workspace = true\n";
+        let n = Names::new("x", None).unwrap();
+        let out = add_dependencies(src, &n).unwrap();
+        assert!(
+            out.contains(
+                "gclab-none = { path = \"strategies/none\" }\ngclab-x = { path = \"strategies/x\" }\nrand"
+            ),
+            "{out}"
+        );
+        assert!(
+            out.contains("gclab-none.workspace = true\ngclab-x.workspace = true\nanyhow"),
+            "{out}"
+        );
+        assert!(add_dependencies(&out, &n).is_err());
+        assert!(add_dependencies("[package]\n", &n).is_err());
+        // An empty table, last in the file: the line is its first entry.
+        let out = add_to_table("[dependencies]", "[dependencies]", "a = 1").unwrap();
+        assert_eq!(out, "[dependencies]\na = 1\n");
     }
 
     #[test]
@@ -383,7 +427,7 @@ mod tests {
         std::fs::create_dir_all(root.join("src")).unwrap();
         std::fs::write(
             root.join("Cargo.toml"),
-            "[workspace]\nmembers = []\n\n[dependencies]\n",
+            "[workspace]\nmembers = []\n\n[workspace.dependencies]\n\n[dependencies]\n",
         )
         .unwrap();
         std::fs::write(root.join("src/registry.rs"), "registry!(a::B,);\n").unwrap();
@@ -393,6 +437,17 @@ mod tests {
         assert!(lib.contains("pub struct ToyGc"));
         let reg = std::fs::read_to_string(root.join("src/registry.rs")).unwrap();
         assert!(reg.contains("gclab_toy_gc::ToyGc,"), "{reg}");
+        let cargo = std::fs::read_to_string(root.join("Cargo.toml")).unwrap();
+        assert!(
+            cargo.contains(
+                "[workspace.dependencies]\ngclab-toy-gc = { path = \"strategies/toy-gc\" }\n"
+            ),
+            "{cargo}"
+        );
+        assert!(
+            cargo.contains("[dependencies]\ngclab-toy-gc.workspace = true\n"),
+            "{cargo}"
+        );
         assert!(matches!(
             create(&root, "toy-gc", None, false),
             Err(NewStrategyError::Exists(_))

@@ -4,6 +4,9 @@
 //! verify mode: the reachability oracle checks after every collection and at the end that nothing
 //! reachable was freed (freed indices are quarantined, so a dangling reference cannot hide behind
 //! a reused one). A prefix of a valid stream is a valid stream, so a debug-build test stays fast.
+//!
+//! A strategy crate's `tests/verify.rs` is one line of [`verify_tests!`](crate::verify_tests)
+//! (it lives here, beside the check, because `gclab-conformance` depends on `gclab-core` only).
 
 use crate::{catalog, find};
 use gclab_core::executor::{ExecConfig, Executor};
@@ -58,4 +61,46 @@ pub fn verify_catalogue<S: StrategyFactory>(
             .map_err(|e| format!("{who} on {name} (end): {e}"))?;
     }
     Ok(())
+}
+
+/// Runs [`verify_catalogue`] on [`PREFIX_OPS`] ops per workload and panics with the failure: the
+/// body of the tests [`verify_tests!`](crate::verify_tests) writes.
+pub fn assert_catalogue<S: StrategyFactory>(params: &[(&str, &str)]) {
+    if let Err(e) = verify_catalogue::<S>(params, PREFIX_OPS) {
+        panic!("{e}");
+    }
+}
+
+/// Expands to a strategy crate's verify tests: `verify_on_every_workload` (the whole catalogue,
+/// [`PREFIX_OPS`](crate::verify::PREFIX_OPS) ops per workload, default strategy parameters,
+/// under the oracle) and, for each parameter set given, the same with those parameters (choose
+/// ones that make the strategy collect often):
+///
+/// ```ignore
+/// gclab_workloads::verify_tests!(gclab_my_gc::MyGc, [
+///     [("every", "500")],
+/// ]);
+/// ```
+///
+/// With one set the second test is `verify_on_every_workload_collecting_often`; with several it
+/// runs them in order, naming the failing one.
+#[macro_export]
+macro_rules! verify_tests {
+    ($ty:ty $(,)?) => {
+        #[test]
+        fn verify_on_every_workload() {
+            $crate::verify::assert_catalogue::<$ty>(&[]);
+        }
+    };
+    ($ty:ty, [$([$(($k:expr, $v:expr)),* $(,)?]),* $(,)?]) => {
+        $crate::verify_tests!($ty);
+
+        /// With parameters that make it collect often.
+        #[test]
+        fn verify_on_every_workload_collecting_often() {
+            $(
+                $crate::verify::assert_catalogue::<$ty>(&[$(($k, $v)),*]);
+            )*
+        }
+    };
 }

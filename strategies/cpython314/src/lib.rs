@@ -1,7 +1,7 @@
 //! # gclab-cpython314
 //!
 //! The incremental cycle collector of CPython 3.14.0 to 3.14.4 (`Python/gc.c` of the 3.14
-//! branch; `shared/reference/cpython-gc.md` §4), the collector CPython shipped and then reverted
+//! branch; the model is written up in `docs/cpython-model.md`), the collector CPython shipped and then reverted
 //! in 3.14.5 "after a number of reports of significant memory pressure in production". It sits
 //! next to the `generational` strategy's 3.13 model so that gclab can show why.
 //!
@@ -43,11 +43,12 @@
 //! finalizers, weak references, immortal objects, and CPython's other roots (sys, builtins,
 //! static types' dicts), which gclab does not have.
 
+#![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
 use gclab_core::heap::{Heap, ObjId};
 use gclab_core::strategy::{
-    GcReply, GenerationStats, Preset, StrategyFactory, StrategyInfo, StrategyStats,
+    GcReply, GenerationStats, Guarantee, Preset, StrategyFactory, StrategyInfo, StrategyStats,
 };
 use gclab_core::{GcOp, Kind, ParamError, ParamSpec, ParamType, Params, Strategy};
 use gclab_generational::{Config, GcList, Generational};
@@ -578,6 +579,7 @@ impl StrategyFactory for CPython314 {
         description: "CPython 3.14.1-3.14.4's incremental cycle collector (young + two old spaces, one increment per automatic collection)",
         params: PARAMS,
         presets: PRESETS,
+        guarantee: Guarantee::Complete,
     };
 
     fn build(p: &Params) -> Result<Self, ParamError> {

@@ -29,10 +29,11 @@
 //! collectors), so each mark is a collector header write, which after a `fork` dirties the
 //! pre-fork pages of every reachable object.
 
+#![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
 use gclab_core::heap::{Heap, ObjId};
-use gclab_core::strategy::{GcReply, StrategyFactory, StrategyInfo, StrategyStats};
+use gclab_core::strategy::{GcReply, Guarantee, StrategyFactory, StrategyInfo, StrategyStats};
 use gclab_core::{GcOp, ParamError, ParamSpec, ParamType, Params, Strategy};
 
 /// When to collect.
@@ -266,6 +267,7 @@ impl StrategyFactory for MarkSweep {
             },
         ],
         presets: &[],
+        guarantee: Guarantee::Complete,
     };
 
     fn build(p: &Params) -> Result<Self, ParamError> {

@@ -1,24 +1,7 @@
 //! Runs mark-sweep over every workload of the catalogue in `--verify` mode: the reachability
 //! oracle checks after every collection and at the end that nothing reachable was freed
-//! (`gclab_workloads::verify::verify_catalogue`, on each workload's first `PREFIX_OPS` ops).
-
-use gclab_mark_sweep::MarkSweep;
-use gclab_workloads::verify::PREFIX_OPS;
-
-/// Runs mark-sweep with `params` on the first ops of every workload, under the oracle.
-fn verify_catalogue(params: &[(&str, &str)]) {
-    if let Err(e) = gclab_workloads::verify::verify_catalogue::<MarkSweep>(params, PREFIX_OPS) {
-        panic!("{e}");
-    }
-}
-
-#[test]
-fn verify_on_every_workload() {
-    verify_catalogue(&[]);
-}
-
-/// With parameters that make it collect often.
-#[test]
-fn verify_on_every_workload_collecting_often() {
-    verify_catalogue(&[("initial", "20000"), ("growth", "1.2")]);
-}
+//! (`gclab_workloads::verify_tests!`: default parameters, then a small growing heap).
+gclab_workloads::verify_tests!(
+    gclab_mark_sweep::MarkSweep,
+    [[("initial", "20000"), ("growth", "1.2")]]
+);

@@ -4,10 +4,11 @@
 //! "Epsilon" of lower-bound-overhead comparisons: what the program costs with no memory
 //! management at all, and how much memory it needs if nothing is ever reclaimed.
 
+#![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
 use gclab_core::heap::{Heap, ObjId};
-use gclab_core::strategy::{StrategyFactory, StrategyInfo};
+use gclab_core::strategy::{Guarantee, StrategyFactory, StrategyInfo};
 use gclab_core::{ParamError, Params, Strategy};
 
 /// Never frees. See the crate docs.
@@ -29,6 +30,7 @@ impl StrategyFactory for NoCollection {
         description: "never frees anything: the no-collection baseline",
         params: &[],
         presets: &[],
+        guarantee: Guarantee::Safe,
     };
 
     fn build(_params: &Params) -> Result<Self, ParamError> {

@@ -5,10 +5,11 @@
 //! worklist, so a chain of ten million objects frees without deep recursion). Reference cycles
 //! are never freed: they leak. An explicit `gc.collect()` does nothing and returns 0.
 
+#![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
 use gclab_core::heap::{Heap, ObjId};
-use gclab_core::strategy::{StrategyFactory, StrategyInfo, StrategyStats};
+use gclab_core::strategy::{Guarantee, StrategyFactory, StrategyInfo, StrategyStats};
 use gclab_core::{ParamError, Params, Strategy};
 
 /// Pure reference counting. See the crate docs.
@@ -127,6 +128,7 @@ impl StrategyFactory for RefCount {
         description: "pure reference counting: frees acyclic garbage at once, leaks cycles",
         params: &[],
         presets: &[],
+        guarantee: Guarantee::Refcount,
     };
 
     fn build(_params: &Params) -> Result<Self, ParamError> {

@@ -27,10 +27,11 @@
 //! writes (`note_rc_write`). Counters: the purple buffer's high-water mark, candidates buffered,
 //! and the nodes visited by `MarkGray`, `Scan`, `ScanBlack` and `CollectWhite`.
 
+#![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
 use gclab_core::heap::{Heap, ObjId};
-use gclab_core::strategy::{GcReply, StrategyFactory, StrategyInfo, StrategyStats};
+use gclab_core::strategy::{GcReply, Guarantee, StrategyFactory, StrategyInfo, StrategyStats};
 use gclab_core::{GcOp, ParamError, ParamSpec, ParamType, Params, Strategy};
 
 /// An object's colour (Bacon and Rajan, Table 1).
@@ -428,6 +429,7 @@ impl StrategyFactory for TrialDeletion {
             help: "collect cycles when the root buffer holds this many candidates (0: only on gc.collect())",
         }],
         presets: &[],
+        guarantee: Guarantee::Complete,
     };
 
     fn build(params: &Params) -> Result<Self, ParamError> {

@@ -1,0 +1,5 @@
+//! Runs the generational model over every workload of the catalogue in `--verify` mode: the
+//! reachability oracle checks after every collection and at the end that nothing reachable was
+//! freed (`gclab_workloads::verify_tests!`: default parameters, then thresholds that collect
+//! often).
+gclab_workloads::verify_tests!(gclab_generational::Generational, [[("t0", "100")]]);
