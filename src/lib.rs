@@ -25,5 +25,6 @@ pub mod provenance;
 pub mod readme;
 pub mod registry;
 pub mod report;
+pub mod results;
 pub mod runner;
 pub mod sweep;

@@ -1,7 +1,7 @@
 //! Human-readable reports: the summary `gclab run` prints and the catalogue `gclab list` prints.
 
 use crate::registry;
-use crate::runner::{RunRecord, Status};
+use crate::results::{RunRecord, Status};
 use std::fmt::Write;
 
 fn ms(ns: u64) -> String {
