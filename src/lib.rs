@@ -1,8 +1,11 @@
 //! # gclab
 //!
 //! The gclab binary's library: the strategy [`registry`], the [`runner`] that runs one cell and
-//! produces its JSON record, [`provenance`], and the text [`report`]s the CLI prints. The
-//! binary (`src/main.rs`) is a thin clap front end over these.
+//! produces its JSON record, the [`sweep`] that runs an experiment's cells, [`provenance`], and
+//! the text [`report`]s the CLI prints. The data of a run (record, row, sidecar, metrics) and
+//! its reading, writing and merging live in [`results`]; the readers ([`analysis`], [`plot`],
+//! [`readme`]) are functions of a loaded [`results::ResultSet`]. The binary (`src/main.rs`) is a
+//! thin clap front end over these.
 
 #![warn(missing_docs)]
 

@@ -310,22 +310,10 @@ where
         .y_labels(6)
         .draw()
         .map_err(&err)?;
-    // Category names under each group, drawn on the area in pixels (plotters' numeric axes
-    // cannot place a label at each group's centre).
-    let (bx, by) = area.get_base_pixel();
-    let label_style =
-        TextStyle::from(("sans-serif", 13).into_font()).pos(Pos::new(HPos::Center, VPos::Top));
-    for (i, w) in wrapped.iter().enumerate() {
-        let (px, py) = chart.backend_coord(&(i as f64 + 0.5, base));
-        for (k, line) in w.iter().enumerate() {
-            area.draw(&Text::new(
-                line.clone(),
-                (px - bx, py - by + 6 + 15 * k as i32),
-                label_style.clone(),
-            ))
-            .map_err(&err)?;
-        }
-    }
+    let centres: Vec<(i32, i32)> = (0..wrapped.len())
+        .map(|i| chart.backend_coord(&(i as f64 + 0.5, base)))
+        .collect();
+    category_labels(file, area, &wrapped, &centres)?;
     let k = series.len().max(1) as f64;
     let width = 0.8 / k;
     for (j, s) in series.iter().enumerate() {
@@ -367,6 +355,31 @@ where
             .border_style(BLACK.mix(0.3))
             .draw()
             .map_err(&err)?;
+    }
+    Ok(())
+}
+
+/// Category names under each group, drawn on the area in pixels at the groups' centres on the
+/// base line (plotters' numeric axes cannot place a label at each group's centre).
+fn category_labels<DB: DrawingBackend>(
+    file: &Path,
+    area: &DrawingArea<DB, Shift>,
+    wrapped: &[Vec<String>],
+    centres: &[(i32, i32)],
+) -> Result<(), PlotError> {
+    let err = draw_err(file);
+    let (bx, by) = area.get_base_pixel();
+    let label_style =
+        TextStyle::from(("sans-serif", 13).into_font()).pos(Pos::new(HPos::Center, VPos::Top));
+    for (w, &(px, py)) in wrapped.iter().zip(centres) {
+        for (k, line) in w.iter().enumerate() {
+            area.draw(&Text::new(
+                line.clone(),
+                (px - bx, py - by + 6 + 15 * k as i32),
+                label_style.clone(),
+            ))
+            .map_err(&err)?;
+        }
     }
     Ok(())
 }
