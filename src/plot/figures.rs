@@ -14,10 +14,13 @@ use plotters::prelude::SeriesLabelPosition;
 /// What a figure function returns: the figure, or `None` when there is nothing to draw.
 pub(super) type FigResult = Result<Option<Fig>, PlotError>;
 
+/// The points of one line and the half-widths of their error bars (empty: none).
+type Points = (Vec<(f64, f64)>, Vec<f64>);
+
 /// One series per strategy that `f` has points for on workload `wl`.
 fn strategy_series<F>(rs: &ResultSet, wl: &str, mut f: F) -> Vec<Series>
 where
-    F: FnMut(&Group<'_>) -> Option<(Vec<(f64, f64)>, Vec<f64>)>,
+    F: FnMut(&Group<'_>) -> Option<Points>,
 {
     let mut out = Vec::new();
     for (i, s) in rs.strategies().iter().enumerate() {
@@ -132,7 +135,7 @@ pub(super) fn lbo<C: Clock>(rs: &ResultSet) -> FigResult {
 }
 
 /// Pause percentiles of a group on clock `C` (means over replicates), on the nines axis.
-fn pause_points<C: Clock>(g: &Group<'_>) -> Option<(Vec<(f64, f64)>, Vec<f64>)> {
+fn pause_points<C: Clock>(g: &Group<'_>) -> Option<Points> {
     let per_run: Vec<[u64; 5]> = g
         .runs
         .iter()

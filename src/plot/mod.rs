@@ -69,12 +69,12 @@ pub struct Figure {
     pub dir: &'static str,
     /// File stem (`pauses` gives `pauses.svg` and `pauses.png`); `[plot] skip` names it.
     pub stem: &'static str,
-    make: fn(&ResultSet) -> Result<Option<fig::Fig>, PlotError>,
+    make: fn(&ResultSet) -> figures::FigResult,
 }
 
 const fn figure<C: Clock>(
     stem: &'static str,
-    make: fn(&ResultSet) -> Result<Option<fig::Fig>, PlotError>,
+    make: fn(&ResultSet) -> figures::FigResult,
 ) -> Figure {
     Figure {
         dir: C::DIR,
