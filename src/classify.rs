@@ -15,12 +15,14 @@
 //! library modules of this crate) live here; the command modules' own errors implement
 //! [`Classify`] beside their definitions.
 
-use crate::analysis::AnalysisError;
 use crate::cmd::new_strategy::NewStrategyError;
 use crate::experiment::ExperimentError;
+use crate::plot::PlotError;
 use crate::registry::RegistryError;
+use crate::results::MergeError;
+use crate::results::ResultsError;
 use crate::runner::RunError;
-use crate::sweep::{MergeError, SweepError};
+use crate::sweep::SweepError;
 use gclab_core::params::ParamError;
 use gclab_core::trace::TraceError;
 use gclab_core::workload::{ExecErrorKind, Stop};
@@ -253,16 +255,31 @@ impl Classify for SweepError {
     fn exit_class(&self) -> ExitClass {
         match self {
             SweepError::Usage(_) => ExitClass::Usage,
-            SweepError::Io { .. } | SweepError::BadRow { .. } => ExitClass::Internal,
+            SweepError::Io { .. } => ExitClass::Internal,
+            SweepError::Results(e) => e.exit_class(),
         }
     }
 }
 
-/// Internal, whatever the cause: `plot` and `report` of a directory that cannot be read exit 1
-/// (unlike `sweep` of a bad experiment file, which exits 2).
-impl Classify for AnalysisError {
+/// A result file that cannot be read or written is internal; a result set that is not one (a
+/// broken row, a bad experiment file, no rows) is bad input.
+impl Classify for ResultsError {
     fn exit_class(&self) -> ExitClass {
-        ExitClass::Internal
+        match self {
+            ResultsError::Io { .. } => ExitClass::Internal,
+            ResultsError::Experiment(e) => e.exit_class(),
+            ResultsError::BadRow { .. } | ResultsError::Empty(_) => ExitClass::Usage,
+        }
+    }
+}
+
+/// Drawing and writing figures is internal; reading the result set takes its own class.
+impl Classify for PlotError {
+    fn exit_class(&self) -> ExitClass {
+        match self {
+            PlotError::Results(e) => e.exit_class(),
+            PlotError::Draw { .. } | PlotError::Font | PlotError::Io(_) => ExitClass::Internal,
+        }
     }
 }
 
@@ -363,12 +380,25 @@ mod tests {
             code(RegenerateError::Sweep(SweepError::Usage("-j".into()))),
             2
         );
-        assert_eq!(code(RegenerateError::Plot("font".into())), 1);
+        assert_eq!(code(RegenerateError::Plot(PlotError::Font)), 1);
     }
 
     #[test]
-    fn analysis_errors_are_internal_even_for_a_bad_experiment() {
-        let e = AnalysisError::Empty("results/x".into());
-        assert_eq!(code(e), 1);
+    fn result_sets_that_are_not_are_bad_input_and_unreadable_files_internal() {
+        assert_eq!(code(ResultsError::Empty("results/x".into())), 2);
+        let bad = ResultsError::BadRow {
+            path: "runs.jsonl".into(),
+            line: 3,
+            message: "expected value".into(),
+        };
+        assert_eq!(code(bad), 2);
+        assert_eq!(
+            code(ResultsError::io(std::path::Path::new("x"), "denied")),
+            1
+        );
+        assert_eq!(
+            code(SweepError::Results(ResultsError::Empty("y".into()))),
+            2
+        );
     }
 }

@@ -6,9 +6,11 @@
 //! - [`runner`]: runs one strategy against one workload or trace and produces its JSON record;
 //! - [`experiment`]: experiment files (`results/<name>/experiment.toml`) and their cells;
 //! - [`sweep`]: runs every cell of an experiment into `runs.jsonl`, shards and merges;
-//! - [`metrics`]: the figures derived from a run (pauses, throughput, memory);
-//! - [`analysis`], [`plot`], [`readme`]: a results directory read back, its figures and its
-//!   README tables;
+//! - [`results`]: the data of a run (record, row, sidecar, metrics) and of a result set, with
+//!   their reading, writing, merging and error type;
+//! - [`metrics`]: the figures derived from a run (pauses, MMU, percentiles, memory);
+//! - [`analysis`], [`plot`], [`readme`]: functions of a loaded [`results::ResultSet`]: derived
+//!   tables, figures and README sections (they never import the runner or the sweep);
 //! - [`pipeline`]: the regenerate pipeline (sweep, figures, README) shared by the default job
 //!   and `gclab reproduce`;
 //! - [`fidelity`]: the comparison of the generational model with real CPython interpreters;
@@ -33,10 +35,6 @@ pub mod provenance;
 pub mod readme;
 pub mod registry;
 pub mod report;
+pub mod results;
 pub mod runner;
 pub mod sweep;
-
-// The paths the command modules had before they moved into `cmd/` (issue 23), kept while code
-// written against them is merged.
-#[doc(hidden)]
-pub use cmd::mem_probe as cmd_mem_probe;

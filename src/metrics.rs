@@ -250,7 +250,20 @@ pub fn thread_cpu_ns() -> u64 {
 /// `/proc` is unavailable). Process-wide, so in a parallel sweep it covers every cell run so far
 /// by this process.
 pub fn peak_rss_bytes() -> u64 {
-    crate::cmd_mem_probe::vm_hwm()
+    vm_hwm()
+}
+
+/// Peak resident set size (`VmHWM`) of this process, bytes; 0 if `/proc` is unavailable.
+pub fn vm_hwm() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|kb| kb.parse::<u64>().ok())
+        })
+        .map_or(0, |kb| kb * 1024)
 }
 
 /// Mean and half-width of the 95% Student-t confidence interval of `xs` (half-width 0 for

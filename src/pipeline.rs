@@ -1,14 +1,15 @@
 //! The regenerate pipeline: one published result rebuilt from its `experiment.toml` by a sweep
-//! (into `runs.jsonl` and `runs/`), its figures ([`crate::plot::plot_dir`]) and its README
-//! tables ([`crate::readme::update_readme`]).
+//! (into `runs.jsonl` and `runs/`), then the result set loaded once and handed to its figures
+//! ([`crate::plot::write_all`]) and its README tables ([`crate::readme::update_readme`]).
 //!
 //! The default job (`cargo run --release`) is [`regenerate`] of `results/default`; `gclab
 //! reproduce` is [`regenerate`] of every published result (or, with `--check`, a rerun compared
 //! with the committed files).
 
-use crate::analysis::{AnalysisError, ResultSet};
 use crate::classify::{Classify, ExitClass};
 use crate::experiment::Experiment;
+use crate::plot::{PlotError, PlotOptions};
+use crate::results::{ResultSet, ResultsError};
 use crate::sweep::{self, SweepError, SweepOptions, SweepSummary};
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -50,11 +51,11 @@ pub enum RegenerateError {
     #[error(transparent)]
     Sweep(#[from] SweepError),
     /// The figures could not be drawn.
-    #[error("{0}")]
-    Plot(String),
+    #[error(transparent)]
+    Plot(#[from] PlotError),
     /// The results could not be read back.
     #[error(transparent)]
-    Load(#[from] AnalysisError),
+    Load(#[from] ResultsError),
     /// The README could not be written.
     #[error("writing {}/README.md", dir.display())]
     Readme {
@@ -65,11 +66,14 @@ pub enum RegenerateError {
     },
 }
 
-/// A sweep's own class ([`SweepError::Usage`] is bad input); everything else is internal.
+/// The class of the step that failed (a sweep's usage error or a result set that is not one is
+/// bad input); removing or writing files is internal.
 impl Classify for RegenerateError {
     fn exit_class(&self) -> ExitClass {
         match self {
             RegenerateError::Sweep(e) => e.exit_class(),
+            RegenerateError::Load(e) => e.exit_class(),
+            RegenerateError::Plot(e) => e.exit_class(),
             _ => ExitClass::Internal,
         }
     }
@@ -101,9 +105,8 @@ pub fn regenerate(
             max_replicates: opts.max_replicates,
         },
     )?;
-    let figures =
-        crate::plot::plot_dir(dir, opts.png).map_err(|e| RegenerateError::Plot(e.to_string()))?;
     let results = ResultSet::load(dir)?;
+    let figures = crate::plot::write_all(&results, dir, &PlotOptions { png: opts.png })?;
     crate::readme::update_readme(dir, &results).map_err(|source| RegenerateError::Readme {
         dir: dir.clone(),
         source,

@@ -2,9 +2,10 @@
 //! each claim, computed from `runs.jsonl` alone, written between two markers so that the
 //! hand-written text around them stays and the numbers cannot drift from the data.
 
-use crate::analysis::{self, ResultSet};
+use crate::analysis::{self, Lbo};
 use crate::experiment::{Check, MetricRef};
 use crate::metrics::mean_ci95;
+use crate::results::{CellStatus, Group, ResultSet, Run, RunRecord, RunRow, WallMetrics};
 use std::fmt::Write as _;
 use std::path::Path;
 
@@ -20,7 +21,7 @@ pub fn metric(rs: &ResultSet, m: &MetricRef) -> Option<f64> {
     let xs: Vec<f64> = g
         .runs
         .iter()
-        .filter_map(|r| r.row.deterministic().pointer(&pointer)?.as_f64())
+        .filter_map(|r| r.row().deterministic().pointer(&pointer)?.as_f64())
         .collect();
     (!xs.is_empty()).then(|| mean_ci95(&xs).0)
 }
@@ -83,74 +84,124 @@ pub fn num(x: f64) -> String {
     }
 }
 
+/// What every section of the generated markdown reads: the result set and its LBO.
+struct Ctx<'a> {
+    rs: &'a ResultSet,
+    lbo: Vec<Lbo>,
+}
+
+impl Ctx<'_> {
+    /// The LBO of a group, formatted by `f`, or "n/a".
+    fn lbo_of(&self, g: &Group<'_>, f: fn(&Lbo) -> f64) -> String {
+        self.lbo
+            .iter()
+            .find(|x| x.workload == g.workload && x.strategy == g.strategy)
+            .map_or("n/a".to_string(), |x| format!("{:.3}", f(x)))
+    }
+}
+
+/// One section of the generated markdown, appended to the string.
+type Section = fn(&Ctx<'_>, &mut String);
+
+/// The sections, in order: adding one is adding a function and a line here.
+const SECTIONS: &[Section] = &[
+    runs_line,
+    claims,
+    deterministic_table,
+    incomplete_cells,
+    tradeoff_table,
+    wall_table,
+    machine,
+];
+
 /// The generated markdown.
 pub fn markdown(rs: &ResultSet) -> String {
+    let ctx = Ctx {
+        rs,
+        lbo: analysis::lbo(rs),
+    };
     let mut s = String::new();
-    let total = rs.rows.len();
-    let count = |st: crate::sweep::CellStatus| rs.rows.iter().filter(|r| r.status == st).count();
+    for section in SECTIONS {
+        section(&ctx, &mut s);
+    }
+    s
+}
+
+/// How many cells there are and how they ended.
+fn runs_line(ctx: &Ctx<'_>, s: &mut String) {
+    let rs = ctx.rs;
+    let total = rs.rows().len();
+    let count = |st: CellStatus| rs.rows().iter().filter(|r| r.status == st).count();
     let _ = writeln!(
         s,
         "Runs: {total} cells in `runs.jsonl` ({} ok, {} out of memory, {} failed); {} replicate(s) × {} master seed(s).\n",
-        count(crate::sweep::CellStatus::Ok),
-        count(crate::sweep::CellStatus::OutOfMemory),
-        count(crate::sweep::CellStatus::Failed),
-        rs.exp.file.replicates,
-        rs.exp.file.seeds.len()
+        count(CellStatus::Ok),
+        count(CellStatus::OutOfMemory),
+        count(CellStatus::Failed),
+        rs.exp().file.replicates,
+        rs.exp().file.seeds.len()
     );
-    if !rs.exp.file.claims.is_empty() {
+}
+
+/// The claims of the experiment and their verdicts.
+fn claims(ctx: &Ctx<'_>, s: &mut String) {
+    let rs = ctx.rs;
+    if rs.exp().file.claims.is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        s,
+        "### Claims\n\n| claim | measured | verdict |\n|---|---|---|"
+    );
+    for c in &rs.exp().file.claims {
+        let results: Vec<(Option<bool>, String, &str)> = c
+            .check
+            .iter()
+            .map(|k| {
+                let (v, d) = check(rs, k);
+                (v, d, k.note.as_str())
+            })
+            .collect();
+        let held = results.iter().filter(|r| r.0 == Some(true)).count();
+        let known = results.iter().filter(|r| r.0.is_some()).count();
+        let verdict = if known < results.len() {
+            "not measured"
+        } else if held == results.len() {
+            "holds"
+        } else if held == 0 {
+            "does not hold"
+        } else {
+            "holds only in part"
+        };
+        let measured: Vec<String> = results
+            .iter()
+            .map(|(v, d, note)| {
+                let mark = match v {
+                    Some(true) => "✓",
+                    Some(false) => "✗",
+                    None => "?",
+                };
+                if note.is_empty() {
+                    format!("{mark} {d}")
+                } else {
+                    format!("{mark} {note}: {d}")
+                }
+            })
+            .collect();
         let _ = writeln!(
             s,
-            "### Claims\n\n| claim | measured | verdict |\n|---|---|---|"
+            "| {} | {} | **{verdict}** |",
+            c.text.replace('|', "\\|"),
+            measured.join("<br>").replace('|', "\\|")
         );
-        for c in &rs.exp.file.claims {
-            let results: Vec<(Option<bool>, String, &str)> = c
-                .check
-                .iter()
-                .map(|k| {
-                    let (v, d) = check(rs, k);
-                    (v, d, k.note.as_str())
-                })
-                .collect();
-            let held = results.iter().filter(|r| r.0 == Some(true)).count();
-            let known = results.iter().filter(|r| r.0.is_some()).count();
-            let verdict = if known < results.len() {
-                "not measured"
-            } else if held == results.len() {
-                "holds"
-            } else if held == 0 {
-                "does not hold"
-            } else {
-                "holds only in part"
-            };
-            let measured: Vec<String> = results
-                .iter()
-                .map(|(v, d, note)| {
-                    let mark = match v {
-                        Some(true) => "✓",
-                        Some(false) => "✗",
-                        None => "?",
-                    };
-                    if note.is_empty() {
-                        format!("{mark} {d}")
-                    } else {
-                        format!("{mark} {note}: {d}")
-                    }
-                })
-                .collect();
-            let _ = writeln!(
-                s,
-                "| {} | {} | **{verdict}** |",
-                c.text.replace('|', "\\|"),
-                measured.join("<br>").replace('|', "\\|")
-            );
-        }
-        s.push('\n');
     }
+    s.push('\n');
+}
 
-    let lbo = analysis::lbo(rs);
-    let any_cow = rs
-        .runs()
-        .any(|r| r.row.run.as_ref().is_some_and(|x| x.cow.prefork_pages > 0));
+/// The deterministic results: one line per group, with copy-on-write columns if any run
+/// forked.
+fn deterministic_table(ctx: &Ctx<'_>, s: &mut String) {
+    let any_cow = ctx.rs.runs().any(|r| r.record().cow.prefork_pages > 0);
     let _ = writeln!(
         s,
         "### Deterministic results (means over replicates; identical on every machine)\n"
@@ -167,126 +218,125 @@ pub fn markdown(rs: &ResultSet) -> String {
         s.push_str("---|");
     }
     s.push('\n');
-    for g in &rs.groups {
-        if g.runs.is_empty() {
-            let _ = writeln!(
-                s,
-                "| {} | {} | no completed run |  |  |  |  |  |  |  |  |{}",
-                g.workload,
-                g.strategy,
-                if any_cow { "  |" } else { "" }
-            );
-            continue;
-        }
-        let m = |f: &dyn Fn(&analysis::Run) -> f64| {
-            num(mean_ci95(&g.runs.iter().map(f).collect::<Vec<_>>()).0)
-        };
-        let run = |r: &analysis::Run, f: fn(&crate::runner::RunRecord) -> u64| {
-            r.row.run.as_ref().map_or(0.0, |x| f(x) as f64)
-        };
-        let l = lbo
-            .iter()
-            .find(|x| x.workload == g.workload && x.strategy == g.strategy)
-            .map_or("n/a".to_string(), |x| format!("{:.3}", x.work));
-        let _ = write!(
-            s,
-            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
-            g.workload,
-            g.strategy,
-            m(&|r| run(r, |x| x.ops)),
-            m(&|r| run(r, |x| x.collections)),
-            m(&|r| r.work_collector as f64),
-            m(&|r| r.pauses_work.max as f64),
-            m(&|r| r.pauses_work.p99 as f64),
-            m(&|r| r.peak_live_bytes as f64),
-            m(&|r| r
-                .row
-                .metrics
-                .as_ref()
-                .and_then(|x| x.garbage_peak_bytes)
-                .unwrap_or(0) as f64),
-            m(&|r| run(r, |x| x.leaked_bytes)),
-            l
-        );
-        if any_cow {
-            let _ = write!(
-                s,
-                " {} / {} / {}, of {} |",
-                m(&|r| run(r, |x| x.cow.dirty_pages)),
-                m(&|r| run(r, |x| x.cow.dirty_by_refcount)),
-                m(&|r| run(r, |x| x.cow.dirty_by_collector)),
-                m(&|r| run(r, |x| x.cow.prefork_pages))
-            );
-        }
+    for g in ctx.rs.groups() {
+        deterministic_line(ctx, &g, any_cow, s);
         s.push('\n');
     }
     s.push('\n');
-    let oom: Vec<&crate::sweep::Row> = rs
-        .rows
+}
+
+/// One line of [`deterministic_table`], without its newline.
+fn deterministic_line(ctx: &Ctx<'_>, g: &Group<'_>, any_cow: bool, s: &mut String) {
+    if g.runs.is_empty() {
+        let _ = write!(
+            s,
+            "| {} | {} | no completed run |  |  |  |  |  |  |  |  |{}",
+            g.workload,
+            g.strategy,
+            if any_cow { "  |" } else { "" }
+        );
+        return;
+    }
+    let m =
+        |f: &dyn Fn(&Run<'_>) -> f64| num(mean_ci95(&g.runs.iter().map(f).collect::<Vec<_>>()).0);
+    let rec = |f: fn(&RunRecord) -> u64| m(&|r| f(r.record()) as f64);
+    let _ = write!(
+        s,
+        "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+        g.workload,
+        g.strategy,
+        rec(|x| x.ops),
+        rec(|x| x.collections),
+        m(&|r| r.metrics().work_collector as f64),
+        m(&|r| r.metrics().pauses_work.max as f64),
+        m(&|r| r.metrics().pauses_work.p99 as f64),
+        rec(|x| x.peak_live_bytes),
+        m(&|r| r.metrics().garbage_peak_bytes.unwrap_or(0) as f64),
+        rec(|x| x.leaked_bytes),
+        ctx.lbo_of(g, |l| l.work)
+    );
+    if any_cow {
+        let _ = write!(
+            s,
+            " {} / {} / {}, of {} |",
+            rec(|x| x.cow.dirty_pages),
+            rec(|x| x.cow.dirty_by_refcount),
+            rec(|x| x.cow.dirty_by_collector),
+            rec(|x| x.cow.prefork_pages)
+        );
+    }
+}
+
+/// The cells that ran out of memory or failed, and why.
+fn incomplete_cells(ctx: &Ctx<'_>, s: &mut String) {
+    let oom: Vec<&RunRow> = ctx
+        .rs
+        .rows()
         .iter()
-        .filter(|r| r.status != crate::sweep::CellStatus::Ok)
+        .filter(|r| r.status != CellStatus::Ok)
         .collect();
-    if !oom.is_empty() {
-        let _ = writeln!(s, "Cells that did not complete:\n");
-        for r in oom {
-            let why = r
-                .error
-                .clone()
-                .or_else(|| r.run.as_ref().and_then(|x| x.stop_reason.clone()))
-                .unwrap_or_default();
-            let _ = writeln!(s, "- `{}`: {:?} — {}", r.cell, r.status, why);
-        }
-        s.push('\n');
+    if oom.is_empty() {
+        return;
     }
-
-    if let Some(p) = &rs.exp.file.plot.tradeoff_param {
-        let t = analysis::tradeoff(rs, p);
-        if !t.is_empty() {
-            let _ = writeln!(
-                s,
-                "### Trade-off of `{p}`\n\n| workload | {p} | collector work | max pause (work) | peak live bytes |\n|---|---|---|---|---|"
-            );
-            for x in &t {
-                let _ = writeln!(
-                    s,
-                    "| {} | {} | {} | {} | {} |",
-                    x.workload,
-                    num(x.x),
-                    num(x.y[0]),
-                    num(x.y[1]),
-                    num(x.y[2])
-                );
-            }
-            s.push('\n');
-        }
+    let _ = writeln!(s, "Cells that did not complete:\n");
+    for r in oom {
+        let why = r
+            .error
+            .clone()
+            .or_else(|| r.run.as_ref().and_then(|x| x.stop_reason.clone()))
+            .unwrap_or_default();
+        let _ = writeln!(s, "- `{}`: {:?} — {}", r.cell, r.status, why);
     }
+    s.push('\n');
+}
 
+/// The trade-off of the experiment's `tradeoff_param`, if it has one.
+fn tradeoff_table(ctx: &Ctx<'_>, s: &mut String) {
+    let Some(p) = &ctx.rs.exp().file.plot.tradeoff_param else {
+        return;
+    };
+    let t = analysis::tradeoff(ctx.rs, p);
+    if t.is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        s,
+        "### Trade-off of `{p}`\n\n| workload | {p} | collector work | max pause (work) | peak live bytes |\n|---|---|---|---|---|"
+    );
+    for x in &t {
+        let _ = writeln!(
+            s,
+            "| {} | {} | {} | {} | {} |",
+            x.workload,
+            num(x.x),
+            num(x.y[0]),
+            num(x.y[1]),
+            num(x.y[2])
+        );
+    }
+    s.push('\n');
+}
+
+/// The wall-clock results: one line per group that has wall-clock metrics.
+fn wall_table(ctx: &Ctx<'_>, s: &mut String) {
     let _ = writeln!(
         s,
         "### Wall-clock results (this machine; vary between runs)\n\n| workload | strategy | Mops/s (mean ± 95% CI) | collector ms | max pause µs | LBO (wall) |\n|---|---|---|---|---|---|"
     );
-    for g in &rs.groups {
+    for g in ctx.rs.groups() {
         let xs: Vec<f64> = g
             .runs
             .iter()
-            .filter_map(|r| r.ops_per_sec.map(|x| x / 1e6))
+            .filter_map(|r| r.wall().map(|w| w.ops_per_sec / 1e6))
             .collect();
         if xs.is_empty() {
             continue;
         }
         let (mean, h) = mean_ci95(&xs);
-        let wall = |f: &dyn Fn(&crate::sweep::WallMetrics) -> f64| {
-            let v: Vec<f64> = g
-                .runs
-                .iter()
-                .filter_map(|r| r.row.wall.as_ref().map(f))
-                .collect();
+        let wall = |f: &dyn Fn(&WallMetrics) -> f64| {
+            let v: Vec<f64> = g.runs.iter().filter_map(|r| r.wall().map(f)).collect();
             mean_ci95(&v).0
         };
-        let l = lbo
-            .iter()
-            .find(|x| x.workload == g.workload && x.strategy == g.strategy)
-            .map_or("n/a".to_string(), |x| format!("{:.3}", x.wall));
         let _ = writeln!(
             s,
             "| {} | {} | {:.2} ± {:.2} | {:.2} | {:.1} | {} |",
@@ -296,29 +346,33 @@ pub fn markdown(rs: &ResultSet) -> String {
             h,
             wall(&|w| w.collector_ns as f64 / 1e6),
             wall(&|w| w.pauses_ns.max as f64 / 1e3),
-            l
+            ctx.lbo_of(&g, |l| l.wall)
         );
     }
     s.push('\n');
-    if let Some(r) = rs.rows.first() {
-        let p = &r.provenance;
-        let _ = writeln!(
-            s,
-            "Machine: {} ({} logical CPUs), {}, {}; gclab {} at commit `{}`{}.\n",
-            p.cpu_model,
-            p.logical_cpus,
-            p.target,
-            p.rustc,
-            p.gclab_version,
-            &p.git_commit[..p.git_commit.len().min(12)],
-            if p.git_dirty {
-                " (with uncommitted changes)"
-            } else {
-                ""
-            }
-        );
-    }
-    s
+}
+
+/// The machine and the gclab that produced the first row.
+fn machine(ctx: &Ctx<'_>, s: &mut String) {
+    let Some(r) = ctx.rs.rows().first() else {
+        return;
+    };
+    let p = &r.provenance;
+    let _ = writeln!(
+        s,
+        "Machine: {} ({} logical CPUs), {}, {}; gclab {} at commit `{}`{}.\n",
+        p.cpu_model,
+        p.logical_cpus,
+        p.target,
+        p.rustc,
+        p.gclab_version,
+        p.git_commit.chars().take(12).collect::<String>(),
+        if p.git_dirty {
+            " (with uncommitted changes)"
+        } else {
+            ""
+        }
+    );
 }
 
 /// Writes the generated section into `dir/README.md` between the markers (creating the
@@ -330,7 +384,9 @@ pub fn update_readme(dir: &Path, rs: &ResultSet) -> std::io::Result<()> {
         Ok(t) => t,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => format!(
             "# {}\n\n{}\n\n{}\n\n{BEGIN}\n{END}\n",
-            rs.exp.name, rs.exp.file.description, rs.exp.file.question
+            rs.exp().name,
+            rs.exp().file.description,
+            rs.exp().file.question
         ),
         Err(e) => return Err(e),
     };

@@ -1,7 +1,7 @@
 //! Human-readable reports: the summary `gclab run` prints and the catalogue `gclab list` prints.
 
 use crate::registry;
-use crate::runner::{RunRecord, Status};
+use crate::results::{RunRecord, Status};
 use std::fmt::Write;
 
 fn ms(ns: u64) -> String {
@@ -48,13 +48,23 @@ pub fn summary(r: &RunRecord) -> String {
             r.stop_reason.as_deref().unwrap_or("out of memory")
         );
     }
+    for (k, v) in summary_rows(r) {
+        let _ = writeln!(s, "  {k:<20} {v}");
+    }
+    strategy_details(r, &mut s);
+    run_details(r, &mut s);
+    s
+}
+
+/// The aligned `name value` lines of the summary.
+fn summary_rows(r: &RunRecord) -> Vec<(&'static str, String)> {
     let kinds: Vec<String> = r
         .allocations_by_kind
         .iter()
         .filter(|(_, &n)| n > 0)
         .map(|(k, n)| format!("{k} {}", thousands(*n)))
         .collect();
-    let rows: Vec<(&str, String)> = vec![
+    vec![
         ("ops", thousands(r.ops)),
         (
             "allocations",
@@ -102,10 +112,11 @@ pub fn summary(r: &RunRecord) -> String {
                 thousands(r.work.gc_header_writes)
             ),
         ),
-    ];
-    for (k, v) in rows {
-        let _ = writeln!(s, "  {k:<20} {v}");
-    }
+    ]
+}
+
+/// The per-generation table and the strategy's own counters.
+fn strategy_details(r: &RunRecord, s: &mut String) {
     if !r.strategy_stats.generations.is_empty() {
         let _ = writeln!(
             s,
@@ -124,6 +135,10 @@ pub fn summary(r: &RunRecord) -> String {
     for (k, v) in &r.strategy_stats.counters {
         let _ = writeln!(s, "  {k:<20} {}", thousands(*v));
     }
+}
+
+/// Copy-on-write, verification and probe lines, where the run has them.
+fn run_details(r: &RunRecord, s: &mut String) {
     if r.cow.prefork_pages > 0 {
         let c = &r.cow;
         let _ = writeln!(
@@ -158,7 +173,6 @@ pub fn summary(r: &RunRecord) -> String {
             "  note: sys.getrefcount() shows one more than these, because its own argument is a temporary reference; a probe takes none."
         );
     }
-    s
 }
 
 /// The catalogue: strategies with parameters and presets, workloads with parameters and

@@ -6,163 +6,27 @@
 //! SIGKILL therefore loses at most the cells in flight, and can leave at most one partial last
 //! line, which [`read_rows`] ignores and `--resume` truncates before appending. A panic inside
 //! one cell is caught and recorded as that cell's failure; the sweep goes on.
+//!
+//! The sweep produces results data; the shapes it writes ([`RunRow`], [`Sidecar`]) and their
+//! reading and merging live in [`crate::results`].
 
 use crate::experiment::{Cell, Experiment, SEED_HASH};
 use crate::metrics::{self, Percentiles};
 use crate::provenance::Provenance;
-use crate::runner::{self, RunRecord, RunSpec, Sampling, Source, Status};
+use crate::results::{
+    read_rows, write_rows, write_sidecar, CellStatus, Metrics, ResultsError, RunRecord, RunRow,
+    Sched, Sidecar, Status, WallMetrics, ROW_SCHEMA,
+};
+use crate::runner::{self, RunOutput, RunSpec, Sampling, Source};
 use gclab_core::executor::TimelineSample;
 use gclab_core::recorder::CollectionRecord;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use rayon::prelude::*;
-use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, BTreeSet};
-use std::io::{BufRead, Write};
+use std::collections::BTreeSet;
+use std::fs::File;
+use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
-
-/// Schema of a sweep row.
-pub const ROW_SCHEMA: &str = "gclab.sweep-row/1";
-
-/// Sidecar files larger than this are gzip-compressed.
-pub const COMPRESS_ABOVE: usize = 128 * 1024;
-
-/// How a cell ended.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum CellStatus {
-    /// The run completed.
-    Ok,
-    /// The run exceeded its simulated memory budget; its figures are those at the stop.
-    OutOfMemory,
-    /// The run could not be carried out (an error, or a panic inside the cell).
-    Failed,
-}
-
-/// Deterministic metrics derived from a run (identical on every machine).
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-pub struct Metrics {
-    /// Total deterministic cost: ops + reference-count writes + objects visited + references
-    /// traversed + collector header writes.
-    pub work_total: u64,
-    /// Explicitly identifiable collector cost: work units inside collections.
-    pub work_collector: u64,
-    /// Distilled cost (`work_total - work_collector`), for LBO.
-    pub work_distilled: u64,
-    /// Length of the work clock (ops plus collection work) that MMU is computed on.
-    pub work_clock: u64,
-    /// Pause lengths in work units.
-    pub pauses_work: Percentiles,
-    /// Exact MMU curve on the work clock: `(window, utilisation)`.
-    pub mmu_work: Vec<(u64, f64)>,
-    /// Largest garbage retained (unreachable bytes not yet freed) at a timeline sample.
-    pub garbage_peak_bytes: Option<u64>,
-    /// Mean garbage retained over the timeline samples.
-    pub garbage_mean_bytes: Option<u64>,
-}
-
-/// Wall-clock metrics (vary between runs and machines).
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-pub struct WallMetrics {
-    /// Total wall time, ns.
-    pub wall_ns: u64,
-    /// Wall time outside collections, ns.
-    pub mutator_ns: u64,
-    /// Wall time inside collections, ns.
-    pub collector_ns: u64,
-    /// CPU time of the thread that ran the cell, ns.
-    pub cpu_ns: u64,
-    /// Pause lengths, ns.
-    pub pauses_ns: Percentiles,
-    /// Exact MMU curve on the wall clock: `(window ns, utilisation)`.
-    pub mmu_wall: Vec<(u64, f64)>,
-    /// Ops per second.
-    pub ops_per_sec: f64,
-    /// Peak RSS of the whole sweep process when the cell ended, bytes.
-    pub process_peak_rss_bytes: u64,
-}
-
-/// How the row was scheduled (not deterministic).
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Sched {
-    /// `I/N`.
-    pub shard: String,
-    /// Threads of the sweep.
-    pub threads: usize,
-    /// Slurm job and array task, if any.
-    pub slurm: Option<String>,
-}
-
-/// One line of `runs.jsonl`.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Row {
-    /// Row schema.
-    pub schema: String,
-    /// Experiment name.
-    pub experiment: String,
-    /// The cell's key.
-    pub cell: String,
-    /// The cell's position in the plan.
-    pub index: usize,
-    /// Strategy label.
-    pub strategy: String,
-    /// Workload label.
-    pub workload: String,
-    /// Master seed.
-    pub master_seed: u64,
-    /// Replicate.
-    pub replicate: u32,
-    /// The stream's seed.
-    pub seed: u64,
-    /// How the seed was derived.
-    pub seed_hash: String,
-    /// How the cell ended.
-    pub status: CellStatus,
-    /// The error or panic message of a failed cell.
-    pub error: Option<String>,
-    /// The run record (absent for a failed cell).
-    pub run: Option<RunRecord>,
-    /// Deterministic metrics.
-    pub metrics: Option<Metrics>,
-    /// Sidecar with the heap timeline (and pause log), relative to the results file.
-    pub sidecar: Option<String>,
-    /// Wall-clock metrics.
-    pub wall: Option<WallMetrics>,
-    /// Scheduling.
-    pub sched: Sched,
-    /// Provenance of the sweep process.
-    pub provenance: Provenance,
-}
-
-impl Row {
-    /// The row without anything that depends on the machine, the time, the thread count or
-    /// the shard: what must be identical across reruns.
-    pub fn deterministic(&self) -> serde_json::Value {
-        let mut v = serde_json::to_value(self).unwrap_or(serde_json::Value::Null);
-        if let Some(m) = v.as_object_mut() {
-            m.remove("wall");
-            m.remove("sched");
-            m.remove("provenance");
-            if let Some(r) = &self.run {
-                m.insert("run".into(), r.deterministic());
-            }
-        }
-        v
-    }
-}
-
-/// The sidecar of one run: deterministic arrays too long for a JSON line.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-pub struct Sidecar {
-    /// The cell.
-    pub cell: String,
-    /// Timeline samples: `[at_op, live_bytes, live_objects, garbage_bytes, garbage_objects]`
-    /// (garbage -1 when not measured).
-    pub timeline: Vec<[i64; 5]>,
-    /// Every collection: `[at_op, work, generation, examined, freed, live_bytes_after,
-    /// live_objects_after]` (empty unless the experiment keeps pause logs).
-    pub pauses: Vec<[i64; 7]>,
-}
+use std::sync::{Arc, Mutex};
 
 /// Options of a sweep.
 #[derive(Clone, Debug)]
@@ -211,16 +75,9 @@ pub enum SweepError {
         /// What failed.
         message: String,
     },
-    /// A results file with a broken line that is not the last.
-    #[error("{path}:{line}: not a sweep row: {message}")]
-    BadRow {
-        /// The file.
-        path: PathBuf,
-        /// 1-based line.
-        line: usize,
-        /// The parse error.
-        message: String,
-    },
+    /// Reading or writing the result files (rows, sidecars).
+    #[error(transparent)]
+    Results(#[from] ResultsError),
     /// Bad `--shard` or thread count.
     #[error("{0}")]
     Usage(String),
@@ -272,121 +129,6 @@ pub fn shard_from_slurm() -> Result<Option<(usize, usize)>, SweepError> {
         ))
     })?;
     parse_shard(&format!("{i}/{count}")).map(Some)
-}
-
-/// Reads a results file: every complete row, and the byte length of the complete part. A
-/// last line without its newline (a write cut by a kill) is ignored; a broken line elsewhere
-/// is an error.
-pub fn read_rows(path: &Path) -> Result<(Vec<Row>, u64), SweepError> {
-    let file = match std::fs::File::open(path) {
-        Ok(f) => f,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok((Vec::new(), 0)),
-        Err(e) => return Err(io_err(path, e)),
-    };
-    let mut reader = std::io::BufReader::new(file);
-    let mut rows = Vec::new();
-    let mut good = 0u64;
-    let mut line = String::new();
-    let mut n = 0;
-    loop {
-        line.clear();
-        let got = reader.read_line(&mut line).map_err(|e| io_err(path, e))?;
-        if got == 0 {
-            break;
-        }
-        n += 1;
-        if !line.ends_with('\n') {
-            break; // a partial last line: cut by a kill
-        }
-        if line.trim().is_empty() {
-            good += got as u64;
-            continue;
-        }
-        match serde_json::from_str::<Row>(&line) {
-            Ok(r) => rows.push(r),
-            Err(e) => {
-                return Err(SweepError::BadRow {
-                    path: path.to_path_buf(),
-                    line: n,
-                    message: e.to_string(),
-                })
-            }
-        }
-        good += got as u64;
-    }
-    Ok((rows, good))
-}
-
-/// Writes rows to `path` atomically (a temporary file renamed over it).
-pub fn write_rows(path: &Path, rows: &[Row]) -> Result<(), SweepError> {
-    let tmp = path.with_extension("jsonl.tmp");
-    let mut out = String::new();
-    for r in rows {
-        out.push_str(&serde_json::to_string(r).map_err(|e| io_err(path, e))?);
-        out.push('\n');
-    }
-    std::fs::write(&tmp, out).map_err(|e| io_err(&tmp, e))?;
-    std::fs::rename(&tmp, path).map_err(|e| io_err(path, e))
-}
-
-/// A file name for a cell's sidecar: readable, and unique through a hash of the key.
-pub fn sidecar_stem(key: &str) -> String {
-    let slug: String = key
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '-' || c == '.' {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect();
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in key.bytes() {
-        h ^= b as u64;
-        h = h.wrapping_mul(0x0100_0000_01b3);
-    }
-    format!(
-        "{}-{:08x}",
-        slug.chars().take(80).collect::<String>(),
-        h as u32
-    )
-}
-
-/// Reads a sidecar (plain or gzip-compressed JSON).
-pub fn read_sidecar(path: &Path) -> Result<Sidecar, SweepError> {
-    let bytes = std::fs::read(path).map_err(|e| io_err(path, e))?;
-    let text = if path.extension().is_some_and(|e| e == "gz") {
-        let mut s = String::new();
-        std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(&bytes[..]), &mut s)
-            .map_err(|e| io_err(path, e))?;
-        s
-    } else {
-        String::from_utf8(bytes).map_err(|e| io_err(path, e))?
-    };
-    serde_json::from_str(&text).map_err(|e| io_err(path, e))
-}
-
-fn write_sidecar(dir: &Path, sc: &Sidecar) -> Result<String, SweepError> {
-    let runs = dir.join("runs");
-    std::fs::create_dir_all(&runs).map_err(|e| io_err(&runs, e))?;
-    let json = serde_json::to_vec(sc).map_err(|e| io_err(&runs, e))?;
-    let stem = sidecar_stem(&sc.cell);
-    let (name, bytes) = if json.len() > COMPRESS_ABOVE {
-        let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::new(6));
-        enc.write_all(&json).map_err(|e| io_err(&runs, e))?;
-        (
-            format!("{stem}.json.gz"),
-            enc.finish().map_err(|e| io_err(&runs, e))?,
-        )
-    } else {
-        (format!("{stem}.json"), json)
-    };
-    let path = runs.join(&name);
-    let tmp = runs.join(format!("{name}.tmp"));
-    std::fs::write(&tmp, bytes).map_err(|e| io_err(&tmp, e))?;
-    std::fs::rename(&tmp, &path).map_err(|e| io_err(&path, e))?;
-    Ok(format!("runs/{name}"))
 }
 
 fn panic_message(p: &(dyn std::any::Any + Send)) -> String {
@@ -449,16 +191,68 @@ struct Ctx<'a> {
     sched: Sched,
 }
 
-fn run_cell(ctx: &Ctx<'_>, cell: &Cell) -> Row {
-    let exp = ctx.exp;
-    let spec = RunSpec {
+/// What the cell runs: its strategy, workload, seed and the sweep's options.
+fn spec_of(ctx: &Ctx<'_>, cell: &Cell) -> RunSpec {
+    RunSpec {
         strategy: cell.strategy.name.clone(),
         strategy_params: cell.strategy.params.clone(),
         source: Source::parse(&cell.workload.name, cell.workload.params.clone()),
         seed: cell.seed,
-        verify: ctx.opts.verify || exp.file.verify,
+        verify: ctx.opts.verify || ctx.exp.file.verify,
         max_heap: ctx.opts.max_heap.or(cell.max_heap),
+    }
+}
+
+/// The row of a cell before its outcome is known: a failure without a message.
+fn blank_row(ctx: &Ctx<'_>, cell: &Cell) -> RunRow {
+    RunRow {
+        schema: ROW_SCHEMA.into(),
+        experiment: ctx.exp.name.clone(),
+        cell: cell.key.clone(),
+        index: cell.index,
+        strategy: cell.strategy.label.clone(),
+        workload: cell.workload.label.clone(),
+        master_seed: cell.master_seed,
+        replicate: cell.replicate,
+        seed: cell.seed,
+        seed_hash: SEED_HASH.into(),
+        status: CellStatus::Failed,
+        error: None,
+        run: None,
+        metrics: None,
+        sidecar: None,
+        wall: None,
+        sched: ctx.sched.clone(),
+        provenance: Provenance::current(),
+    }
+}
+
+/// Fills the row of a cell that ran: status, metrics, record and sidecar.
+fn record_output(ctx: &Ctx<'_>, cell: &Cell, row: &mut RunRow, out: RunOutput, cpu_ns: u64) {
+    let (m, wm) = derive_metrics(&out.record, &out.collections, &out.timeline, cpu_ns);
+    row.status = match out.record.status {
+        Status::Ok => CellStatus::Ok,
+        Status::OutOfMemory => CellStatus::OutOfMemory,
     };
+    let keep_pauses = ctx.exp.file.keep_pause_log;
+    if !out.timeline.is_empty() || keep_pauses {
+        let sc = Sidecar::of_run(&cell.key, &out.timeline, &out.collections, keep_pauses);
+        match write_sidecar(&ctx.dir, &sc) {
+            Ok(rel) => row.sidecar = Some(rel),
+            Err(e) => {
+                row.status = CellStatus::Failed;
+                row.error = Some(format!("writing the sidecar: {e}"));
+            }
+        }
+    }
+    row.run = Some(out.record);
+    row.metrics = Some(m);
+    row.wall = Some(wm);
+}
+
+fn run_cell(ctx: &Ctx<'_>, cell: &Cell) -> RunRow {
+    let exp = ctx.exp;
+    let spec = spec_of(ctx, cell);
     let sampling = Sampling {
         every: exp.file.timeline_every,
         garbage: exp.file.garbage,
@@ -476,84 +270,13 @@ fn run_cell(ctx: &Ctx<'_>, cell: &Cell) -> Row {
         runner::run_sampled(&spec, sampling)
     }));
     let cpu_ns = metrics::thread_cpu_ns().saturating_sub(cpu0);
-    let mut row = Row {
-        schema: ROW_SCHEMA.into(),
-        experiment: exp.name.clone(),
-        cell: cell.key.clone(),
-        index: cell.index,
-        strategy: cell.strategy.label.clone(),
-        workload: cell.workload.label.clone(),
-        master_seed: cell.master_seed,
-        replicate: cell.replicate,
-        seed: cell.seed,
-        seed_hash: SEED_HASH.into(),
-        status: CellStatus::Failed,
-        error: None,
-        run: None,
-        metrics: None,
-        sidecar: None,
-        wall: None,
-        sched: ctx.sched.clone(),
-        provenance: Provenance::current(),
-    };
+    let mut row = blank_row(ctx, cell);
     match result {
         Err(payload) => {
             row.error = Some(format!("panic: {}", panic_message(&*payload)));
         }
         Ok(Err(e)) => row.error = Some(e.to_string()),
-        Ok(Ok(out)) => {
-            let (m, wm) = derive_metrics(&out.record, &out.collections, &out.timeline, cpu_ns);
-            row.status = match out.record.status {
-                Status::Ok => CellStatus::Ok,
-                Status::OutOfMemory => CellStatus::OutOfMemory,
-            };
-            if !out.timeline.is_empty() || exp.file.keep_pause_log {
-                let sc = Sidecar {
-                    cell: cell.key.clone(),
-                    timeline: out
-                        .timeline
-                        .iter()
-                        .map(|t| {
-                            [
-                                t.at_op as i64,
-                                t.live_bytes as i64,
-                                t.live_objects as i64,
-                                t.garbage_bytes.map_or(-1, |x| x as i64),
-                                t.garbage_objects.map_or(-1, |x| x as i64),
-                            ]
-                        })
-                        .collect(),
-                    pauses: if exp.file.keep_pause_log {
-                        out.collections
-                            .iter()
-                            .map(|c| {
-                                [
-                                    c.at_op as i64,
-                                    c.work as i64,
-                                    c.generation as i64,
-                                    c.examined as i64,
-                                    c.freed as i64,
-                                    c.live_bytes_after as i64,
-                                    c.live_objects_after as i64,
-                                ]
-                            })
-                            .collect()
-                    } else {
-                        Vec::new()
-                    },
-                };
-                match write_sidecar(&ctx.dir, &sc) {
-                    Ok(rel) => row.sidecar = Some(rel),
-                    Err(e) => {
-                        row.status = CellStatus::Failed;
-                        row.error = Some(format!("writing the sidecar: {e}"));
-                    }
-                }
-            }
-            row.run = Some(out.record);
-            row.metrics = Some(m);
-            row.wall = Some(wm);
-        }
+        Ok(Ok(out)) => record_output(ctx, cell, &mut row, out, cpu_ns),
     }
     row
 }
@@ -562,22 +285,48 @@ thread_local! {
     static QUIET_PANICS: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
 }
 
-/// Runs the sweep.
-pub fn run(exp: &Experiment, opts: &SweepOptions) -> Result<SweepSummary, SweepError> {
-    let all = exp.cells();
-    let share: Vec<&Cell> = all
-        .iter()
+type PanicHook = Box<dyn Fn(&std::panic::PanicHookInfo<'_>) + Sync + Send + 'static>;
+
+/// While alive, keeps the panic hook from printing panics on sweep threads (they are recorded
+/// in their rows, and would print over the progress bar); dropping it restores the hook.
+struct QuietPanics {
+    prev: Option<Arc<PanicHook>>,
+}
+
+impl QuietPanics {
+    fn install() -> QuietPanics {
+        let prev = Arc::new(std::panic::take_hook());
+        let hook = prev.clone();
+        std::panic::set_hook(Box::new(move |info| {
+            if !QUIET_PANICS.with(|q| q.get()) {
+                hook(info);
+            }
+        }));
+        QuietPanics { prev: Some(prev) }
+    }
+}
+
+impl Drop for QuietPanics {
+    fn drop(&mut self) {
+        let _ = std::panic::take_hook();
+        if let Some(Ok(prev)) = self.prev.take().map(Arc::try_unwrap) {
+            std::panic::set_hook(prev);
+        }
+    }
+}
+
+/// The cells of this sweep's share: its shard, and its replicates in quick mode.
+fn share<'a>(all: &'a [Cell], opts: &SweepOptions) -> Vec<&'a Cell> {
+    all.iter()
         .filter(|c| opts.shard.is_none_or(|(i, n)| c.index % n == i))
         .filter(|c| opts.max_replicates.is_none_or(|m| c.replicate < m))
-        .collect();
-    let dir = opts
-        .out
-        .parent()
-        .map(Path::to_path_buf)
-        .unwrap_or_else(|| PathBuf::from("."));
-    std::fs::create_dir_all(&dir).map_err(|e| io_err(&dir, e))?;
+        .collect()
+}
 
-    let mut done: BTreeSet<String> = BTreeSet::new();
+/// Prepares the results file: with `--resume`, cuts a partial last line and returns the cells
+/// already done; otherwise removes it.
+fn prepare_out(opts: &SweepOptions) -> Result<BTreeSet<String>, SweepError> {
+    let mut done = BTreeSet::new();
     if opts.resume {
         let (rows, good) = read_rows(&opts.out)?;
         // Drop a partial last line left by a kill, so the next row starts on its own line.
@@ -594,55 +343,42 @@ pub fn run(exp: &Experiment, opts: &SweepOptions) -> Result<SweepSummary, SweepE
     } else if opts.out.exists() {
         std::fs::remove_file(&opts.out).map_err(|e| io_err(&opts.out, e))?;
     }
-    let todo: Vec<&Cell> = share
-        .iter()
-        .copied()
-        .filter(|c| !done.contains(&c.key))
-        .collect();
-    let mut summary = SweepSummary {
-        planned: share.len(),
-        skipped: share.len() - todo.len(),
-        ..Default::default()
-    };
+    Ok(done)
+}
 
-    let file = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(&opts.out)
-        .map_err(|e| io_err(&opts.out, e))?;
-    let file = Mutex::new(file);
-
+/// The worker pool: `jobs` threads, or rayon's default.
+fn thread_pool(jobs: Option<usize>) -> Result<rayon::ThreadPool, SweepError> {
     let mut builder = rayon::ThreadPoolBuilder::new();
-    if let Some(j) = opts.jobs {
+    if let Some(j) = jobs {
         if j == 0 {
             return Err(SweepError::Usage("--jobs must be at least 1".into()));
         }
         builder = builder.num_threads(j);
     }
-    let pool = builder
+    builder
         .build()
-        .map_err(|e| SweepError::Usage(format!("cannot start worker threads: {e}")))?;
-    let threads = pool.current_num_threads();
-    let ctx = Ctx {
-        exp,
-        opts,
-        dir,
-        sched: Sched {
-            shard: opts
-                .shard
-                .map_or_else(|| "0/1".to_string(), |(i, n)| format!("{i}/{n}")),
-            threads,
-            slurm: std::env::var("SLURM_ARRAY_JOB_ID").ok().map(|j| {
-                format!(
-                    "{j}_{}",
-                    std::env::var("SLURM_ARRAY_TASK_ID").unwrap_or_default()
-                )
-            }),
-        },
-    };
+        .map_err(|e| SweepError::Usage(format!("cannot start worker threads: {e}")))
+}
 
-    let pb = if opts.progress {
-        ProgressBar::with_draw_target(Some(todo.len() as u64), ProgressDrawTarget::stderr())
+/// How the rows of this process are scheduled.
+fn sched(opts: &SweepOptions, threads: usize) -> Sched {
+    Sched {
+        shard: opts
+            .shard
+            .map_or_else(|| "0/1".to_string(), |(i, n)| format!("{i}/{n}")),
+        threads,
+        slurm: std::env::var("SLURM_ARRAY_JOB_ID").ok().map(|j| {
+            format!(
+                "{j}_{}",
+                std::env::var("SLURM_ARRAY_TASK_ID").unwrap_or_default()
+            )
+        }),
+    }
+}
+
+fn progress_bar(show: bool, len: usize) -> ProgressBar {
+    let pb = if show {
+        ProgressBar::with_draw_target(Some(len as u64), ProgressDrawTarget::stderr())
     } else {
         ProgressBar::hidden()
     };
@@ -651,47 +387,43 @@ pub fn run(exp: &Experiment, opts: &SweepOptions) -> Result<SweepSummary, SweepE
     {
         pb.set_style(style);
     }
+    pb
+}
 
-    // Panics inside cells are recorded in their rows; keep the default hook from printing
-    // them over the progress bar, on sweep threads only.
-    let prev_hook = std::sync::Arc::new(std::panic::take_hook());
-    {
-        let prev = prev_hook.clone();
-        std::panic::set_hook(Box::new(move |info| {
-            if !QUIET_PANICS.with(|q| q.get()) {
-                prev(info);
-            }
-        }));
-    }
+/// Appends one row to the results file: one write of the whole line, on a file opened for
+/// appending.
+fn append_row(file: &Mutex<File>, out: &Path, row: &RunRow) -> Result<(), SweepError> {
+    let mut line = serde_json::to_string(row).map_err(|e| io_err(out, e))?;
+    line.push('\n');
+    let r = match file.lock() {
+        Ok(mut f) => f.write_all(line.as_bytes()).and_then(|_| f.flush()),
+        Err(_) => Err(std::io::Error::other("results file lock poisoned")),
+    };
+    r.map_err(|e| io_err(out, e))
+}
+
+/// How one cell ended: its status, key and error message.
+type Outcome = (CellStatus, String, Option<String>);
+
+/// Runs the cells on the pool, appending each row as it completes; returns the outcomes, or
+/// the last error writing a row.
+fn run_cells(
+    pool: &rayon::ThreadPool,
+    ctx: &Ctx<'_>,
+    todo: &[&Cell],
+    file: &Mutex<File>,
+    pb: &ProgressBar,
+) -> Result<Vec<Outcome>, SweepError> {
     let write_errors: Mutex<Vec<SweepError>> = Mutex::new(Vec::new());
-    let results: Vec<(CellStatus, String, Option<String>)> = pool.install(|| {
+    let outcomes: Vec<Outcome> = pool.install(|| {
         todo.par_iter()
             .map(|cell| {
                 QUIET_PANICS.with(|q| q.set(true));
-                let row = run_cell(&ctx, cell);
+                let row = run_cell(ctx, cell);
                 QUIET_PANICS.with(|q| q.set(false));
-                let line = match serde_json::to_string(&row) {
-                    Ok(mut l) => {
-                        l.push('\n');
-                        l
-                    }
-                    Err(e) => {
-                        if let Ok(mut v) = write_errors.lock() {
-                            v.push(io_err(&opts.out, e));
-                        }
-                        String::new()
-                    }
-                };
-                if !line.is_empty() {
-                    // One write of the whole line, on a file opened for appending.
-                    let r = match file.lock() {
-                        Ok(mut f) => f.write_all(line.as_bytes()).and_then(|_| f.flush()),
-                        Err(_) => Err(std::io::Error::other("results file lock poisoned")),
-                    };
-                    if let Err(e) = r {
-                        if let Ok(mut v) = write_errors.lock() {
-                            v.push(io_err(&opts.out, e));
-                        }
+                if let Err(e) = append_row(file, &ctx.opts.out, &row) {
+                    if let Ok(mut v) = write_errors.lock() {
+                        v.push(e);
                     }
                 }
                 if row.status == CellStatus::Failed {
@@ -706,15 +438,60 @@ pub fn run(exp: &Experiment, opts: &SweepOptions) -> Result<SweepSummary, SweepE
             })
             .collect()
     });
-    let _ = std::panic::take_hook();
-    if let Ok(prev) = std::sync::Arc::try_unwrap(prev_hook) {
-        std::panic::set_hook(prev);
+    match write_errors.into_inner().ok().and_then(|mut v| v.pop()) {
+        Some(e) => Err(e),
+        None => Ok(outcomes),
     }
+}
+
+/// Rewrites the results file in plan order, so committed results diff cleanly.
+fn sort_in_plan_order(out: &Path) -> Result<(), SweepError> {
+    let (mut rows, _) = read_rows(out)?;
+    rows.sort_by_key(|r| r.index);
+    write_rows(out, &rows)?;
+    Ok(())
+}
+
+/// Runs the sweep.
+pub fn run(exp: &Experiment, opts: &SweepOptions) -> Result<SweepSummary, SweepError> {
+    let all = exp.cells();
+    let share = share(&all, opts);
+    let dir = opts
+        .out
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from("."));
+    std::fs::create_dir_all(&dir).map_err(|e| io_err(&dir, e))?;
+    let done = prepare_out(opts)?;
+    let todo: Vec<&Cell> = share
+        .iter()
+        .copied()
+        .filter(|c| !done.contains(&c.key))
+        .collect();
+    let mut summary = SweepSummary {
+        planned: share.len(),
+        skipped: share.len() - todo.len(),
+        ..Default::default()
+    };
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&opts.out)
+        .map_err(|e| io_err(&opts.out, e))?;
+    let file = Mutex::new(file);
+    let pool = thread_pool(opts.jobs)?;
+    let ctx = Ctx {
+        exp,
+        opts,
+        dir,
+        sched: sched(opts, pool.current_num_threads()),
+    };
+    let pb = progress_bar(opts.progress, todo.len());
+    let quiet = QuietPanics::install();
+    let outcomes = run_cells(&pool, &ctx, &todo, &file, &pb);
+    drop(quiet);
     pb.finish_and_clear();
-    if let Some(e) = write_errors.into_inner().ok().and_then(|mut v| v.pop()) {
-        return Err(e);
-    }
-    for (status, cell, error) in results {
+    for (status, cell, error) in outcomes? {
         match status {
             CellStatus::Ok => summary.ok += 1,
             CellStatus::OutOfMemory => summary.out_of_memory += 1,
@@ -722,105 +499,14 @@ pub fn run(exp: &Experiment, opts: &SweepOptions) -> Result<SweepSummary, SweepE
         }
     }
     drop(file);
-    // Leave the file in plan order, so committed results diff cleanly.
-    let (mut rows, _) = read_rows(&opts.out)?;
-    rows.sort_by_key(|r| r.index);
-    write_rows(&opts.out, &rows)?;
+    sort_in_plan_order(&opts.out)?;
     Ok(summary)
-}
-
-/// Joins shard outputs: refuses a cell present twice or missing (unless `allow_partial`), and
-/// returns the rows in plan order.
-pub fn merge(
-    exp: &Experiment,
-    inputs: &[PathBuf],
-    allow_partial: bool,
-) -> Result<Vec<Row>, MergeError> {
-    let cells = exp.cells();
-    let known: BTreeMap<&str, usize> = cells.iter().map(|c| (c.key.as_str(), c.index)).collect();
-    let mut by_key: BTreeMap<String, (Row, PathBuf)> = BTreeMap::new();
-    for p in inputs {
-        let (rows, _) = read_rows(p).map_err(MergeError::Read)?;
-        for r in rows {
-            if !known.contains_key(r.cell.as_str()) {
-                return Err(MergeError::Unknown {
-                    cell: r.cell,
-                    file: p.clone(),
-                });
-            }
-            if let Some((_, first)) = by_key.get(&r.cell) {
-                return Err(MergeError::Duplicate {
-                    cell: r.cell.clone(),
-                    first: first.clone(),
-                    second: p.clone(),
-                });
-            }
-            by_key.insert(r.cell.clone(), (r, p.clone()));
-        }
-    }
-    let missing: Vec<String> = cells
-        .iter()
-        .filter(|c| !by_key.contains_key(&c.key))
-        .map(|c| c.key.clone())
-        .collect();
-    if !missing.is_empty() && !allow_partial {
-        return Err(MergeError::Missing {
-            count: missing.len(),
-            total: cells.len(),
-            first: missing.into_iter().take(5).collect::<Vec<_>>().join(", "),
-        });
-    }
-    let mut rows: Vec<Row> = by_key.into_values().map(|(r, _)| r).collect();
-    rows.sort_by_key(|r| r.index);
-    Ok(rows)
-}
-
-/// Why shard outputs could not be merged.
-#[derive(Debug, thiserror::Error)]
-pub enum MergeError {
-    /// An input could not be read.
-    #[error(transparent)]
-    Read(SweepError),
-    /// A cell appears twice.
-    #[error("cell '{cell}' appears in both {first} and {second}; a cell must be in exactly one shard output")]
-    Duplicate {
-        /// The cell.
-        cell: String,
-        /// Where it was first seen.
-        first: PathBuf,
-        /// Where it was seen again.
-        second: PathBuf,
-    },
-    /// A cell is not in the experiment.
-    #[error("{file}: cell '{cell}' is not a cell of this experiment (was the shard run with another experiment.toml?)")]
-    Unknown {
-        /// The cell.
-        cell: String,
-        /// The file.
-        file: PathBuf,
-    },
-    /// Cells are missing.
-    #[error("{count} of {total} cells are missing (first: {first}); run the missing shards or pass --allow-partial")]
-    Missing {
-        /// How many.
-        count: usize,
-        /// Of how many.
-        total: usize,
-        /// The first few.
-        first: String,
-    },
-}
-
-/// The deterministic projection of rows keyed by cell (for comparisons).
-pub fn deterministic_by_cell(rows: &[Row]) -> BTreeMap<String, serde_json::Value> {
-    rows.iter()
-        .map(|r| (r.cell.clone(), r.deterministic()))
-        .collect()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::results::deterministic_by_cell;
 
     /// Cells whose key contains this panic (to test that a panic stays inside its cell).
     pub(super) static PANIC_ON: Mutex<Option<String>> = Mutex::new(None);
@@ -925,20 +611,5 @@ mod tests {
         assert!(parse_shard("4/4").is_err());
         assert!(parse_shard("x").is_err());
         assert!(parse_shard("0/0").is_err());
-    }
-
-    #[test]
-    fn partial_last_line_is_ignored() {
-        let dir = tempfile::tempdir().unwrap();
-        let p = dir.path().join("runs.jsonl");
-        std::fs::write(&p, "{\"schema\":").unwrap();
-        let (rows, good) = read_rows(&p).unwrap();
-        assert!(rows.is_empty());
-        assert_eq!(good, 0);
-        std::fs::write(&p, "garbage\n{}\n").unwrap();
-        assert!(matches!(
-            read_rows(&p),
-            Err(SweepError::BadRow { line: 1, .. })
-        ));
     }
 }

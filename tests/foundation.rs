@@ -1,6 +1,7 @@
 //! Foundation acceptance tests (issue 2): leak accounting, determinism, bad input.
 
-use gclab::runner::{self, RunRecord, RunSpec, Source};
+use gclab::results::RunRecord;
+use gclab::runner::{self, RunSpec, Source};
 use gclab_core::workload::{stream, CountingSink};
 use std::process::Command;
 

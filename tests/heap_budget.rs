@@ -2,7 +2,8 @@
 //! workload, the budget becomes the executor's `max_heap`, a budget below the minimum heap ends
 //! as `out_of_memory` (a result, not an error) and one at the minimum heap completes.
 
-use gclab::runner::{self, RunSpec, Source, Status};
+use gclab::results::Status;
+use gclab::runner::{self, RunSpec, Source};
 
 fn spec(factor: &str, workload: &str, params: &[&str]) -> RunSpec {
     RunSpec {

@@ -1,7 +1,7 @@
 //! Sweeps as real processes: a sweep killed with SIGKILL and resumed has every cell exactly
 //! once; shards run as separate processes and merged equal a single-process sweep.
 
-use gclab::sweep::{deterministic_by_cell, read_rows};
+use gclab::results::{deterministic_by_cell, read_rows};
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::Command;

@@ -48,21 +48,21 @@ pub fn run() -> CmdResult {
         "{:<16} {:<14} {:>11} {:>14} {:>12} {:>14} {:>10}",
         "", "", "", "(work units)", "(bytes)", "(bytes)", "(wall)"
     );
-    for g in &rs.groups {
+    for g in rs.groups() {
         let n = g.runs.len().max(1) as f64;
-        let mean = |f: &dyn Fn(&crate::analysis::Run) -> f64| g.runs.iter().map(f).sum::<f64>() / n;
-        let run = |r: &crate::analysis::Run, f: fn(&crate::runner::RunRecord) -> u64| {
-            r.row.run.as_ref().map_or(0.0, |x| f(x) as f64)
+        let mean = |f: &dyn Fn(&crate::results::Run) -> f64| g.runs.iter().map(f).sum::<f64>() / n;
+        let run = |r: &crate::results::Run, f: fn(&crate::results::RunRecord) -> u64| {
+            f(r.record()) as f64
         };
         println!(
             "{:<16} {:<14} {:>11.0} {:>14.0} {:>12.0} {:>14.0} {:>10.2}",
             g.workload,
             g.strategy,
             mean(&|r| run(r, |x| x.collections)),
-            mean(&|r| r.pauses_work.max as f64),
-            mean(&|r| r.peak_live_bytes as f64),
+            mean(&|r| r.metrics().pauses_work.max as f64),
+            mean(&|r| r.record().peak_live_bytes as f64),
             mean(&|r| run(r, |x| x.leaked_bytes)),
-            mean(&|r| r.ops_per_sec.unwrap_or(0.0) / 1e6),
+            mean(&|r| r.wall().map_or(0.0, |w| w.ops_per_sec) / 1e6),
         );
     }
     println!(

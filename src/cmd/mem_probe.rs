@@ -62,18 +62,7 @@ pub struct MemProbe {
     pub build_ns: u64,
 }
 
-/// Peak resident set size (`VmHWM`) of this process, bytes; 0 if `/proc` is unavailable.
-pub fn vm_hwm() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmHWM:"))
-                .and_then(|l| l.split_whitespace().nth(1))
-                .and_then(|kb| kb.parse::<u64>().ok())
-        })
-        .map_or(0, |kb| kb * 1024)
-}
+pub use crate::metrics::vm_hwm;
 
 struct Built {
     live: u64,

@@ -2,7 +2,6 @@
 
 use crate::classify::CmdResult;
 use crate::experiment::Experiment;
-use crate::sweep;
 use std::path::PathBuf;
 
 /// Arguments of `gclab merge`.
@@ -24,9 +23,9 @@ pub struct Args {
 /// Runs `gclab merge`.
 pub fn run(a: Args) -> CmdResult {
     let exp = Experiment::load(&a.experiment)?;
-    let rows = sweep::merge(&exp, &a.inputs, a.allow_partial)?;
+    let rows = crate::results::merge(&exp, &a.inputs, a.allow_partial)?;
     let out = a.out.unwrap_or_else(|| exp.dir.join("runs.jsonl"));
-    sweep::write_rows(&out, &rows)?;
+    crate::results::write_rows(&out, &rows)?;
     eprintln!(
         "merged {} rows from {} files into {}",
         rows.len(),

@@ -1,6 +1,8 @@
 //! `gclab plot`: draw every figure of a results directory from its files alone.
 
-use crate::classify::{CmdError, CmdResult};
+use crate::classify::CmdResult;
+use crate::plot::{self, PlotOptions};
+use crate::results::ResultSet;
 use std::path::PathBuf;
 
 /// Arguments of `gclab plot`.
@@ -17,8 +19,8 @@ pub struct Args {
 /// Runs `gclab plot`.
 pub fn run(a: Args) -> CmdResult {
     for d in &a.dirs {
-        let files = crate::plot::plot_dir(d, !a.no_png)
-            .map_err(|e| CmdError::internal(anyhow::anyhow!("{e}")))?;
+        let rs = ResultSet::load(d)?;
+        let files = plot::write_all(&rs, d, &PlotOptions { png: !a.no_png })?;
         eprintln!("{}: wrote {} figure files", d.display(), files.len());
     }
     Ok(())

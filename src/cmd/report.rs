@@ -1,7 +1,7 @@
 //! `gclab report`: print a result's tables and write them into its README.
 
-use crate::analysis::ResultSet;
 use crate::classify::{ClassifyExt, CmdContext, CmdResult};
+use crate::results::ResultSet;
 use std::path::PathBuf;
 
 /// Arguments of `gclab report`.

@@ -5,7 +5,9 @@
 use crate::classify::{Classify, ClassifyExt, CmdContext, CmdError, CmdResult, ExitClass};
 use crate::experiment::Experiment;
 use crate::pipeline::{self, RegenerateOptions};
-use crate::sweep::{self, read_rows, write_rows, Row, SweepOptions};
+use crate::plot::PlotOptions;
+use crate::results::{read_rows, write_rows, ResultSet, RunRow as Row};
+use crate::sweep::{self, SweepOptions};
 use std::collections::BTreeMap;
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
@@ -248,7 +250,8 @@ pub fn check_dir(dir: &Path, a: &Args) -> CmdResult<Vec<String>> {
     }
     rows.sort_by_key(|r| r.index);
     write_rows(&work.join("runs.jsonl"), &rows)?;
-    crate::plot::plot_dir(&work, false).map_err(|e| CmdError::internal(anyhow::anyhow!("{e}")))?;
+    let rs = ResultSet::load(&work)?;
+    crate::plot::write_all(&rs, &work, &PlotOptions { png: false })?;
     found.extend(compare_figures(dir, &work));
     Ok(found)
 }
