@@ -1,4 +1,6 @@
 //! Embeds provenance (git commit, dirty flag, rustc version) into the binary for run records.
+#![forbid(unsafe_code)]
+
 use std::process::Command;
 
 fn run(cmd: &str, args: &[&str]) -> Option<String> {

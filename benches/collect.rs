@@ -18,6 +18,8 @@
 //! Automatic collection is off (`gc.disable()`) while the heaps are built, so only the timed
 //! collections run. Run one group: `cargo bench --bench collect -- collect/full/deep-chain`.
 
+#![forbid(unsafe_code)]
+
 mod common;
 
 use common::{env_usize, test_mode, Capture};

@@ -2,7 +2,7 @@
 //! small size, plus an allocation-heavy stream; throughput in ops per second.
 //!
 //! The list of strategies comes from `gclab::registry` and the list of workloads from
-//! `gclab_workloads::catalog()`, so strategies and workloads added later are benched without
+//! `gclab_workloads::catalogue()`, so strategies and workloads added later are benched without
 //! touching this file. Each stream is generated once, before timing, into a `Vec<Op>` (the first
 //! `GCLAB_BENCH_OPS` ops, default 100 000); only the executor and the strategy are timed.
 //!
@@ -14,6 +14,8 @@
 //! `cpython-3.11` once from a `Vec<Op>` (`ops`) and once decoded from its binary trace held in
 //! memory (`trace`, what `gclab run -w trace:FILE` does, without the file). The difference is
 //! what decoding costs; `ops` is what a replay could take with a free decoder.
+
+#![forbid(unsafe_code)]
 
 mod common;
 
@@ -100,7 +102,7 @@ fn bench_executor(c: &mut Criterion) {
         if test_mode() { 20_000 } else { 100_000 },
     );
     let strategies = strategy_names();
-    let mut streams: Vec<(String, Capture)> = gclab_workloads::catalog()
+    let mut streams: Vec<(String, Capture)> = gclab_workloads::catalogue()
         .iter()
         .map(|e| {
             (

@@ -22,6 +22,7 @@
 //! the binary (`src/main.rs`) parses, calls [`cmd::dispatch`] and prints the error.
 
 #![warn(missing_docs)]
+#![forbid(unsafe_code)]
 
 pub mod analysis;
 pub mod classify;

@@ -204,7 +204,7 @@ pub fn catalogue() -> String {
         s,
         "\nWorkloads (--workload NAME or trace:FILE, --param key=value):"
     );
-    for e in gclab_workloads::catalog() {
+    for e in gclab_workloads::catalogue() {
         let _ = writeln!(s, "  {:<22} {}", e.info.name, e.info.description);
         for p in e.info.params {
             let _ = writeln!(

@@ -11,15 +11,13 @@
 //! reading and merging live in [`crate::results`].
 
 use crate::experiment::{Cell, Experiment, SEED_HASH};
-use crate::metrics::{self, Percentiles};
+use crate::metrics;
 use crate::provenance::Provenance;
 use crate::results::{
-    read_rows, write_rows, write_sidecar, CellStatus, Metrics, ResultsError, RunRecord, RunRow,
-    Sched, Sidecar, Status, WallMetrics, ROW_SCHEMA,
+    read_rows, write_rows, write_sidecar, CellStatus, Metrics, ResultsError, RunRow, Sched,
+    Sidecar, Status, WallMetrics, ROW_SCHEMA,
 };
 use crate::runner::{self, RunOutput, RunSpec, Sampling, Source};
-use gclab_core::executor::TimelineSample;
-use gclab_core::recorder::CollectionRecord;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use rayon::prelude::*;
 use std::collections::BTreeSet;
@@ -141,49 +139,6 @@ fn panic_message(p: &(dyn std::any::Any + Send)) -> String {
     }
 }
 
-/// Computes the deterministic and wall metrics of a run.
-pub fn derive_metrics(
-    record: &RunRecord,
-    collections: &[CollectionRecord],
-    timeline: &[TimelineSample],
-    cpu_ns: u64,
-) -> (Metrics, WallMetrics) {
-    let w = &record.work;
-    let work_total =
-        w.ops + w.rc_writes + w.objects_visited + w.refs_traversed + w.gc_header_writes;
-    let work_collector: u64 = collections.iter().map(|c| c.work).sum();
-    let (spans, clock) = metrics::work_clock(collections, record.ops);
-    let garbage: Vec<u64> = timeline.iter().filter_map(|t| t.garbage_bytes).collect();
-    let m = Metrics {
-        work_total,
-        work_collector,
-        work_distilled: work_total.saturating_sub(work_collector),
-        work_clock: clock,
-        pauses_work: Percentiles::of(collections.iter().map(|c| c.work)),
-        mmu_work: metrics::mmu_curve(&spans, clock),
-        garbage_peak_bytes: garbage.iter().copied().max(),
-        garbage_mean_bytes: (!garbage.is_empty())
-            .then(|| garbage.iter().sum::<u64>() / garbage.len() as u64),
-    };
-    let t = &record.time;
-    let (wspans, wtotal) = metrics::wall_clock(collections, t.wall_ns);
-    let wm = WallMetrics {
-        wall_ns: t.wall_ns,
-        mutator_ns: t.mutator_ns,
-        collector_ns: t.collector_ns,
-        cpu_ns,
-        pauses_ns: Percentiles::of(collections.iter().map(|c| c.duration_ns)),
-        mmu_wall: metrics::mmu_curve(&wspans, wtotal),
-        ops_per_sec: if t.wall_ns > 0 {
-            record.ops as f64 * 1e9 / t.wall_ns as f64
-        } else {
-            0.0
-        },
-        process_peak_rss_bytes: metrics::peak_rss_bytes(),
-    };
-    (m, wm)
-}
-
 struct Ctx<'a> {
     exp: &'a Experiment,
     opts: &'a SweepOptions,
@@ -229,7 +184,13 @@ fn blank_row(ctx: &Ctx<'_>, cell: &Cell) -> RunRow {
 
 /// Fills the row of a cell that ran: status, metrics, record and sidecar.
 fn record_output(ctx: &Ctx<'_>, cell: &Cell, row: &mut RunRow, out: RunOutput, cpu_ns: u64) {
-    let (m, wm) = derive_metrics(&out.record, &out.collections, &out.timeline, cpu_ns);
+    let m = Metrics::derive(&out.record, &out.collections, &out.timeline);
+    let wm = WallMetrics::derive(
+        &out.record,
+        &out.collections,
+        cpu_ns,
+        metrics::peak_rss_bytes(),
+    );
     row.status = match out.record.status {
         Status::Ok => CellStatus::Ok,
         Status::OutOfMemory => CellStatus::OutOfMemory,

@@ -499,3 +499,119 @@ Prose naming `core/src/heap.rs`, `Heap::free` and `../elsewhere/X.md`.
         assert!(got.starts_with(want), "{got}\n  should start with\n{want}");
     }
 }
+
+// ----- what each module of `src/` may import -----
+
+/// The rows of the table under the heading that starts with `### What each module of`: each a
+/// path (a file or a folder ending in `/`) and the modules it may import (`any` for all).
+fn import_rules(text: &str) -> Vec<(String, Option<BTreeSet<String>>)> {
+    let mut rules = Vec::new();
+    let mut in_section = false;
+    for line in text.lines() {
+        if line.starts_with('#') {
+            in_section = line.starts_with("### What each module of");
+            continue;
+        }
+        if !in_section || !line.starts_with("| `") {
+            continue;
+        }
+        let cells: Vec<&str> = line.split('|').map(str::trim).collect();
+        let (Some(path), Some(allowed)) = (cells.get(1), cells.get(2)) else {
+            continue;
+        };
+        let path = path.trim_matches('`').to_string();
+        let allowed = match *allowed {
+            "any" => None,
+            "nothing" => Some(BTreeSet::new()),
+            list => Some(
+                list.split(',')
+                    .map(|m| m.trim().trim_matches('`').to_string())
+                    .collect(),
+            ),
+        };
+        rules.push((path, allowed));
+    }
+    rules
+}
+
+/// The first component of every `crate::name` path in the code (not the comments) of `src`.
+fn crate_imports(src: &str) -> BTreeSet<String> {
+    let mut out = BTreeSet::new();
+    for line in src.lines() {
+        let code = line.split("//").next().unwrap_or("");
+        let mut rest = code;
+        while let Some(i) = rest.find("crate::") {
+            let after = &rest[i + "crate::".len()..];
+            let name: String = after
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                .collect();
+            if !name.is_empty() {
+                out.insert(name);
+            }
+            rest = after;
+        }
+    }
+    out
+}
+
+/// The `src/` module a file belongs to: `src/plot/fig.rs` is `plot`, `src/sweep.rs` is `sweep`.
+fn module_of(rel: &str) -> String {
+    let inner = rel.trim_start_matches("src/");
+    let first = inner.split('/').next().unwrap_or(inner);
+    first.trim_end_matches(".rs").to_string()
+}
+
+#[test]
+fn src_modules_import_only_what_the_map_allows() {
+    let root = root();
+    let text = std::fs::read_to_string(root.join("ARCHITECTURE.md")).expect("ARCHITECTURE.md");
+    let rules = import_rules(&text);
+    assert!(
+        rules.len() >= 10,
+        "the import table of ARCHITECTURE.md was not found"
+    );
+    let mut files: Vec<String> = walk(&root.join("src"))
+        .into_iter()
+        .filter(|(p, dir)| !dir && p.ends_with(".rs"))
+        .map(|(p, _)| format!("src/{p}"))
+        .collect();
+    files.sort();
+    let mut problems = Vec::new();
+    for file in &files {
+        let rule = rules.iter().find(|(path, _)| {
+            path == file || (path.ends_with('/') && file.starts_with(path.as_str()))
+        });
+        let Some((path, allowed)) = rule else {
+            problems.push(format!(
+                "{file}: no row in the import table of ARCHITECTURE.md"
+            ));
+            continue;
+        };
+        let Some(allowed) = allowed else { continue };
+        let own = module_of(file);
+        let src = std::fs::read_to_string(root.join(file)).expect("source file");
+        for m in crate_imports(&src) {
+            if m != own && !allowed.contains(&m) {
+                problems.push(format!(
+                    "{file} imports crate::{m}, which the row `{path}` does not allow"
+                ));
+            }
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+#[test]
+fn import_extraction_skips_comments_and_finds_paths() {
+    let src = "use crate::results::{RunRow, ResultSet};\n//! see [`crate::runner`]\nlet x = crate::metrics::mmu(); // crate::sweep\n";
+    let found: Vec<String> = crate_imports(src).into_iter().collect();
+    assert_eq!(found, ["metrics", "results"]);
+    assert_eq!(module_of("src/plot/fig.rs"), "plot");
+    assert_eq!(module_of("src/sweep.rs"), "sweep");
+    let rules = import_rules("### What each module of `src/` may import\n| path | may import |\n| --- | --- |\n| `src/a.rs` | `b`, `c` |\n| `src/d/` | any |\n| `src/e.rs` | nothing |\n## next\n| `src/x.rs` | `y` |\n");
+    assert_eq!(rules.len(), 3);
+    assert_eq!(rules[0].1.as_ref().map(|s| s.len()), Some(2));
+    assert!(rules[1].1.is_none());
+    assert_eq!(rules[2].1.as_ref().map(|s| s.len()), Some(0));
+}

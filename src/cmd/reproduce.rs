@@ -6,7 +6,7 @@ use crate::classify::{Classify, ClassifyExt, CmdContext, CmdError, CmdResult, Ex
 use crate::experiment::Experiment;
 use crate::pipeline::{self, RegenerateOptions};
 use crate::plot::PlotOptions;
-use crate::results::{read_rows, write_rows, ResultSet, RunRow as Row};
+use crate::results::{read_rows, write_rows, ResultSet, RunRow};
 use crate::sweep::{self, SweepOptions};
 use std::collections::BTreeMap;
 use std::io::IsTerminal;
@@ -205,8 +205,8 @@ pub fn check_dir(dir: &Path, a: &Args) -> CmdResult<Vec<String>> {
     let mut found = Vec::new();
     let (committed, _) = read_rows(&dir.join("runs.jsonl"))?;
     let (rerun, _) = read_rows(&work.join("runs.jsonl"))?;
-    let cmap: BTreeMap<&str, &Row> = committed.iter().map(|r| (r.cell.as_str(), r)).collect();
-    let rmap: BTreeMap<&str, &Row> = rerun.iter().map(|r| (r.cell.as_str(), r)).collect();
+    let cmap: BTreeMap<&str, &RunRow> = committed.iter().map(|r| (r.cell.as_str(), r)).collect();
+    let rmap: BTreeMap<&str, &RunRow> = rerun.iter().map(|r| (r.cell.as_str(), r)).collect();
     for (cell, r) in &rmap {
         match cmap.get(cell) {
             None => found.push(format!(
@@ -239,7 +239,7 @@ pub fn check_dir(dir: &Path, a: &Args) -> CmdResult<Vec<String>> {
         }
     }
     // Figures from the rerun rows (plus, in quick mode, the committed rows not rerun).
-    let mut rows: Vec<Row> = rerun.clone();
+    let mut rows: Vec<RunRow> = rerun.clone();
     if a.quick {
         rows.extend(
             committed

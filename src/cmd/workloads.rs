@@ -30,7 +30,7 @@ pub struct Args {
 /// The rows of the default table: every catalogue workload at its defaults, then the guide's
 /// variants.
 pub fn default_rows() -> Vec<(String, Vec<String>)> {
-    let mut rows: Vec<(String, Vec<String>)> = gclab_workloads::catalog()
+    let mut rows: Vec<(String, Vec<String>)> = gclab_workloads::catalogue()
         .iter()
         .map(|e| (e.info.name.to_string(), Vec::new()))
         .collect();

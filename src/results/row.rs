@@ -1,8 +1,10 @@
 //! The row of `runs.jsonl`: one cell of an experiment, its run record and its metrics.
 
 use super::RunRecord;
-use crate::metrics::Percentiles;
+use crate::metrics::{self, Percentiles};
 use crate::provenance::Provenance;
+use gclab_core::executor::TimelineSample;
+use gclab_core::recorder::CollectionRecord;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -114,6 +116,63 @@ pub struct RunRow {
     pub sched: Sched,
     /// Provenance of the sweep process.
     pub provenance: Provenance,
+}
+
+impl Metrics {
+    /// The deterministic metrics of a run, from its record, its collections and its timeline.
+    /// A new deterministic metric is a field of [`Metrics`] and a line here.
+    pub fn derive(
+        record: &RunRecord,
+        collections: &[CollectionRecord],
+        timeline: &[TimelineSample],
+    ) -> Metrics {
+        let w = &record.work;
+        let work_total =
+            w.ops + w.rc_writes + w.objects_visited + w.refs_traversed + w.gc_header_writes;
+        let work_collector: u64 = collections.iter().map(|c| c.work).sum();
+        let (spans, clock) = metrics::work_clock(collections, record.ops);
+        let garbage: Vec<u64> = timeline.iter().filter_map(|t| t.garbage_bytes).collect();
+        Metrics {
+            work_total,
+            work_collector,
+            work_distilled: work_total.saturating_sub(work_collector),
+            work_clock: clock,
+            pauses_work: Percentiles::of(collections.iter().map(|c| c.work)),
+            mmu_work: metrics::mmu_curve(&spans, clock),
+            garbage_peak_bytes: garbage.iter().copied().max(),
+            garbage_mean_bytes: (!garbage.is_empty())
+                .then(|| garbage.iter().sum::<u64>() / garbage.len() as u64),
+        }
+    }
+}
+
+impl WallMetrics {
+    /// The wall-clock metrics of a run: its record's timing, its collections' durations, the
+    /// thread CPU time `cpu_ns` and the process's peak RSS `peak_rss_bytes`, both measured by the
+    /// caller. A new wall-clock metric is a field of [`WallMetrics`] and a line here.
+    pub fn derive(
+        record: &RunRecord,
+        collections: &[CollectionRecord],
+        cpu_ns: u64,
+        peak_rss_bytes: u64,
+    ) -> WallMetrics {
+        let t = &record.time;
+        let (spans, total) = metrics::wall_clock(collections, t.wall_ns);
+        WallMetrics {
+            wall_ns: t.wall_ns,
+            mutator_ns: t.mutator_ns,
+            collector_ns: t.collector_ns,
+            cpu_ns,
+            pauses_ns: Percentiles::of(collections.iter().map(|c| c.duration_ns)),
+            mmu_wall: metrics::mmu_curve(&spans, total),
+            ops_per_sec: if t.wall_ns > 0 {
+                record.ops as f64 * 1e9 / t.wall_ns as f64
+            } else {
+                0.0
+            },
+            process_peak_rss_bytes: peak_rss_bytes,
+        }
+    }
 }
 
 impl RunRow {

@@ -2,7 +2,7 @@
 //!
 //! The workload catalogue. Each workload is a pure function of (parameters, seed) that yields an
 //! op stream through an [`Emitter`](gclab_core::Emitter); none of them knows which strategy will
-//! run it. [`catalog`] lists them all; [`find`] looks one up by name and builds it.
+//! run it. [`catalogue`] lists them all; [`find`] looks one up by name and builds it.
 //!
 //! * The guide's cases: [`cycles`], [`walkthrough`] (`refcount-walkthrough`), [`concat`](mod@concat),
 //!   [`gen_vs_list`], [`map_vs_loop`], [`combinations`], [`thresholds`], each modelling what
@@ -49,7 +49,7 @@ pub mod walkthrough;
 pub mod web_service;
 
 /// Every workload, in the order `gclab list` shows them.
-pub fn catalog() -> Vec<WorkloadEntry> {
+pub fn catalogue() -> Vec<WorkloadEntry> {
     vec![
         cycles::ENTRY,
         walkthrough::ENTRY,
@@ -97,7 +97,7 @@ pub struct Built {
 
 /// Looks up `name` and builds it with `key=value` parameters.
 pub fn find(name: &str, params: &[String]) -> Result<Built, WorkloadError> {
-    let cat = catalog();
+    let cat = catalogue();
     let Some(entry) = cat.iter().find(|e| e.info.name == name).copied() else {
         return Err(WorkloadError::Unknown {
             name: name.to_string(),

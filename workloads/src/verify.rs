@@ -8,7 +8,7 @@
 //! A strategy crate's `tests/verify.rs` is one line of [`verify_tests!`](crate::verify_tests)
 //! (it lives here, beside the check, because `gclab-conformance` depends on `gclab-core` only).
 
-use crate::{catalog, find};
+use crate::{catalogue, find};
 use gclab_core::executor::{ExecConfig, Executor};
 use gclab_core::workload::{self, OpSink, Stop};
 use gclab_core::{Op, Strategy, StrategyFactory};
@@ -42,7 +42,7 @@ pub fn verify_catalogue<S: StrategyFactory>(
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .collect();
     let who = format!("{} {params:?}", S::INFO.name);
-    for entry in catalog() {
+    for entry in catalogue() {
         let name = entry.info.name;
         let built = find(name, &[]).map_err(|e| format!("{name}: {e}"))?;
         let strategy = S::from_pairs(&pairs).map_err(|e| format!("{who}: {e}"))?;

@@ -9,7 +9,7 @@ use gclab_core::workload::{self, CountingSink, OpSink, Stop};
 use gclab_core::ObjId;
 use gclab_none::NoCollection;
 use gclab_refcount::RefCount;
-use gclab_workloads::{catalog, characterise, find, Characterisation};
+use gclab_workloads::{catalogue, characterise, find, Characterisation};
 
 fn params(p: &[&str]) -> Vec<String> {
     p.iter().map(|s| s.to_string()).collect()
@@ -231,7 +231,7 @@ const SEEDLESS: &[&str] = &[
 
 #[test]
 fn every_workload_is_in_the_small_list() {
-    for e in catalog() {
+    for e in catalogue() {
         assert!(
             SMALL.iter().any(|(n, _)| *n == e.info.name),
             "{} has no small case",
