@@ -1,6 +1,7 @@
 //! The strategy registry: the one place where names become strategies.
 //!
-//! Adding a strategy crate is one line in the `registry!` invocation below. Everything else
+//! Registering a strategy crate is one line in the `registry!` invocation below (plus its
+//! dependency in the root `Cargo.toml`; `gclab new-strategy` writes both). Everything else
 //! (`gclab list`, `gclab run`, sweeps, benches, the conformance suite) finds it from here. The
 //! executor stays generic over the strategy type, so dispatch happens once, here, and the hot
 //! loop is statically dispatched.

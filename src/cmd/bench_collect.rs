@@ -139,12 +139,5 @@ pub struct Args {
 
 /// Runs `gclab bench-collect` ([`bench()`]) and prints the result as one JSON line.
 pub fn run(a: Args) -> CmdResult {
-    let r = bench(a.objects, &a.shape, a.reps)?;
-    println!(
-        "{}",
-        serde_json::to_string(&r)
-            .internal()
-            .context("serialising the result")?
-    );
-    Ok(())
+    super::print_json(&bench(a.objects, &a.shape, a.reps)?)
 }

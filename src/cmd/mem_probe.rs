@@ -161,12 +161,5 @@ pub struct Args {
 
 /// Runs `gclab mem-probe` ([`probe`]) and prints the result as one JSON line.
 pub fn run(a: Args) -> CmdResult {
-    let r = probe(a.objects, &a.strategy, &a.shape)?;
-    println!(
-        "{}",
-        serde_json::to_string(&r)
-            .internal()
-            .context("serialising the result")?
-    );
-    Ok(())
+    super::print_json(&probe(a.objects, &a.strategy, &a.shape)?)
 }

@@ -100,3 +100,13 @@ mod tests {
         Cli::command().debug_assert();
     }
 }
+
+/// Prints `value` as one JSON line on standard output (the commands whose output a script reads).
+pub fn print_json(value: &impl serde::Serialize) -> CmdResult {
+    use crate::classify::{ClassifyExt, CmdContext};
+    let line = serde_json::to_string(value)
+        .internal()
+        .context("serialising the result")?;
+    println!("{line}");
+    Ok(())
+}
