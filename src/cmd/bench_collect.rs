@@ -3,7 +3,7 @@
 //! `scripts/bench_full_collect.py` runs it side by side with real CPython's `gc.collect()` on
 //! the same heap shape.
 
-use crate::classify::{Classify, ClassifyExt, CmdContext, CmdResult, ExitClass};
+use crate::classify::{Classify, CmdResult, ExitClass};
 use gclab_core::executor::{ExecConfig, Executor};
 use gclab_core::op::{GcOp, Op, StreamHeader};
 use gclab_core::workload::{Emitter, OpSink};

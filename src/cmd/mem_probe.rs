@@ -12,7 +12,7 @@
 //! * `chain`: N 1-tuples, each holding the previous one (every object has its own slot block:
 //!   the worst case for slot storage).
 
-use crate::classify::{Classify, ClassifyExt, CmdContext, CmdResult, ExitClass};
+use crate::classify::{Classify, CmdResult, ExitClass};
 use crate::registry::{self, RegistryError, WithStrategy};
 use gclab_core::executor::{ExecConfig, Executor};
 use gclab_core::op::StreamHeader;

@@ -90,6 +90,16 @@ pub fn dispatch(command: Option<Command>) -> CmdResult {
     }
 }
 
+/// Prints `value` as one JSON line on standard output (the commands whose output a script reads).
+pub fn print_json(value: &impl serde::Serialize) -> CmdResult {
+    use crate::classify::{ClassifyExt, CmdContext};
+    let line = serde_json::to_string(value)
+        .internal()
+        .context("serialising the result")?;
+    println!("{line}");
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -99,14 +109,4 @@ mod tests {
     fn the_command_line_is_consistent() {
         Cli::command().debug_assert();
     }
-}
-
-/// Prints `value` as one JSON line on standard output (the commands whose output a script reads).
-pub fn print_json(value: &impl serde::Serialize) -> CmdResult {
-    use crate::classify::{ClassifyExt, CmdContext};
-    let line = serde_json::to_string(value)
-        .internal()
-        .context("serialising the result")?;
-    println!("{line}");
-    Ok(())
 }
