@@ -18,9 +18,9 @@ pub struct Accounting {
     pub peak_objects: u64,
     /// Highest `live_bytes` seen.
     pub peak_bytes: u64,
-    /// Objects allocated, by [`Kind`] code.
+    /// Objects allocated, by [`Kind`](crate::kind::Kind) code.
     pub allocs_by_kind: [u64; NUM_KINDS],
-    /// Objects freed, by [`Kind`] code.
+    /// Objects freed, by [`Kind`](crate::kind::Kind) code.
     pub frees_by_kind: [u64; NUM_KINDS],
     /// Modelled bytes allocated in total, including list and dict growth (a resize counts the
     /// whole new block, as a `realloc` that moves would).
