@@ -396,6 +396,117 @@ fn expand(e: &Entry) -> Vec<(String, Vec<(String, String)>)> {
         .collect()
 }
 
+/// The TOML text as an [`ExperimentFile`]; a syntax error, unknown key or wrong type is a
+/// [`ExperimentError::Parse`] with its line and column (and the closest valid key).
+fn parse_file(text: &str, path: &Path) -> Result<ExperimentFile, ExperimentError> {
+    toml::from_str(text).map_err(|e| {
+        let (line, column) = e.span().map_or((1, 1), |s| line_col(text, s.start));
+        ExperimentError::Parse {
+            path: path.to_path_buf(),
+            line,
+            column,
+            message: suggest(e.message().trim()),
+        }
+    })
+}
+
+/// At least one strategy, workload, seed and replicate, and no empty `vary` list.
+fn check_shape(file: &ExperimentFile) -> Result<(), String> {
+    if file.strategies.is_empty() {
+        return Err("no [[strategy]] entries; add at least one".into());
+    }
+    if file.workloads.is_empty() {
+        return Err("no [[workload]] entries; add at least one".into());
+    }
+    if file.replicates == 0 || file.seeds.is_empty() {
+        return Err("replicates must be at least 1 and seeds must not be empty".into());
+    }
+    for e in file.strategies.iter().chain(&file.workloads) {
+        if let Some((k, _)) = e.vary.iter().find(|(_, v)| v.is_empty()) {
+            return Err(format!(
+                "'{}': vary.{k} is an empty list; give at least one value",
+                e.name
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The `[[strategy]]` entries expanded, each checked by building it from the registry.
+fn resolve_strategies(file: &ExperimentFile) -> Result<Vec<StrategyCfg>, String> {
+    let mut strategies = Vec::new();
+    for (i, e) in file.strategies.iter().enumerate() {
+        for (label, params) in expand(e) {
+            // `min_heap=auto` is resolved per cell by the runner (from the workload); check
+            // the rest with a placeholder.
+            let probe: Vec<(String, String)> = params
+                .iter()
+                .map(|(k, v)| {
+                    let v = if v == "auto" { "1" } else { v.as_str() };
+                    (k.clone(), v.to_string())
+                })
+                .collect();
+            registry::with_strategy(&e.name, &probe, Probe)
+                .map_err(|err| format!("strategy #{} ('{}'): {err}", i + 1, e.name))?;
+            strategies.push(StrategyCfg {
+                label,
+                name: e.name.clone(),
+                params,
+                max_heap: e.max_heap.or(file.max_heap),
+            });
+        }
+    }
+    Ok(strategies)
+}
+
+/// The `[[workload]]` entries expanded, each built to check it and resolve its parameters.
+fn resolve_workloads(file: &ExperimentFile) -> Result<Vec<WorkloadCfg>, String> {
+    let mut workloads = Vec::new();
+    for (i, e) in file.workloads.iter().enumerate() {
+        for (label, params) in expand(e) {
+            let given: Vec<String> = params.iter().map(|(k, v)| format!("{k}={v}")).collect();
+            let built = gclab_workloads::find(&e.name, &given)
+                .map_err(|err| format!("workload #{} ('{}'): {err}", i + 1, e.name))?;
+            workloads.push(WorkloadCfg {
+                label,
+                name: e.name.clone(),
+                params: given,
+                resolved: built.params.pairs(),
+                max_heap: e.max_heap,
+            });
+        }
+    }
+    Ok(workloads)
+}
+
+/// Labels are unique among the strategies and among the workloads, and free of `|` (the cell
+/// key's separator).
+fn check_labels(strategies: &[StrategyCfg], workloads: &[WorkloadCfg]) -> Result<(), String> {
+    for (what, labels) in [
+        (
+            "strategy",
+            strategies.iter().map(|s| &s.label).collect::<Vec<_>>(),
+        ),
+        (
+            "workload",
+            workloads.iter().map(|w| &w.label).collect::<Vec<_>>(),
+        ),
+    ] {
+        let mut seen = BTreeSet::new();
+        for l in labels {
+            if l.contains('|') {
+                return Err(format!("{what} label '{l}' must not contain '|'"));
+            }
+            if !seen.insert(l) {
+                return Err(format!(
+                    "two {what} entries are labelled '{l}'; give one a distinct `label`"
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
 impl Experiment {
     /// Reads and validates `path` (an `experiment.toml`, or a directory holding one).
     pub fn load(path: &Path) -> Result<Experiment, ExperimentError> {
@@ -426,97 +537,15 @@ impl Experiment {
         name: String,
         dir: PathBuf,
     ) -> Result<Experiment, ExperimentError> {
-        let file: ExperimentFile = toml::from_str(text).map_err(|e| {
-            let (line, column) = e.span().map_or((1, 1), |s| line_col(text, s.start));
-            ExperimentError::Parse {
-                path: path.to_path_buf(),
-                line,
-                column,
-                message: suggest(e.message().trim()),
-            }
-        })?;
+        let file = parse_file(text, path)?;
         let invalid = |message: String| ExperimentError::Invalid {
             path: path.to_path_buf(),
             message,
         };
-        if file.strategies.is_empty() {
-            return Err(invalid("no [[strategy]] entries; add at least one".into()));
-        }
-        if file.workloads.is_empty() {
-            return Err(invalid("no [[workload]] entries; add at least one".into()));
-        }
-        if file.replicates == 0 || file.seeds.is_empty() {
-            return Err(invalid(
-                "replicates must be at least 1 and seeds must not be empty".into(),
-            ));
-        }
-        for e in file.strategies.iter().chain(&file.workloads) {
-            if let Some((k, _)) = e.vary.iter().find(|(_, v)| v.is_empty()) {
-                return Err(invalid(format!(
-                    "'{}': vary.{k} is an empty list; give at least one value",
-                    e.name
-                )));
-            }
-        }
-        let mut strategies = Vec::new();
-        for (i, e) in file.strategies.iter().enumerate() {
-            for (label, params) in expand(e) {
-                // `min_heap=auto` is resolved per cell by the runner (from the workload); check
-                // the rest with a placeholder.
-                let probe: Vec<(String, String)> = params
-                    .iter()
-                    .map(|(k, v)| {
-                        let v = if v == "auto" { "1" } else { v.as_str() };
-                        (k.clone(), v.to_string())
-                    })
-                    .collect();
-                registry::with_strategy(&e.name, &probe, Probe)
-                    .map_err(|err| invalid(format!("strategy #{} ('{}'): {err}", i + 1, e.name)))?;
-                strategies.push(StrategyCfg {
-                    label,
-                    name: e.name.clone(),
-                    params,
-                    max_heap: e.max_heap.or(file.max_heap),
-                });
-            }
-        }
-        let mut workloads = Vec::new();
-        for (i, e) in file.workloads.iter().enumerate() {
-            for (label, params) in expand(e) {
-                let given: Vec<String> = params.iter().map(|(k, v)| format!("{k}={v}")).collect();
-                let built = gclab_workloads::find(&e.name, &given)
-                    .map_err(|err| invalid(format!("workload #{} ('{}'): {err}", i + 1, e.name)))?;
-                workloads.push(WorkloadCfg {
-                    label,
-                    name: e.name.clone(),
-                    params: given,
-                    resolved: built.params.pairs(),
-                    max_heap: e.max_heap,
-                });
-            }
-        }
-        for (what, labels) in [
-            (
-                "strategy",
-                strategies.iter().map(|s| &s.label).collect::<Vec<_>>(),
-            ),
-            (
-                "workload",
-                workloads.iter().map(|w| &w.label).collect::<Vec<_>>(),
-            ),
-        ] {
-            let mut seen = BTreeSet::new();
-            for l in labels {
-                if l.contains('|') {
-                    return Err(invalid(format!("{what} label '{l}' must not contain '|'")));
-                }
-                if !seen.insert(l) {
-                    return Err(invalid(format!(
-                        "two {what} entries are labelled '{l}'; give one a distinct `label`"
-                    )));
-                }
-            }
-        }
+        check_shape(&file).map_err(invalid)?;
+        let strategies = resolve_strategies(&file).map_err(invalid)?;
+        let workloads = resolve_workloads(&file).map_err(invalid)?;
+        check_labels(&strategies, &workloads).map_err(invalid)?;
         Ok(Experiment {
             name,
             dir,

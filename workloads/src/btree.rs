@@ -489,7 +489,33 @@ impl Gen<'_, '_> {
             }
             return self.clear_level(d);
         }
-        let ch = self.children(s).v.clone();
+        let (c, lower, upper) = self.load_child_and_siblings(d, s, p)?;
+        if matches {
+            self.delete_from_internal(d, s, p, c, upper)?;
+        } else {
+            if !self.is_big(Some(c)) {
+                self.fill_child(d, s, p, c, lower, upper)?;
+                self.clear_level(d)?;
+            }
+            self.delete(d + 1, c, key)?;
+        }
+        self.clear_level(d)?;
+        self.out.clear(n(d + 1))?;
+        if self.nodes[s].items.v.is_empty() {
+            self.collapse_root(d, s)?;
+        }
+        Ok(())
+    }
+
+    /// Loads `self.nodes[p]` into `n(d + 1)` and its lower and upper siblings (where they
+    /// exist) into `lo(d)` and `up(d)`; returns the three shadow nodes.
+    fn load_child_and_siblings(
+        &mut self,
+        d: u32,
+        s: usize,
+        p: usize,
+    ) -> Result<(usize, Option<usize>, Option<usize>), Stop> {
+        let ch = &self.children(s).v;
         let c = ch[p];
         let lower = (p > 0).then(|| ch[p - 1]);
         let upper = (p + 1 < ch.len()).then(|| ch[p + 1]);
@@ -502,136 +528,181 @@ impl Gen<'_, '_> {
             self.out.load(up(d), nl(d), p as u32 + 1)?;
         }
         self.out.clear(nl(d))?;
-        if matches {
-            if self.is_big(Some(c)) {
-                // Case 2a.
-                let ek = self.extreme(d, n(d + 1), c, true, s3(d))?;
-                self.delete(d + 1, c, ek)?;
-                self.set_item(d, s, p, s3(d), ek)?;
-            } else if self.is_big(upper) {
-                // Case 2b.
-                let u = upper.unwrap_or_default();
-                let ek = self.extreme(d, up(d), u, false, s3(d))?;
-                self.out.copy(n(d + 1), up(d))?;
-                self.delete(d + 1, u, ek)?;
-                self.set_item(d, s, p, s3(d), ek)?;
-            } else {
-                // Case 2c.
-                let u = upper.unwrap_or_default();
-                let ek = self.extreme(d, up(d), u, false, s3(d))?;
-                self.out.copy(n(d + 1), up(d))?;
-                self.delete(d + 1, u, ek)?;
-                self.out.load(nl(d), n(d), 1)?;
-                self.out.load(n(d + 1), nl(d), p as u32)?;
-                self.out.clear(nl(d))?;
-                self.merge_items(d, c, (c, n(d + 1)), (u, up(d)), ek)?;
-                self.del_at(d, s, p, false)?;
-                self.del_at(d, s, p + 1, true)?;
-            }
+        Ok((c, lower, upper))
+    }
+
+    /// Case 2: the key is `self.items[p]` of the internal node `s`, whose child `c` (in
+    /// `n(d + 1)`) precedes it and `upper` (in `up(d)`) follows it.
+    fn delete_from_internal(
+        &mut self,
+        d: u32,
+        s: usize,
+        p: usize,
+        c: usize,
+        upper: Option<usize>,
+    ) -> Result<(), Stop> {
+        if self.is_big(Some(c)) {
+            // Case 2a.
+            let ek = self.extreme(d, n(d + 1), c, true, s3(d))?;
+            self.delete(d + 1, c, ek)?;
+            return self.set_item(d, s, p, s3(d), ek);
+        }
+        // Cases 2b and 2c: the upper sibling's minimum is deleted from it first.
+        let u = upper.unwrap_or_default();
+        let big = self.is_big(upper);
+        let ek = self.extreme(d, up(d), u, false, s3(d))?;
+        self.out.copy(n(d + 1), up(d))?;
+        self.delete(d + 1, u, ek)?;
+        if big {
+            // Case 2b.
+            return self.set_item(d, s, p, s3(d), ek);
+        }
+        // Case 2c.
+        self.out.load(nl(d), n(d), 1)?;
+        self.out.load(n(d + 1), nl(d), p as u32)?;
+        self.out.clear(nl(d))?;
+        self.merge_items(d, c, (c, n(d + 1)), (u, up(d)), ek)?;
+        self.del_at(d, s, p, false)?;
+        self.del_at(d, s, p + 1, true)
+    }
+
+    /// Case 3: the child `c` at `p` (in `n(d + 1)`) holds fewer than `t` items; give it one
+    /// from a sibling or merge it with one before descending.
+    fn fill_child(
+        &mut self,
+        d: u32,
+        s: usize,
+        p: usize,
+        c: usize,
+        lower: Option<usize>,
+        upper: Option<usize>,
+    ) -> Result<(), Stop> {
+        if self.is_big(lower) {
+            // Case 3a1: shift an item from the lower sibling.
+            self.shift_from_lower(d, s, p, c, lower.unwrap_or_default())
+        } else if self.is_big(upper) {
+            // Case 3a2: shift an item from the upper sibling.
+            self.shift_from_upper(d, s, p, c, upper.unwrap_or_default())
+        } else if let Some(l) = lower {
+            // Case 3b1: merge with the lower sibling.
+            self.out.load(il(d), n(d), 0)?;
+            self.out.load(s3(d), il(d), p as u32 - 1)?;
+            let xk = self.nodes[s].items.v[p - 1];
+            self.merge_items(d, c, (l, lo(d)), (c, n(d + 1)), xk)?;
+            self.del_at(d, s, p - 1, false)?;
+            self.del_at(d, s, p - 1, true)
         } else {
-            if !self.is_big(Some(c)) {
-                let leaf = self.is_leaf(c);
-                if self.is_big(lower) {
-                    // Case 3a1: shift an item from the lower sibling.
-                    let l = lower.unwrap_or_default();
-                    self.out.load(il(d), n(d), 0)?;
-                    self.out.load(s3(d), il(d), p as u32 - 1)?;
-                    self.out.load(s1(d), n(d + 1), 0)?;
-                    let it = &self.nodes[c].items;
-                    let phys = self.list_insert(s1(d), it.phys, it.len(), 0, s3(d))?;
-                    let moved = self.nodes[s].items.v[p - 1];
-                    self.nodes[c].items.phys = phys;
-                    self.nodes[c].items.v.insert(0, moved);
-                    self.out.load(s2(d), lo(d), 0)?;
-                    let ll = self.nodes[l].items.len();
-                    self.out.load(s3(d), s2(d), ll - 1)?;
-                    self.out.store(il(d), p as u32 - 1, s3(d))?;
-                    self.list_del(s2(d), ll, ll - 1)?;
-                    let last = self.nodes[l].items.v.pop().unwrap_or_default();
-                    self.nodes[s].items.v[p - 1] = last;
-                    if !leaf {
-                        self.out.load(s1(d), n(d + 1), 1)?;
-                        self.out.load(s2(d), lo(d), 1)?;
-                        let lc = self.children(l).len();
-                        self.out.load(s3(d), s2(d), lc - 1)?;
-                        let cc = self.children(c);
-                        let phys = self.list_insert(s1(d), cc.phys, cc.len(), 0, s3(d))?;
-                        self.list_del(s2(d), lc, lc - 1)?;
-                        let moved = self.children_mut(l).v.pop().unwrap_or_default();
-                        let cc = self.children_mut(c);
-                        cc.phys = phys;
-                        cc.v.insert(0, moved);
-                    }
-                } else if self.is_big(upper) {
-                    // Case 3a2: shift an item from the upper sibling.
-                    let u = upper.unwrap_or_default();
-                    self.out.load(il(d), n(d), 0)?;
-                    self.out.load(s3(d), il(d), p as u32)?;
-                    self.out.load(s1(d), n(d + 1), 0)?;
-                    let it = &self.nodes[c].items;
-                    let phys = self.list_push(s1(d), it.phys, it.len(), s3(d))?;
-                    let moved = self.nodes[s].items.v[p];
-                    self.nodes[c].items.phys = phys;
-                    self.nodes[c].items.v.push(moved);
-                    self.out.load(s2(d), up(d), 0)?;
-                    let ul = self.nodes[u].items.len();
-                    self.out.load(s3(d), s2(d), 0)?;
-                    self.out.store(il(d), p as u32, s3(d))?;
-                    self.list_del(s2(d), ul, 0)?;
-                    let first = self.nodes[u].items.v.remove(0);
-                    self.nodes[s].items.v[p] = first;
-                    if !leaf {
-                        self.out.load(s1(d), n(d + 1), 1)?;
-                        self.out.load(s2(d), up(d), 1)?;
-                        let uc = self.children(u).len();
-                        self.out.load(s3(d), s2(d), 0)?;
-                        let cc = self.children(c);
-                        let phys = self.list_push(s1(d), cc.phys, cc.len(), s3(d))?;
-                        self.list_del(s2(d), uc, 0)?;
-                        let moved = self.children_mut(u).v.remove(0);
-                        let cc = self.children_mut(c);
-                        cc.phys = phys;
-                        cc.v.push(moved);
-                    }
-                } else if let Some(l) = lower {
-                    // Case 3b1: merge with the lower sibling.
-                    self.out.load(il(d), n(d), 0)?;
-                    self.out.load(s3(d), il(d), p as u32 - 1)?;
-                    let xk = self.nodes[s].items.v[p - 1];
-                    self.merge_items(d, c, (l, lo(d)), (c, n(d + 1)), xk)?;
-                    self.del_at(d, s, p - 1, false)?;
-                    self.del_at(d, s, p - 1, true)?;
-                } else {
-                    // Case 3b2: merge with the upper sibling.
-                    let u = upper.unwrap_or_default();
-                    self.out.load(il(d), n(d), 0)?;
-                    self.out.load(s3(d), il(d), p as u32)?;
-                    let xk = self.nodes[s].items.v[p];
-                    self.merge_items(d, c, (c, n(d + 1)), (u, up(d)), xk)?;
-                    self.del_at(d, s, p, false)?;
-                    self.del_at(d, s, p + 1, true)?;
-                }
-                self.clear_level(d)?;
-            }
-            self.delete(d + 1, c, key)?;
+            // Case 3b2: merge with the upper sibling.
+            let u = upper.unwrap_or_default();
+            self.out.load(il(d), n(d), 0)?;
+            self.out.load(s3(d), il(d), p as u32)?;
+            let xk = self.nodes[s].items.v[p];
+            self.merge_items(d, c, (c, n(d + 1)), (u, up(d)), xk)?;
+            self.del_at(d, s, p, false)?;
+            self.del_at(d, s, p + 1, true)
         }
-        self.clear_level(d)?;
-        self.out.clear(n(d + 1))?;
-        if self.nodes[s].items.v.is_empty() {
-            // The root lost its last item: it takes over its only child's lists.
-            let c0 = self.children(s).v[0];
-            self.out.load(nl(d), n(d), 1)?;
-            self.out.load(s1(d), nl(d), 0)?;
-            self.out.clear(nl(d))?;
-            self.out.load(X, s1(d), 0)?;
-            self.out.store(n(d), 0, X)?;
-            self.out.load(X, s1(d), 1)?;
-            self.out.store(n(d), 1, X)?;
-            self.out.clear(X)?;
-            self.out.clear(s1(d))?;
-            let moved = std::mem::take(&mut self.nodes[c0]);
-            self.nodes[s] = moved;
+    }
+
+    /// Case 3a1: `self.items[p - 1]` moves to the front of the child `c` (in `n(d + 1)`) and
+    /// the last item of the lower sibling `l` (in `lo(d)`) takes its place; for internal
+    /// nodes the sibling's last child moves to the front of `c`'s children.
+    fn shift_from_lower(
+        &mut self,
+        d: u32,
+        s: usize,
+        p: usize,
+        c: usize,
+        l: usize,
+    ) -> Result<(), Stop> {
+        let leaf = self.is_leaf(c);
+        self.out.load(il(d), n(d), 0)?;
+        self.out.load(s3(d), il(d), p as u32 - 1)?;
+        self.out.load(s1(d), n(d + 1), 0)?;
+        let it = &self.nodes[c].items;
+        let phys = self.list_insert(s1(d), it.phys, it.len(), 0, s3(d))?;
+        let moved = self.nodes[s].items.v[p - 1];
+        self.nodes[c].items.phys = phys;
+        self.nodes[c].items.v.insert(0, moved);
+        self.out.load(s2(d), lo(d), 0)?;
+        let ll = self.nodes[l].items.len();
+        self.out.load(s3(d), s2(d), ll - 1)?;
+        self.out.store(il(d), p as u32 - 1, s3(d))?;
+        self.list_del(s2(d), ll, ll - 1)?;
+        let last = self.nodes[l].items.v.pop().unwrap_or_default();
+        self.nodes[s].items.v[p - 1] = last;
+        if !leaf {
+            self.out.load(s1(d), n(d + 1), 1)?;
+            self.out.load(s2(d), lo(d), 1)?;
+            let lc = self.children(l).len();
+            self.out.load(s3(d), s2(d), lc - 1)?;
+            let cc = self.children(c);
+            let phys = self.list_insert(s1(d), cc.phys, cc.len(), 0, s3(d))?;
+            self.list_del(s2(d), lc, lc - 1)?;
+            let moved = self.children_mut(l).v.pop().unwrap_or_default();
+            let cc = self.children_mut(c);
+            cc.phys = phys;
+            cc.v.insert(0, moved);
         }
+        Ok(())
+    }
+
+    /// Case 3a2: `self.items[p]` moves to the end of the child `c` (in `n(d + 1)`) and the
+    /// first item of the upper sibling `u` (in `up(d)`) takes its place; for internal nodes
+    /// the sibling's first child moves to the end of `c`'s children.
+    fn shift_from_upper(
+        &mut self,
+        d: u32,
+        s: usize,
+        p: usize,
+        c: usize,
+        u: usize,
+    ) -> Result<(), Stop> {
+        let leaf = self.is_leaf(c);
+        self.out.load(il(d), n(d), 0)?;
+        self.out.load(s3(d), il(d), p as u32)?;
+        self.out.load(s1(d), n(d + 1), 0)?;
+        let it = &self.nodes[c].items;
+        let phys = self.list_push(s1(d), it.phys, it.len(), s3(d))?;
+        let moved = self.nodes[s].items.v[p];
+        self.nodes[c].items.phys = phys;
+        self.nodes[c].items.v.push(moved);
+        self.out.load(s2(d), up(d), 0)?;
+        let ul = self.nodes[u].items.len();
+        self.out.load(s3(d), s2(d), 0)?;
+        self.out.store(il(d), p as u32, s3(d))?;
+        self.list_del(s2(d), ul, 0)?;
+        let first = self.nodes[u].items.v.remove(0);
+        self.nodes[s].items.v[p] = first;
+        if !leaf {
+            self.out.load(s1(d), n(d + 1), 1)?;
+            self.out.load(s2(d), up(d), 1)?;
+            let uc = self.children(u).len();
+            self.out.load(s3(d), s2(d), 0)?;
+            let cc = self.children(c);
+            let phys = self.list_push(s1(d), cc.phys, cc.len(), s3(d))?;
+            self.list_del(s2(d), uc, 0)?;
+            let moved = self.children_mut(u).v.remove(0);
+            let cc = self.children_mut(c);
+            cc.phys = phys;
+            cc.v.push(moved);
+        }
+        Ok(())
+    }
+
+    /// The root (in `n(d)`) lost its last item: it takes over its only child's lists.
+    fn collapse_root(&mut self, d: u32, s: usize) -> Result<(), Stop> {
+        let c0 = self.children(s).v[0];
+        self.out.load(nl(d), n(d), 1)?;
+        self.out.load(s1(d), nl(d), 0)?;
+        self.out.clear(nl(d))?;
+        self.out.load(X, s1(d), 0)?;
+        self.out.store(n(d), 0, X)?;
+        self.out.load(X, s1(d), 1)?;
+        self.out.store(n(d), 1, X)?;
+        self.out.clear(X)?;
+        self.out.clear(s1(d))?;
+        let moved = std::mem::take(&mut self.nodes[c0]);
+        self.nodes[s] = moved;
         Ok(())
     }
 
@@ -675,6 +746,69 @@ impl Gen<'_, '_> {
         self.out.clear(FOUND)
     }
 
+    // ----- the benchmark's steps -----
+
+    /// `ids = list(range(N))` shuffled into `order`: a list of fresh ints in `IDS`.
+    fn emit_ids(&mut self, order: &[u32]) -> Result<(), Stop> {
+        self.out.alloc(IDS, Kind::List, order.len() as u32)?;
+        for &k in order {
+            self.out.alloc(X, Kind::Int, int_digits(k as u128))?;
+            self.out.append(IDS, X)?;
+        }
+        self.out.clear(X)
+    }
+
+    /// `tree = BTree()` into `TREE`, with an empty root node.
+    fn new_tree(&mut self) -> Result<(), Stop> {
+        self.out.alloc(TREE, Kind::Instance, 0)?;
+        self.root = self.new_bnode(n(0))?;
+        self.out.store(TREE, 0, n(0))?;
+        self.out.clear(n(0))
+    }
+
+    /// `tree[k] = records[k]` with the key object already in `KEY`.
+    fn add_record(&mut self, k: u32) -> Result<(), Stop> {
+        self.out.load(VAL, RECORDS, k)?;
+        self.out.alloc(ITEM, Kind::Tuple, 2)?;
+        self.out.store(ITEM, 0, KEY)?;
+        self.out.store(ITEM, 1, VAL)?;
+        self.out.clear(KEY)?;
+        self.out.clear(VAL)?;
+        self.add(k)?;
+        self.out.clear(ITEM)?;
+        self.out.safe_point()
+    }
+
+    /// `del tree[k]`: `k` comes from `range()`, a fresh int.
+    fn delete_key(&mut self, k: u32) -> Result<(), Stop> {
+        self.out.alloc(KEY, Kind::Int, int_digits(k as u128))?;
+        self.out.load(n(0), TREE, 0)?;
+        let root = self.root;
+        self.delete(0, root, k)?;
+        self.out.clear(n(0))?;
+        self.out.safe_point()
+    }
+
+    /// Every key looked up in order, then `max(200, N / 20)` random ones (`0..=N`, so some
+    /// miss), each hit adding its record's `d` to the total.
+    fn lookups(&mut self, rng: &mut ChaCha8Rng, nrec: u32) -> Result<(), Stop> {
+        for k in 0..nrec {
+            if self.search(k)? {
+                self.add_d()?;
+            }
+            self.out.safe_point()?;
+        }
+        let num = (nrec / 20).max(200);
+        for _ in 0..num {
+            let k = rng.random_range(0..=nrec);
+            if self.search(k)? {
+                self.add_d()?;
+            }
+            self.out.safe_point()?;
+        }
+        Ok(())
+    }
+
     fn in_order(&self, s: usize, out: &mut Vec<u32>) {
         let node = &self.nodes[s];
         match &node.nodes {
@@ -708,33 +842,8 @@ impl Workload for BTree {
     }
 
     fn generate(&self, rng: &mut ChaCha8Rng, out: &mut Emitter<'_>) -> Result<(), Stop> {
-        let nrec = self.records;
-        // The 31 interned strings str(0) .. str(30).
-        out.alloc(POOL, Kind::List, 0)?;
-        for i in 0..31u32 {
-            out.alloc(X, Kind::Str, if i < 10 { 1 } else { 2 })?;
-            out.append(POOL, X)?;
-        }
-        // records = list(make_records(N))
-        out.alloc(RECORDS, Kind::List, 0)?;
-        for id in 0..nrec {
-            out.alloc(KEY, Kind::Instance, 0)?;
-            out.alloc(X, Kind::Int, int_digits(id as u128))?;
-            out.store(KEY, 0, X)?;
-            out.alloc(X, Kind::Str, format!("node {id}").len() as u32)?;
-            out.store(KEY, 1, X)?;
-            out.alloc(X, Kind::Bytes, id % 100)?;
-            out.store(KEY, 2, X)?;
-            out.alloc(X, Kind::Float, 0)?;
-            out.store(KEY, 3, X)?;
-            out.load(X, POOL, rng.random_range(0..31))?;
-            out.store(KEY, 4, X)?;
-            out.store(KEY, 5, NONE)?;
-            out.append(RECORDS, KEY)?;
-            out.safe_point()?;
-        }
-        out.clear(KEY)?;
-        out.clear(X)?;
+        emit_pool(out)?;
+        emit_records(out, rng, self.records)?;
         for _ in 0..self.loops {
             let mut g = Gen {
                 out,
@@ -742,83 +851,80 @@ impl Workload for BTree {
                 nodes: Vec::new(),
                 root: 0,
             };
-            // ids = list(range(N)); random.shuffle(ids)
-            let mut order: Vec<u32> = (0..nrec).collect();
-            order.shuffle(rng);
-            g.out.alloc(IDS, Kind::List, nrec)?;
-            for &k in &order {
-                g.out.alloc(X, Kind::Int, int_digits(k as u128))?;
-                g.out.append(IDS, X)?;
-            }
-            g.out.clear(X)?;
-            // tree = BTree()
-            g.out.alloc(TREE, Kind::Instance, 0)?;
-            g.root = g.new_bnode(n(0))?;
-            g.out.store(TREE, 0, n(0))?;
-            g.out.clear(n(0))?;
-            for (i, &k) in order.iter().enumerate() {
-                g.out.load(KEY, IDS, i as u32)?;
-                g.out.load(VAL, RECORDS, k)?;
-                g.out.alloc(ITEM, Kind::Tuple, 2)?;
-                g.out.store(ITEM, 0, KEY)?;
-                g.out.store(ITEM, 1, VAL)?;
-                g.out.clear(KEY)?;
-                g.out.clear(VAL)?;
-                g.add(k)?;
-                g.out.clear(ITEM)?;
-                g.out.safe_point()?;
-            }
-            let remake = (nrec as f64 * self.recreate) as u32;
-            for k in 0..remake {
-                // del tree[node_id]: node_id comes from range(), a fresh int.
-                g.out.alloc(KEY, Kind::Int, int_digits(k as u128))?;
-                g.out.load(n(0), TREE, 0)?;
-                let root = g.root;
-                g.delete(0, root, k)?;
-                g.out.clear(n(0))?;
-                g.out.safe_point()?;
-            }
-            for k in 0..remake {
-                g.out.alloc(KEY, Kind::Int, int_digits(k as u128))?;
-                g.out.load(VAL, RECORDS, k)?;
-                g.out.alloc(ITEM, Kind::Tuple, 2)?;
-                g.out.store(ITEM, 0, KEY)?;
-                g.out.store(ITEM, 1, VAL)?;
-                g.out.clear(KEY)?;
-                g.out.clear(VAL)?;
-                g.add(k)?;
-                g.out.clear(ITEM)?;
-                g.out.safe_point()?;
-            }
-            if cfg!(debug_assertions) {
-                let mut keys = Vec::new();
-                g.in_order(g.root, &mut keys);
-                debug_assert!(keys.iter().copied().eq(0..nrec), "B-tree shadow lost keys");
-                debug_assert!(g.height() < MAX_LEVELS);
-            }
-            g.out.clear(IDS)?;
-            g.out.gc(GcOp::Collect { generation: 2 })?;
-            if self.lookups {
-                for k in 0..nrec {
-                    if g.search(k)? {
-                        g.add_d()?;
-                    }
-                    g.out.safe_point()?;
-                }
-                let num = (nrec / 20).max(200);
-                for _ in 0..num {
-                    let k = rng.random_range(0..=nrec);
-                    if g.search(k)? {
-                        g.add_d()?;
-                    }
-                    g.out.safe_point()?;
-                }
-            }
-            g.out.clear(SUM)?;
-            g.out.clear(TREE)?;
+            self.one_tree(&mut g, rng)?;
         }
         out.clear(RECORDS)?;
         out.clear(POOL)?;
         Ok(())
     }
+}
+
+impl BTree {
+    /// One loop of the benchmark: build the tree in shuffled order, delete and re-insert the
+    /// lowest keys, `gc.collect()`, look up, drop the tree.
+    fn one_tree(&self, g: &mut Gen<'_, '_>, rng: &mut ChaCha8Rng) -> Result<(), Stop> {
+        let nrec = self.records;
+        let mut order: Vec<u32> = (0..nrec).collect();
+        order.shuffle(rng);
+        g.emit_ids(&order)?;
+        g.new_tree()?;
+        for (i, &k) in order.iter().enumerate() {
+            g.out.load(KEY, IDS, i as u32)?;
+            g.add_record(k)?;
+        }
+        let remake = (nrec as f64 * self.recreate) as u32;
+        for k in 0..remake {
+            g.delete_key(k)?;
+        }
+        for k in 0..remake {
+            g.out.alloc(KEY, Kind::Int, int_digits(k as u128))?;
+            g.add_record(k)?;
+        }
+        if cfg!(debug_assertions) {
+            let mut keys = Vec::new();
+            g.in_order(g.root, &mut keys);
+            debug_assert!(keys.iter().copied().eq(0..nrec), "B-tree shadow lost keys");
+            debug_assert!(g.height() < MAX_LEVELS);
+        }
+        g.out.clear(IDS)?;
+        g.out.gc(GcOp::Collect { generation: 2 })?;
+        if self.lookups {
+            g.lookups(rng, nrec)?;
+        }
+        g.out.clear(SUM)?;
+        g.out.clear(TREE)
+    }
+}
+
+/// The 31 interned strings `str(0) .. str(30)` in `POOL`.
+fn emit_pool(out: &mut Emitter<'_>) -> Result<(), Stop> {
+    out.alloc(POOL, Kind::List, 0)?;
+    for i in 0..31u32 {
+        out.alloc(X, Kind::Str, if i < 10 { 1 } else { 2 })?;
+        out.append(POOL, X)?;
+    }
+    Ok(())
+}
+
+/// `records = list(make_records(N))` in `RECORDS`: six attributes per `Record`.
+fn emit_records(out: &mut Emitter<'_>, rng: &mut ChaCha8Rng, nrec: u32) -> Result<(), Stop> {
+    out.alloc(RECORDS, Kind::List, 0)?;
+    for id in 0..nrec {
+        out.alloc(KEY, Kind::Instance, 0)?;
+        out.alloc(X, Kind::Int, int_digits(id as u128))?;
+        out.store(KEY, 0, X)?;
+        out.alloc(X, Kind::Str, format!("node {id}").len() as u32)?;
+        out.store(KEY, 1, X)?;
+        out.alloc(X, Kind::Bytes, id % 100)?;
+        out.store(KEY, 2, X)?;
+        out.alloc(X, Kind::Float, 0)?;
+        out.store(KEY, 3, X)?;
+        out.load(X, POOL, rng.random_range(0..31))?;
+        out.store(KEY, 4, X)?;
+        out.store(KEY, 5, NONE)?;
+        out.append(RECORDS, KEY)?;
+        out.safe_point()?;
+    }
+    out.clear(KEY)?;
+    out.clear(X)
 }
