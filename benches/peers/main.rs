@@ -52,6 +52,8 @@
 //! and runs), [`rows`] (every row of a regime), [`run`] (one timed run), [`checks`] (what each
 //! system must free), [`probe`], [`table`] and [`floor`] (the modes outside criterion).
 
+#![forbid(unsafe_code)]
+
 mod adapters;
 mod checks;
 mod churn;
