@@ -10,11 +10,11 @@ use gclab_core::strategy::StrategyFactory;
 use rayon::prelude::*;
 
 /// Runs the suite on one registered name, against the guarantee its strategy declares.
-struct Check {
+struct ConformanceRun {
     name: String,
 }
 
-impl WithFactory for Check {
+impl WithFactory for ConformanceRun {
     type Output = ();
     fn call<S: StrategyFactory>(self, params: Vec<(String, String)>) {
         let cfg = Config {
@@ -37,7 +37,7 @@ fn every_registered_strategy_and_preset_conforms() {
     names.par_iter().for_each(|name| {
         let (info, _) = registry::resolve(name).expect("a listed name resolves");
         eprintln!("conformance: {name} ({:?})", info.guarantee);
-        registry::with_factory(name, &[], Check { name: name.clone() })
+        registry::with_factory(name, &[], ConformanceRun { name: name.clone() })
             .unwrap_or_else(|e| panic!("{name}: {e}"));
     });
 }

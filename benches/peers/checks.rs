@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 
 /// What one system did in one regime: for the check table.
 #[derive(Clone, Debug, Default)]
-struct Check {
+struct FreeTally {
     created: u64,
     freed: Option<u64>,
     runs: u64,
@@ -18,7 +18,7 @@ struct Check {
 }
 
 thread_local! {
-    static CHECKS: RefCell<BTreeMap<(String, String), Check>> = const { RefCell::new(BTreeMap::new()) };
+    static CHECKS: RefCell<BTreeMap<(String, String), FreeTally>> = const { RefCell::new(BTreeMap::new()) };
 }
 
 pub fn record(regime: &str, system: &str, created: u64, freed: u64) {
