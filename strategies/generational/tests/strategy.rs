@@ -68,6 +68,19 @@ fn keep_lists(ex: &mut Executor<Generational>, n: usize) {
     }
 }
 
+/// Makes `n` instances in register 0 that each hold themselves, dropping each: `n` cycles of
+/// garbage.
+fn self_cycles(ex: &mut Executor<Generational>, n: usize) {
+    for _ in 0..n {
+        ex.ops(&[
+            alloc(0, Kind::Instance),
+            store(0, 0, 0),
+            Op::Clear { dst: 0 },
+        ])
+        .unwrap();
+    }
+}
+
 #[test]
 fn cycles_are_reclaimed() {
     let mut ex = exec(Config::default(), 2);
@@ -206,14 +219,7 @@ fn threshold_zero_turns_automatic_collection_off() {
         t2: 10,
     })])
     .unwrap();
-    for _ in 0..5000 {
-        ex.ops(&[
-            alloc(0, Kind::Instance),
-            store(0, 0, 0),
-            Op::Clear { dst: 0 },
-        ])
-        .unwrap();
-    }
+    self_cycles(&mut ex, 5000);
     assert!(ex.heap.collections().is_empty());
     assert!(ex.strategy.is_enabled());
     assert_eq!(ex.strategy.get_count()[0], 5000);
@@ -241,16 +247,19 @@ fn negative_threshold_collects_at_every_counted_allocation() {
 fn deep_chain_of_a_million_frees_without_stack_overflow() {
     const N: usize = 1_000_000;
     let mut ex = exec(Config::default(), 3);
-    // r0 = [r2]; r2 = r0 ... a chain of N lists, each holding the previous one.
-    for _ in 0..N {
-        ex.ops(&[
-            Op::Clear { dst: 0 },
-            alloc(0, Kind::List),
-            Op::Append { list: 0, src: 2 },
-            Op::Copy { dst: 2, src: 0 },
-        ])
-        .unwrap();
-    }
+    // r0 = [r2]; r2 = r0 ... `n` more lists on the chain in r2, each holding the previous one.
+    let chain = |ex: &mut Executor<Generational>, n: usize| {
+        for _ in 0..n {
+            ex.ops(&[
+                Op::Clear { dst: 0 },
+                alloc(0, Kind::List),
+                Op::Append { list: 0, src: 2 },
+                Op::Copy { dst: 2, src: 0 },
+            ])
+            .unwrap();
+        }
+    };
+    chain(&mut ex, N);
     ex.ops(&[Op::Clear { dst: 0 }, Op::Clear { dst: 2 }])
         .unwrap();
     assert_eq!(ex.heap.acct.live_objects, 0);
@@ -258,15 +267,7 @@ fn deep_chain_of_a_million_frees_without_stack_overflow() {
     // The same chain closed into a ring: freed by the collector.
     ex.ops(&[alloc(1, Kind::List), Op::Copy { dst: 2, src: 1 }])
         .unwrap();
-    for _ in 0..N - 1 {
-        ex.ops(&[
-            Op::Clear { dst: 0 },
-            alloc(0, Kind::List),
-            Op::Append { list: 0, src: 2 },
-            Op::Copy { dst: 2, src: 0 },
-        ])
-        .unwrap();
-    }
+    chain(&mut ex, N - 1);
     ex.ops(&[
         Op::Append { list: 1, src: 2 },
         Op::Clear { dst: 0 },
@@ -367,14 +368,7 @@ fn disabled_gc_with_manual_policies() {
         },
         1,
     );
-    for _ in 0..3000 {
-        ex.ops(&[
-            alloc(0, Kind::Instance),
-            store(0, 0, 0),
-            Op::Clear { dst: 0 },
-        ])
-        .unwrap();
-    }
+    self_cycles(&mut ex, 3000);
     assert!(ex.heap.collections().is_empty());
     assert_eq!(ex.strategy.get_count()[0], 3000, "counts still run");
     ex.ops(&[Op::Event { id: 0 }]).unwrap();
