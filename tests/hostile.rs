@@ -5,7 +5,7 @@
 //!   sees it (with `--max-heap` as out of memory, without it as bad input, exit 2);
 //! * a corrupt trace is bad input (exit 2) with a message naming the offset or line and column.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 fn gclab(args: &[&str]) -> Output {
@@ -24,6 +24,15 @@ fn tmp(name: &str) -> PathBuf {
 fn record(path: &PathBuf) -> serde_json::Value {
     let text = std::fs::read_to_string(path).expect("the JSON record was written");
     serde_json::from_str(&text).expect("the JSON record parses")
+}
+
+/// Runs `refcount` on the trace at `path`, checks that it exits 2 (bad input) and returns what it
+/// wrote to stderr.
+fn bad_trace_stderr(path: &Path) -> String {
+    let trace = format!("trace:{}", path.display());
+    let out = gclab(&["run", "-s", "refcount", "-w", &trace]);
+    assert_eq!(out.status.code(), Some(2));
+    String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
 #[test]
@@ -114,10 +123,7 @@ fn a_gigantic_allocation_under_a_budget_is_out_of_memory_not_a_crash() {
 
 #[test]
 fn a_gigantic_allocation_without_a_budget_is_bad_input() {
-    let trace = format!("trace:{}", huge_tuple_trace().display());
-    let out = gclab(&["run", "-s", "refcount", "-w", &trace]);
-    assert_eq!(out.status.code(), Some(2));
-    let err = String::from_utf8_lossy(&out.stderr);
+    let err = bad_trace_stderr(&huge_tuple_trace());
     assert!(
         err.contains("op 0") && err.contains("valid lengths are 0..="),
         "{err}"
@@ -132,15 +138,7 @@ fn corrupt_traces_are_bad_input_with_a_position() {
         "gclab-trace text 1\nworkload w\nseed 1\nregisters 2\nalloc r0 pony 3\nend 1\n",
     )
     .expect("write");
-    let out = gclab(&[
-        "run",
-        "-s",
-        "refcount",
-        "-w",
-        &format!("trace:{}", text.display()),
-    ]);
-    assert_eq!(out.status.code(), Some(2));
-    let err = String::from_utf8_lossy(&out.stderr);
+    let err = bad_trace_stderr(&text);
     assert!(err.contains("line 5, column"), "{err}");
 
     let bin = tmp("bad.bin");
@@ -149,15 +147,7 @@ fn corrupt_traces_are_bad_input_with_a_position() {
         b"GCLT\x01\x00\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff",
     )
     .expect("write");
-    let out = gclab(&[
-        "run",
-        "-s",
-        "refcount",
-        "-w",
-        &format!("trace:{}", bin.display()),
-    ]);
-    assert_eq!(out.status.code(), Some(2));
-    let err = String::from_utf8_lossy(&out.stderr);
+    let err = bad_trace_stderr(&bin);
     assert!(err.contains("byte offset"), "{err}");
 }
 
