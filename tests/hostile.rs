@@ -37,24 +37,27 @@ fn bad_trace_stderr(path: &Path) -> String {
 
 #[test]
 fn max_heap_ends_the_run_as_out_of_memory_with_exit_0() {
-    let json = tmp("oom.json");
-    let out = gclab(
-        &[
+    // `none` on `cycles` with `count`, under a budget of `max_heap` bytes, its record to `json`.
+    let run = |count: &str, max_heap: &str, json: &str| {
+        gclab(&[
             "run",
             "-s",
             "none",
             "-w",
             "cycles",
             "-p",
-            "count=2000",
+            count,
             "--max-heap",
-            "20000",
+            max_heap,
             "--json",
-        ]
-        .iter()
-        .copied()
-        .chain([json.to_str().expect("utf-8 temp path")])
-        .collect::<Vec<_>>(),
+            json,
+        ])
+    };
+    let json = tmp("oom.json");
+    let out = run(
+        "count=2000",
+        "20000",
+        json.to_str().expect("utf-8 temp path"),
     );
     assert!(
         out.status.success(),
@@ -68,19 +71,7 @@ fn max_heap_ends_the_run_as_out_of_memory_with_exit_0() {
     assert!(reason.contains("20000"), "{reason}");
     assert!(r["peak_live_bytes"].as_u64().expect("peak") <= 20000, "{r}");
     // The same run with a budget large enough ends normally.
-    let out = gclab(&[
-        "run",
-        "-s",
-        "none",
-        "-w",
-        "cycles",
-        "-p",
-        "count=20",
-        "--max-heap",
-        "100000000",
-        "--json",
-        "-",
-    ]);
+    let out = run("count=20", "100000000", "-");
     assert!(out.status.success());
     assert!(String::from_utf8_lossy(&out.stdout).contains("\"status\":\"ok\""));
 }
