@@ -42,7 +42,8 @@ pub fn alloc_heavy(n: usize, seed: u64) -> Capture {
     while ops.len() < n {
         let r = rng.random_range(0..R);
         let s = rng.random_range(0..R);
-        match rng.random_range(0..10u32) {
+        let pick = rng.random_range(0..10u32);
+        match pick {
             0..=2 => ops.push(Op::Alloc {
                 dst: r,
                 kind: Kind::Float,
@@ -53,12 +54,14 @@ pub fn alloc_heavy(n: usize, seed: u64) -> Capture {
                 kind: Kind::Str,
                 len: rng.random_range(1..40),
             }),
-            4..=5 => {
-                ops.push(Op::Alloc {
-                    dst: r,
-                    kind: Kind::Tuple,
-                    len: 2,
-                });
+            4..=5 | 8 => {
+                // A pair (4, 5) or an instance (8) holding register s in its first slot.
+                let (kind, len) = if pick == 8 {
+                    (Kind::Instance, 0)
+                } else {
+                    (Kind::Tuple, 2)
+                };
+                ops.push(Op::Alloc { dst: r, kind, len });
                 ops.push(Op::Store {
                     obj: r,
                     slot: 0,
@@ -72,18 +75,6 @@ pub fn alloc_heavy(n: usize, seed: u64) -> Capture {
                     len: 0,
                 });
                 ops.push(Op::Append { list: r, src: s });
-            }
-            8 => {
-                ops.push(Op::Alloc {
-                    dst: r,
-                    kind: Kind::Instance,
-                    len: 0,
-                });
-                ops.push(Op::Store {
-                    obj: r,
-                    slot: 0,
-                    src: s,
-                });
             }
             _ => ops.push(Op::Clear { dst: r }),
         }

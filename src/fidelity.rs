@@ -411,16 +411,7 @@ pub fn check_workload(
         path: dir.to_path_buf(),
         msg: e.to_string(),
     })?;
-    let file: String = case
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '-' {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect();
+    let file = gclab_core::trace::file_stem(&case);
     let trace = dir.join(format!("{file}-{seed}.gclt"));
     write_trace(workload, params, seed, &trace)?;
     let model = model_side(&case, workload, params, seed, preset)?;

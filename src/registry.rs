@@ -156,6 +156,17 @@ pub fn resolve(name: &str) -> Result<(StrategyInfo, Vec<(String, String)>), Regi
     Err(unknown(name))
 }
 
+/// The base strategy of `name` (a strategy or preset), as [`resolve`], and its parameters: the
+/// preset's, then `params` (which override them).
+fn resolve_with(
+    name: &str,
+    params: &[(String, String)],
+) -> Result<(StrategyInfo, Vec<(String, String)>), RegistryError> {
+    let (info, mut all) = resolve(name)?;
+    all.extend(params.iter().cloned());
+    Ok((info, all))
+}
+
 /// Builds the strategy (or preset) `name` with extra `params` (which override the preset's)
 /// and runs `f` with it.
 pub fn with_strategy<F: WithStrategy>(
@@ -163,9 +174,8 @@ pub fn with_strategy<F: WithStrategy>(
     params: &[(String, String)],
     f: F,
 ) -> Result<F::Output, RegistryError> {
-    let (info, mut all) = resolve(name)?;
-    all.extend(params.iter().cloned());
-    build_and_call(info.name, &all, f)
+    let (base, all) = resolve_with(name, params)?;
+    build_and_call(base.name, &all, f)
 }
 
 /// Resolves the strategy (or preset) `name` with extra `params` (which override the preset's)
@@ -175,9 +185,8 @@ pub fn with_factory<F: WithFactory>(
     params: &[(String, String)],
     f: F,
 ) -> Result<F::Output, RegistryError> {
-    let (info, mut all) = resolve(name)?;
-    all.extend(params.iter().cloned());
-    factory_and_call(info.name, all, f)
+    let (base, all) = resolve_with(name, params)?;
+    factory_and_call(base.name, all, f)
 }
 
 #[cfg(test)]

@@ -5,7 +5,7 @@
 //!   sees it (with `--max-heap` as out of memory, without it as bad input, exit 2);
 //! * a corrupt trace is bad input (exit 2) with a message naming the offset or line and column.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 fn gclab(args: &[&str]) -> Output {
@@ -26,26 +26,38 @@ fn record(path: &PathBuf) -> serde_json::Value {
     serde_json::from_str(&text).expect("the JSON record parses")
 }
 
+/// Runs `refcount` on the trace at `path`, checks that it exits 2 (bad input) and returns what it
+/// wrote to stderr.
+fn bad_trace_stderr(path: &Path) -> String {
+    let trace = format!("trace:{}", path.display());
+    let out = gclab(&["run", "-s", "refcount", "-w", &trace]);
+    assert_eq!(out.status.code(), Some(2));
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
 #[test]
 fn max_heap_ends_the_run_as_out_of_memory_with_exit_0() {
-    let json = tmp("oom.json");
-    let out = gclab(
-        &[
+    // `none` on `cycles` with `count`, under a budget of `max_heap` bytes, its record to `json`.
+    let run = |count: &str, max_heap: &str, json: &str| {
+        gclab(&[
             "run",
             "-s",
             "none",
             "-w",
             "cycles",
             "-p",
-            "count=2000",
+            count,
             "--max-heap",
-            "20000",
+            max_heap,
             "--json",
-        ]
-        .iter()
-        .copied()
-        .chain([json.to_str().expect("utf-8 temp path")])
-        .collect::<Vec<_>>(),
+            json,
+        ])
+    };
+    let json = tmp("oom.json");
+    let out = run(
+        "count=2000",
+        "20000",
+        json.to_str().expect("utf-8 temp path"),
     );
     assert!(
         out.status.success(),
@@ -59,19 +71,7 @@ fn max_heap_ends_the_run_as_out_of_memory_with_exit_0() {
     assert!(reason.contains("20000"), "{reason}");
     assert!(r["peak_live_bytes"].as_u64().expect("peak") <= 20000, "{r}");
     // The same run with a budget large enough ends normally.
-    let out = gclab(&[
-        "run",
-        "-s",
-        "none",
-        "-w",
-        "cycles",
-        "-p",
-        "count=20",
-        "--max-heap",
-        "100000000",
-        "--json",
-        "-",
-    ]);
+    let out = run("count=20", "100000000", "-");
     assert!(out.status.success());
     assert!(String::from_utf8_lossy(&out.stdout).contains("\"status\":\"ok\""));
 }
@@ -114,10 +114,7 @@ fn a_gigantic_allocation_under_a_budget_is_out_of_memory_not_a_crash() {
 
 #[test]
 fn a_gigantic_allocation_without_a_budget_is_bad_input() {
-    let trace = format!("trace:{}", huge_tuple_trace().display());
-    let out = gclab(&["run", "-s", "refcount", "-w", &trace]);
-    assert_eq!(out.status.code(), Some(2));
-    let err = String::from_utf8_lossy(&out.stderr);
+    let err = bad_trace_stderr(&huge_tuple_trace());
     assert!(
         err.contains("op 0") && err.contains("valid lengths are 0..="),
         "{err}"
@@ -132,15 +129,7 @@ fn corrupt_traces_are_bad_input_with_a_position() {
         "gclab-trace text 1\nworkload w\nseed 1\nregisters 2\nalloc r0 pony 3\nend 1\n",
     )
     .expect("write");
-    let out = gclab(&[
-        "run",
-        "-s",
-        "refcount",
-        "-w",
-        &format!("trace:{}", text.display()),
-    ]);
-    assert_eq!(out.status.code(), Some(2));
-    let err = String::from_utf8_lossy(&out.stderr);
+    let err = bad_trace_stderr(&text);
     assert!(err.contains("line 5, column"), "{err}");
 
     let bin = tmp("bad.bin");
@@ -149,15 +138,7 @@ fn corrupt_traces_are_bad_input_with_a_position() {
         b"GCLT\x01\x00\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff",
     )
     .expect("write");
-    let out = gclab(&[
-        "run",
-        "-s",
-        "refcount",
-        "-w",
-        &format!("trace:{}", bin.display()),
-    ]);
-    assert_eq!(out.status.code(), Some(2));
-    let err = String::from_utf8_lossy(&out.stderr);
+    let err = bad_trace_stderr(&bin);
     assert!(err.contains("byte offset"), "{err}");
 }
 

@@ -3,7 +3,7 @@
 //! per system: native `Rc`, `gcmodule`, `dumpster` (unsync), `rust-cc` and `bacon_rajan_cc`.
 
 use crate::churn::COp;
-use crate::run::{tally, timed, Run, Tally};
+use crate::run::{count_drops, timed, Run, Tally};
 use std::cell::RefCell;
 
 /// A system under test: how to make a node, link, unlink, collect, and set its trigger.
@@ -53,36 +53,44 @@ pub fn peer<S: System>(stream: &[COp], every: u64) -> Run {
     r
 }
 
+/// `impl System for $sys`: nodes behind `$ptr`, made by `$new` from their (empty) edge list;
+/// `collect` runs `$collect` and `auto($on)` runs `$auto`.
+macro_rules! churn_system {
+    ($sys:ident, $ptr:ty, $new:expr, collect $collect:block, auto($on:ident) $auto:block) => {
+        impl System for $sys {
+            type Ptr = $ptr;
+            #[inline]
+            fn node() -> Self::Ptr {
+                $new(RefCell::new(Vec::new()))
+            }
+            #[inline]
+            fn push(from: &Self::Ptr, to: Self::Ptr) {
+                from.edges.borrow_mut().push(to);
+            }
+            #[inline]
+            fn unlink(from: &Self::Ptr, idx: usize) {
+                let e = from.edges.borrow_mut().swap_remove(idx);
+                drop(e);
+            }
+            fn collect() $collect
+            fn auto($on: bool) $auto
+        }
+    };
+}
+
 /// Native `Rc`: no cycle collection; cycles leak.
 pub struct NativeRc;
 pub struct RcNode {
     edges: RefCell<Vec<std::rc::Rc<RcNode>>>,
 }
-impl Drop for RcNode {
-    fn drop(&mut self) {
-        tally();
-    }
-}
-impl System for NativeRc {
-    type Ptr = std::rc::Rc<RcNode>;
-    #[inline]
-    fn node() -> Self::Ptr {
-        std::rc::Rc::new(RcNode {
-            edges: RefCell::new(Vec::new()),
-        })
-    }
-    #[inline]
-    fn push(from: &Self::Ptr, to: Self::Ptr) {
-        from.edges.borrow_mut().push(to);
-    }
-    #[inline]
-    fn unlink(from: &Self::Ptr, idx: usize) {
-        let e = from.edges.borrow_mut().swap_remove(idx);
-        drop(e);
-    }
-    fn collect() {}
-    fn auto(_on: bool) {}
-}
+count_drops!(RcNode);
+churn_system!(
+    NativeRc,
+    std::rc::Rc<RcNode>,
+    |edges| std::rc::Rc::new(RcNode { edges }),
+    collect {},
+    auto(_on) {}
+);
 
 /// `gcmodule` 0.3: reference counting plus CPython-style cycle detection (no generations, no
 /// automatic trigger).
@@ -100,33 +108,16 @@ impl gcmodule::Trace for GmNode {
         true
     }
 }
-impl Drop for GmNode {
-    fn drop(&mut self) {
-        tally();
-    }
-}
-impl System for GcModule {
-    type Ptr = gcmodule::Cc<GmNode>;
-    #[inline]
-    fn node() -> Self::Ptr {
-        gcmodule::Cc::new(GmNode {
-            edges: RefCell::new(Vec::new()),
-        })
-    }
-    #[inline]
-    fn push(from: &Self::Ptr, to: Self::Ptr) {
-        from.edges.borrow_mut().push(to);
-    }
-    #[inline]
-    fn unlink(from: &Self::Ptr, idx: usize) {
-        let e = from.edges.borrow_mut().swap_remove(idx);
-        drop(e);
-    }
-    fn collect() {
+count_drops!(GmNode);
+churn_system!(
+    GcModule,
+    gcmodule::Cc<GmNode>,
+    |edges| gcmodule::Cc::new(GmNode { edges }),
+    collect {
         gcmodule::collect_thread_cycles();
-    }
-    fn auto(_on: bool) {}
-}
+    },
+    auto(_on) {}
+);
 
 /// `dumpster` 2.1, unsync: reference counting plus a candidate DFS, automatic trigger.
 pub struct Dumpster;
@@ -134,42 +125,25 @@ pub struct Dumpster;
 pub struct DNode {
     edges: RefCell<Vec<dumpster::unsync::Gc<DNode>>>,
 }
-impl Drop for DNode {
-    fn drop(&mut self) {
-        tally();
-    }
-}
+count_drops!(DNode);
 fn never(_: &dumpster::unsync::CollectInfo) -> bool {
     false
 }
-impl System for Dumpster {
-    type Ptr = dumpster::unsync::Gc<DNode>;
-    #[inline]
-    fn node() -> Self::Ptr {
-        dumpster::unsync::Gc::new(DNode {
-            edges: RefCell::new(Vec::new()),
-        })
-    }
-    #[inline]
-    fn push(from: &Self::Ptr, to: Self::Ptr) {
-        from.edges.borrow_mut().push(to);
-    }
-    #[inline]
-    fn unlink(from: &Self::Ptr, idx: usize) {
-        let e = from.edges.borrow_mut().swap_remove(idx);
-        drop(e);
-    }
-    fn collect() {
+churn_system!(
+    Dumpster,
+    dumpster::unsync::Gc<DNode>,
+    |edges| dumpster::unsync::Gc::new(DNode { edges }),
+    collect {
         dumpster::unsync::collect();
-    }
-    fn auto(on: bool) {
+    },
+    auto(on) {
         if on {
             dumpster::unsync::set_collect_condition(dumpster::unsync::default_collect_condition);
         } else {
             dumpster::unsync::set_collect_condition(never);
         }
     }
-}
+);
 
 /// `rust-cc` 0.6: reference counting plus trial deletion, adaptive automatic trigger.
 pub struct RustCc;
@@ -180,32 +154,21 @@ pub struct CcNode {
     #[rust_cc(ignore)]
     _tally: Tally,
 }
-impl System for RustCc {
-    type Ptr = rust_cc::Cc<CcNode>;
-    #[inline]
-    fn node() -> Self::Ptr {
-        rust_cc::Cc::new(CcNode {
-            edges: RefCell::new(Vec::new()),
-            _tally: Tally,
-        })
-    }
-    #[inline]
-    fn push(from: &Self::Ptr, to: Self::Ptr) {
-        from.edges.borrow_mut().push(to);
-    }
-    #[inline]
-    fn unlink(from: &Self::Ptr, idx: usize) {
-        let e = from.edges.borrow_mut().swap_remove(idx);
-        drop(e);
-    }
-    fn collect() {
+churn_system!(
+    RustCc,
+    rust_cc::Cc<CcNode>,
+    |edges| rust_cc::Cc::new(CcNode {
+        edges,
+        _tally: Tally
+    }),
+    collect {
         rust_cc::collect_cycles();
-    }
-    fn auto(on: bool) {
+    },
+    auto(on) {
         // Only fails while a collection is running, which cannot be the case here.
         let _ = rust_cc::config::config(|c| c.set_auto_collect(on));
     }
-}
+);
 
 /// `bacon_rajan_cc` 0.4: classic Bacon–Rajan synchronous cycle collection (no automatic
 /// trigger).
@@ -218,30 +181,13 @@ impl bacon_rajan_cc::Trace for BNode {
         self.edges.trace(tracer);
     }
 }
-impl Drop for BNode {
-    fn drop(&mut self) {
-        tally();
-    }
-}
-impl System for BaconRajan {
-    type Ptr = bacon_rajan_cc::Cc<BNode>;
-    #[inline]
-    fn node() -> Self::Ptr {
-        bacon_rajan_cc::Cc::new(BNode {
-            edges: RefCell::new(Vec::new()),
-        })
-    }
-    #[inline]
-    fn push(from: &Self::Ptr, to: Self::Ptr) {
-        from.edges.borrow_mut().push(to);
-    }
-    #[inline]
-    fn unlink(from: &Self::Ptr, idx: usize) {
-        let e = from.edges.borrow_mut().swap_remove(idx);
-        drop(e);
-    }
-    fn collect() {
+count_drops!(BNode);
+churn_system!(
+    BaconRajan,
+    bacon_rajan_cc::Cc<BNode>,
+    |edges| bacon_rajan_cc::Cc::new(BNode { edges }),
+    collect {
         bacon_rajan_cc::collect_cycles();
-    }
-    fn auto(_on: bool) {}
-}
+    },
+    auto(_on) {}
+);

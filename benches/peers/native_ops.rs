@@ -4,7 +4,7 @@
 
 use crate::adapters::{BaconRajan, Dumpster, GcModule, NativeRc, RustCc, System};
 use crate::common::Capture;
-use crate::run::{tally, timed, Run, Tally};
+use crate::run::{count_drops, timed, Run, Tally};
 use gclab_core::kind::Kind;
 use gclab_core::op::{GcOp, Op};
 use std::cell::RefCell;
@@ -129,11 +129,7 @@ pub struct RcOps;
 pub struct RcObj {
     slots: Slots<std::rc::Rc<RcObj>>,
 }
-impl Drop for RcObj {
-    fn drop(&mut self) {
-        tally();
-    }
-}
+count_drops!(RcObj);
 ops_system!(
     RcOps,
     std::rc::Rc<RcObj>,
@@ -154,11 +150,7 @@ impl gcmodule::Trace for GmObj {
         true
     }
 }
-impl Drop for GmObj {
-    fn drop(&mut self) {
-        tally();
-    }
-}
+count_drops!(GmObj);
 ops_system!(
     GcModuleOps,
     gcmodule::Cc<GmObj>,
@@ -172,11 +164,7 @@ pub struct DumpsterOps;
 pub struct DObj {
     slots: Slots<dumpster::unsync::Gc<DObj>>,
 }
-impl Drop for DObj {
-    fn drop(&mut self) {
-        tally();
-    }
-}
+count_drops!(DObj);
 ops_system!(
     DumpsterOps,
     dumpster::unsync::Gc<DObj>,
@@ -212,11 +200,7 @@ impl bacon_rajan_cc::Trace for BObj {
         self.slots.trace(tracer);
     }
 }
-impl Drop for BObj {
-    fn drop(&mut self) {
-        tally();
-    }
-}
+count_drops!(BObj);
 ops_system!(
     BaconRajanOps,
     bacon_rajan_cc::Cc<BObj>,

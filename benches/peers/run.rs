@@ -17,13 +17,23 @@ pub fn drops() -> u64 {
     DROPS.with(|d| d.get())
 }
 
+/// `impl Drop` for each type named: dropping one ticks [`tally`].
+macro_rules! count_drops {
+    ($($node:ty),+ $(,)?) => {
+        $(
+            impl Drop for $node {
+                fn drop(&mut self) {
+                    $crate::run::tally();
+                }
+            }
+        )+
+    };
+}
+pub(crate) use count_drops;
+
 /// A zero-sized field that counts its drops.
 pub struct Tally;
-impl Drop for Tally {
-    fn drop(&mut self) {
-        tally();
-    }
-}
+count_drops!(Tally);
 
 /// One timed run of one system.
 #[derive(Copy, Clone, Debug)]

@@ -374,17 +374,7 @@ fn failure_dir(cfg: &Config) -> PathBuf {
 fn save_trace(cfg: &Config, header: &StreamHeader, ops: &[Op]) -> Result<PathBuf, String> {
     let dir = failure_dir(cfg);
     std::fs::create_dir_all(&dir).map_err(|e| format!("creating {}: {e}", dir.display()))?;
-    let name: String = cfg
-        .label
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '-' {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect();
+    let name = gclab_core::trace::file_stem(&cfg.label);
     let path = dir.join(format!("{name}.trace"));
     let file =
         std::fs::File::create(&path).map_err(|e| format!("creating {}: {e}", path.display()))?;

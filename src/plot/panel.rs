@@ -188,16 +188,29 @@ where
     }
     if let Some(pos) = p.legend.clone() {
         let pos = emptiest_corner(&chart, series, pos);
-        chart
-            .configure_series_labels()
-            .position(pos)
-            .label_font(("sans-serif", 12))
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK.mix(0.3))
-            .draw()
-            .map_err(&err)?;
+        legend(file, &mut chart, pos)?;
     }
     Ok(())
+}
+
+/// Draws the legend of `chart`'s labelled series at `pos`, in the style every panel shares.
+fn legend<'a, DB, CT>(
+    file: &Path,
+    chart: &mut ChartContext<'a, DB, CT>,
+    pos: SeriesLabelPosition,
+) -> Result<(), PlotError>
+where
+    DB: DrawingBackend + 'a,
+    CT: CoordTranslate,
+{
+    chart
+        .configure_series_labels()
+        .position(pos)
+        .label_font(("sans-serif", 12))
+        .background_style(WHITE.mix(0.85))
+        .border_style(BLACK.mix(0.3))
+        .draw()
+        .map_err(draw_err(file))
 }
 
 /// The legend position (of the four corners and the preferred one) whose box covers the fewest
@@ -347,14 +360,7 @@ where
             .map_err(&err)?;
     }
     if let Some(pos) = p.legend.clone() {
-        chart
-            .configure_series_labels()
-            .position(pos)
-            .label_font(("sans-serif", 12))
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK.mix(0.3))
-            .draw()
-            .map_err(&err)?;
+        legend(file, &mut chart, pos)?;
     }
     Ok(())
 }

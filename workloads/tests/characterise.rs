@@ -1,84 +1,29 @@
 //! The characterisation's death times against a brute-force oracle, and its figures against
 //! what the strategies measure.
 
+mod common;
+
+use common::{header_of, params, run, SMALL};
 use gclab_core::executor::{ExecConfig, Executor};
 use gclab_core::op::{Op, StreamHeader};
-use gclab_core::strategy::{Strategy, StrategyFactory};
+use gclab_core::strategy::StrategyFactory;
 use gclab_core::workload::{self, OpSink, Stop};
 use gclab_none::NoCollection;
 use gclab_refcount::RefCount;
-use gclab_workloads::{characterise, find, Characteriser};
+use gclab_workloads::{characterise, Characteriser};
 
-/// Small versions of every workload (a few thousand ops each).
-pub const SMALL: &[(&str, &[&str])] = &[
-    ("cycles", &["count=300"]),
-    ("refcount-walkthrough", &[]),
-    ("fidelity", &["size=200"]),
-    ("concat", &["reps=40"]),
-    ("concat", &["reps=40", "variant=join"]),
-    ("gen-vs-list", &["n=20", "reps=3"]),
-    ("gen-vs-list", &["n=20", "reps=3", "variant=gen"]),
-    ("map-vs-loop", &["words=20", "n_max=9", "reps=30"]),
-    (
-        "map-vs-loop",
-        &["words=20", "n_max=9", "reps=30", "variant=map"],
-    ),
-    ("combinations", &["n=8", "reps=2"]),
-    ("combinations", &["n=8", "reps=2", "variant=itertools"]),
+/// Cases beyond the suite's [`SMALL`]: a kept `itertools` result and a recreated B-tree.
+const MORE: &[(&str, &[&str])] = &[
     (
         "combinations",
         &["n=8", "reps=2", "variant=itertools", "keep=true"],
     ),
-    (
-        "thresholds",
-        &["before=20", "after=5", "rounds=10", "batch=20"],
-    ),
-    ("binary-trees", &["depth=6"]),
-    (
-        "gcbench",
-        &[
-            "stretch_depth=6",
-            "long_lived_depth=4",
-            "array_size=100",
-            "min_depth=2",
-            "max_depth=4",
-        ],
-    ),
-    ("churn", &["ops=3000", "roots=10"]),
-    ("create_gc_cycles", &["cycles=5", "links=4", "loops=3"]),
-    ("gc_traversal", &["levels=30", "loops=2"]),
-    ("btree", &["records=100", "degree=3"]),
     ("btree", &["records=50", "degree=2", "recreate=0.7"]),
-    (
-        "web-service",
-        &[
-            "modules=5",
-            "funcs=3",
-            "consts=3",
-            "cache_entries=50",
-            "config=20",
-            "requests=30",
-            "rows=5",
-            "headers=3",
-            "lookups=3",
-            "config_reads=3",
-            "calls=5",
-            "memo_size=5",
-        ],
-    ),
 ];
 
-fn params(p: &[&str]) -> Vec<String> {
-    p.iter().map(|s| s.to_string()).collect()
-}
-
-fn header_of(name: &str, p: &[String], seed: u64) -> (gclab_workloads::Built, StreamHeader) {
-    let built = find(name, p).expect("small params are valid");
-    let mut header = built.workload.header();
-    header.workload = name.to_string();
-    header.params = built.params.pairs();
-    header.seed = seed;
-    (built, header)
+/// Every case: [`SMALL`] and [`MORE`].
+fn cases() -> impl Iterator<Item = &'static (&'static str, &'static [&'static str])> {
+    SMALL.iter().chain(MORE)
 }
 
 /// Feeds ops one by one to an executor running `none` (nothing is ever freed, ids never reused)
@@ -158,7 +103,7 @@ impl OpSink for BruteForce {
 
 #[test]
 fn death_times_match_a_brute_force_oracle() {
-    for &(name, p) in SMALL {
+    for &(name, p) in cases() {
         let p = params(p);
         let (built, header) = header_of(name, &p, 7);
         let mut brute = BruteForce::new(&header);
@@ -182,25 +127,18 @@ fn death_times_match_a_brute_force_oracle() {
     }
 }
 
-fn run<S: Strategy>(s: S, name: &str, p: &[String]) -> Executor<S> {
-    let (built, header) = header_of(name, p, 3);
-    let mut ex = Executor::new(s, &header, ExecConfig::default());
-    workload::stream(name, &built.params, &*built.workload, 3, &mut ex).unwrap();
-    ex.finish().unwrap();
-    ex
-}
-
 #[test]
 fn figures_agree_with_the_strategies() {
-    for &(name, p) in SMALL {
+    for &(name, p) in cases() {
         let p = params(p);
         let ch = characterise(name, &p, 3).unwrap();
-        let rc = run(RefCount::new(), name, &p);
-        let none = run(NoCollection, name, &p);
+        let rc = run(RefCount::new(), name, &p, 3);
+        let none = run(NoCollection, name, &p, 3);
         let gen = run(
             gclab_generational::Generational::from_pairs(&[]).unwrap(),
             name,
             &p,
+            3,
         );
         // The stream's own facts.
         assert_eq!(ch.ops, rc.heap.work.ops, "{name}");

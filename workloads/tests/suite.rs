@@ -1,28 +1,18 @@
 //! The workload suite: the guide's numbers, determinism, and the characterisation table at small
 //! sizes, reproduced exactly.
 
+mod common;
+
+use common::{header_of, params, run, SMALL};
 use gclab_core::executor::{ExecConfig, Executor};
 use gclab_core::kind::Kind;
-use gclab_core::op::{Op, StreamHeader};
+use gclab_core::op::Op;
 use gclab_core::strategy::{Strategy, StrategyFactory};
 use gclab_core::workload::{self, CountingSink, OpSink, Stop};
 use gclab_core::ObjId;
 use gclab_none::NoCollection;
 use gclab_refcount::RefCount;
-use gclab_workloads::{catalogue, characterise, find, Characterisation};
-
-fn params(p: &[&str]) -> Vec<String> {
-    p.iter().map(|s| s.to_string()).collect()
-}
-
-fn header_of(name: &str, p: &[String], seed: u64) -> (gclab_workloads::Built, StreamHeader) {
-    let built = find(name, p).expect("valid params");
-    let mut header = built.workload.header();
-    header.workload = name.to_string();
-    header.params = built.params.pairs();
-    header.seed = seed;
-    (built, header)
-}
+use gclab_workloads::{catalogue, characterise, Characterisation};
 
 /// Records the lengths of every `str` allocated, in order.
 #[derive(Default)]
@@ -41,14 +31,6 @@ impl OpSink for StrLens {
         }
         Ok(())
     }
-}
-
-fn run<S: Strategy>(s: S, name: &str, p: &[String], seed: u64) -> Executor<S> {
-    let (built, header) = header_of(name, p, seed);
-    let mut ex = Executor::new(s, &header, ExecConfig::default());
-    workload::stream(name, &built.params, &*built.workload, seed, &mut ex).unwrap();
-    ex.finish().unwrap();
-    ex
 }
 
 #[test]
@@ -163,60 +145,6 @@ fn stream_hash(name: &str, p: &[String], seed: u64) -> (u64, u64) {
     workload::stream(name, &built.params, &*built.workload, seed, &mut c).unwrap();
     (c.ops, c.hash)
 }
-
-/// Small versions of every workload.
-const SMALL: &[(&str, &[&str])] = &[
-    ("cycles", &["count=300"]),
-    ("refcount-walkthrough", &[]),
-    ("fidelity", &["size=200"]),
-    ("concat", &["reps=40"]),
-    ("concat", &["reps=40", "variant=join"]),
-    ("gen-vs-list", &["n=20", "reps=3"]),
-    ("gen-vs-list", &["n=20", "reps=3", "variant=gen"]),
-    ("map-vs-loop", &["words=20", "n_max=9", "reps=30"]),
-    (
-        "map-vs-loop",
-        &["words=20", "n_max=9", "reps=30", "variant=map"],
-    ),
-    ("combinations", &["n=8", "reps=2"]),
-    ("combinations", &["n=8", "reps=2", "variant=itertools"]),
-    (
-        "thresholds",
-        &["before=20", "after=5", "rounds=10", "batch=20"],
-    ),
-    ("binary-trees", &["depth=6"]),
-    (
-        "gcbench",
-        &[
-            "stretch_depth=6",
-            "long_lived_depth=4",
-            "array_size=100",
-            "min_depth=2",
-            "max_depth=4",
-        ],
-    ),
-    ("churn", &["ops=3000", "roots=10"]),
-    ("create_gc_cycles", &["cycles=5", "links=4", "loops=3"]),
-    ("gc_traversal", &["levels=30", "loops=2"]),
-    ("btree", &["records=100", "degree=3"]),
-    (
-        "web-service",
-        &[
-            "modules=5",
-            "funcs=3",
-            "consts=3",
-            "cache_entries=50",
-            "config=20",
-            "requests=30",
-            "rows=5",
-            "headers=3",
-            "lookups=3",
-            "config_reads=3",
-            "calls=5",
-            "memo_size=5",
-        ],
-    ),
-];
 
 /// Workloads whose definition has no randomness: the benchmark is a fixed program, so the seed
 /// does not change the stream.

@@ -108,3 +108,22 @@ pub fn open_file(path: &Path) -> Result<TraceReader<File>, TraceError> {
     })?;
     TraceReader::open(file)
 }
+
+/// `label` made safe as the stem of a trace file's name: ASCII letters, digits and `-` kept,
+/// every other character `_`.
+///
+/// ```
+/// assert_eq!(gclab_core::trace::file_stem("cycles count=300/é"), "cycles_count_300__");
+/// ```
+pub fn file_stem(label: &str) -> String {
+    label
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}

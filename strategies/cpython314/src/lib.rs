@@ -559,18 +559,7 @@ const PRESETS: &[Preset] = &[Preset {
 }];
 
 fn c_int(p: &Params, key: &str) -> Result<i64, ParamError> {
-    let v = p.i64(key);
-    if v < i32::MIN as i64 || v > i32::MAX as i64 {
-        return Err(p.range_error(
-            key,
-            format!(
-                "{v} does not fit a C int; valid: {}..={}",
-                i32::MIN,
-                i32::MAX
-            ),
-        ));
-    }
-    Ok(v)
+    gclab_generational::c_int_param(p, key, "")
 }
 
 impl StrategyFactory for CPython314 {

@@ -87,6 +87,7 @@ pub use config::Config;
 pub use layout::{
     DICT_FREELIST_MAX, LIST_FREELIST_MAX, NUM_GENERATIONS, TUPLE_FREELIST_MAX, TUPLE_MAXSAVESIZE,
 };
+pub use params::c_int_param;
 pub use region::GcList;
 
 use gclab_core::heap::ObjId;

@@ -28,19 +28,27 @@ const PRESETS: &[Preset] = &[
     Preset { name: "gc-disabled", description: "gc.disable(): no automatic collection (counts still run, gc.collect ops work); add every_ops=N, every_ms=T or on_event=NAME for manual collection", params: &[("enabled", "false")] },
 ];
 
-fn c_int(p: &Params, key: &str) -> Result<i64, ParamError> {
+/// Parameter `key` of `p` as a C `int`, the type of CPython's thresholds. A value outside the
+/// `i32` range is a range error whose message reads `{v} does not fit a C int{note}; valid:
+/// {MIN}..={MAX}` (this strategy's note says that CPython raises `OverflowError`;
+/// `cpython-3.14` passes an empty one).
+pub fn c_int_param(p: &Params, key: &str, note: &str) -> Result<i64, ParamError> {
     let v = p.i64(key);
     if v < i32::MIN as i64 || v > i32::MAX as i64 {
         return Err(p.range_error(
             key,
             format!(
-                "{v} does not fit a C int (CPython raises OverflowError); valid: {}..={}",
+                "{v} does not fit a C int{note}; valid: {}..={}",
                 i32::MIN,
                 i32::MAX
             ),
         ));
     }
     Ok(v)
+}
+
+fn c_int(p: &Params, key: &str) -> Result<i64, ParamError> {
+    c_int_param(p, key, " (CPython raises OverflowError)")
 }
 
 impl StrategyFactory for Generational {

@@ -219,14 +219,44 @@ fn random_op(rng: &mut Rng, ex: &Executor<Generational>) -> Op {
     }
 }
 
-fn check_seed(seed: u64, seen: &mut Seen) -> usize {
+/// Runs `collect(g)` on `ex` and checks the number collected and the three lists against
+/// [`predict`]; `at` names the place in the stream for the messages.
+fn collect_and_check(ex: &mut Executor<Generational>, g: usize, seen: &mut Seen, at: &str) {
+    let (want, garbage) = predict(ex, g, seen);
+    let collected0 = ex.strategy.get_stats()[g].collected;
+    ex.ops(&[Op::Gc(GcOp::Collect {
+        generation: g as i32,
+    })])
+    .expect("collect");
+    assert_eq!(
+        ex.strategy.get_stats()[g].collected - collected0,
+        garbage as u64,
+        "{at}: collected by gen{g}"
+    );
+    for (l, want) in LISTS.iter().zip(want) {
+        // The garbage is gone, and so is what died with it by reference counting.
+        let want: Vec<ObjId> = want.into_iter().filter(|&x| ex.heap.is_live(x)).collect();
+        assert_eq!(
+            ex.strategy.gc_list_ids(*l),
+            want,
+            "{at}: {l:?} after collect({g})"
+        );
+    }
+}
+
+/// An executor of `REGS` registers running the default configuration with threshold0 = 0: no
+/// automatic collection, so every collection the tests run is checked.
+fn manual_exec(exec: ExecConfig) -> Executor<Generational> {
     let header = StreamHeader::new(REGS);
-    // threshold0 = 0: no automatic collection, so every collection below is checked.
     let cfg = Config {
         thresholds: [0, 10, 10],
         ..Config::default()
     };
-    let mut ex = Executor::new(Generational::new(cfg), &header, ExecConfig::default());
+    Executor::new(Generational::new(cfg), &header, exec)
+}
+
+fn check_seed(seed: u64, seen: &mut Seen) -> usize {
+    let mut ex = manual_exec(ExecConfig::default());
     let mut rng = Rng(seed);
     let mut checked = 0;
     for step in 0..8000 {
@@ -234,26 +264,7 @@ fn check_seed(seed: u64, seen: &mut Seen) -> usize {
         ex.ops(&[op]).expect("valid op");
         if step % 293 == 292 {
             let g = rng.below(3) as usize;
-            let (want, garbage) = predict(&ex, g, seen);
-            let collected0 = ex.strategy.get_stats()[g].collected;
-            ex.ops(&[Op::Gc(GcOp::Collect {
-                generation: g as i32,
-            })])
-            .expect("collect");
-            assert_eq!(
-                ex.strategy.get_stats()[g].collected - collected0,
-                garbage as u64,
-                "seed {seed} step {step}: collected by gen{g}"
-            );
-            for (l, want) in LISTS.iter().zip(want) {
-                // The garbage is gone, and so is what died with it by reference counting.
-                let want: Vec<ObjId> = want.into_iter().filter(|&x| ex.heap.is_live(x)).collect();
-                assert_eq!(
-                    ex.strategy.gc_list_ids(*l),
-                    want,
-                    "seed {seed} step {step}: {l:?} after collect({g})"
-                );
-            }
+            collect_and_check(&mut ex, g, seen, &format!("seed {seed} step {step}"));
             checked += 1;
         }
     }
@@ -371,16 +382,10 @@ fn long_lists_ops(rng: &mut Rng, ex: &Executor<Generational>) -> Vec<Op> {
 /// `move_unreachable` fall inside the runs. Returns (collections checked, objects examined in
 /// lists at least 4096 long, those of them followed by 9 consecutive ids).
 fn check_long_lists(seed: u64, seen: &mut Seen) -> (usize, usize, usize) {
-    let header = StreamHeader::new(REGS);
-    let cfg = Config {
-        thresholds: [0, 10, 10],
-        ..Config::default()
-    };
-    let exec = ExecConfig {
+    let mut ex = manual_exec(ExecConfig {
         verify: true,
         ..ExecConfig::default()
-    };
-    let mut ex = Executor::new(Generational::new(cfg), &header, exec);
+    });
     ex.ops(&[Op::Alloc {
         dst: 0,
         kind: Kind::List,
@@ -406,25 +411,7 @@ fn check_long_lists(seed: u64, seen: &mut Seen) -> (usize, usize, usize) {
                     .filter(|w| w.windows(2).all(|p| p[1].0 == p[0].0 + 1))
                     .count();
             }
-            let (want, garbage) = predict(&ex, g, seen);
-            let collected0 = ex.strategy.get_stats()[g].collected;
-            ex.ops(&[Op::Gc(GcOp::Collect {
-                generation: g as i32,
-            })])
-            .expect("collect");
-            assert_eq!(
-                ex.strategy.get_stats()[g].collected - collected0,
-                garbage as u64,
-                "seed {seed} step {step}: collected by gen{g}"
-            );
-            for (l, want) in LISTS.iter().zip(want) {
-                let want: Vec<ObjId> = want.into_iter().filter(|&x| ex.heap.is_live(x)).collect();
-                assert_eq!(
-                    ex.strategy.gc_list_ids(*l),
-                    want,
-                    "seed {seed} step {step}: {l:?} after collect({g})"
-                );
-            }
+            collect_and_check(&mut ex, g, seen, &format!("seed {seed} step {step}"));
             checked += 1;
         }
     }

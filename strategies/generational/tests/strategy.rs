@@ -29,6 +29,28 @@ fn preset(name: &str) -> Generational {
 fn alloc(dst: u32, kind: Kind) -> Op {
     Op::Alloc { dst, kind, len: 0 }
 }
+fn tuple(dst: u32, len: u32) -> Op {
+    Op::Alloc {
+        dst,
+        kind: Kind::Tuple,
+        len,
+    }
+}
+fn store(obj: u32, slot: u32, src: u32) -> Op {
+    Op::Store { obj, slot, src }
+}
+/// Two dicts in registers 0 and 1 holding each other, then both registers cleared: a cycle of
+/// garbage.
+fn dict_cycle() -> [Op; 6] {
+    [
+        alloc(0, Kind::Dict),
+        alloc(1, Kind::Dict),
+        store(0, 0, 1),
+        store(1, 0, 0),
+        Op::Clear { dst: 0 },
+        Op::Clear { dst: 1 },
+    ]
+}
 fn collect(g: i32) -> Op {
     Op::Gc(GcOp::Collect { generation: g })
 }
@@ -46,33 +68,25 @@ fn keep_lists(ex: &mut Executor<Generational>, n: usize) {
     }
 }
 
+/// Makes `n` instances in register 0 that each hold themselves, dropping each: `n` cycles of
+/// garbage.
+fn self_cycles(ex: &mut Executor<Generational>, n: usize) {
+    for _ in 0..n {
+        ex.ops(&[
+            alloc(0, Kind::Instance),
+            store(0, 0, 0),
+            Op::Clear { dst: 0 },
+        ])
+        .unwrap();
+    }
+}
+
 #[test]
 fn cycles_are_reclaimed() {
     let mut ex = exec(Config::default(), 2);
     for _ in 0..1000 {
-        ex.ops(&[
-            alloc(0, Kind::Instance),
-            Op::Store {
-                obj: 0,
-                slot: 0,
-                src: 0,
-            },
-            alloc(0, Kind::Dict),
-            alloc(1, Kind::Dict),
-            Op::Store {
-                obj: 0,
-                slot: 0,
-                src: 1,
-            },
-            Op::Store {
-                obj: 1,
-                slot: 0,
-                src: 0,
-            },
-            Op::Clear { dst: 0 },
-            Op::Clear { dst: 1 },
-        ])
-        .unwrap();
+        ex.ops(&[alloc(0, Kind::Instance), store(0, 0, 0)]).unwrap();
+        ex.ops(&dict_cycle()).unwrap();
     }
     ex.ops(&[collect(2)]).unwrap();
     assert_eq!(ex.heap.acct.live_objects, 0);
@@ -205,18 +219,7 @@ fn threshold_zero_turns_automatic_collection_off() {
         t2: 10,
     })])
     .unwrap();
-    for _ in 0..5000 {
-        ex.ops(&[
-            alloc(0, Kind::Instance),
-            Op::Store {
-                obj: 0,
-                slot: 0,
-                src: 0,
-            },
-            Op::Clear { dst: 0 },
-        ])
-        .unwrap();
-    }
+    self_cycles(&mut ex, 5000);
     assert!(ex.heap.collections().is_empty());
     assert!(ex.strategy.is_enabled());
     assert_eq!(ex.strategy.get_count()[0], 5000);
@@ -244,16 +247,19 @@ fn negative_threshold_collects_at_every_counted_allocation() {
 fn deep_chain_of_a_million_frees_without_stack_overflow() {
     const N: usize = 1_000_000;
     let mut ex = exec(Config::default(), 3);
-    // r0 = [r2]; r2 = r0 ... a chain of N lists, each holding the previous one.
-    for _ in 0..N {
-        ex.ops(&[
-            Op::Clear { dst: 0 },
-            alloc(0, Kind::List),
-            Op::Append { list: 0, src: 2 },
-            Op::Copy { dst: 2, src: 0 },
-        ])
-        .unwrap();
-    }
+    // r0 = [r2]; r2 = r0 ... `n` more lists on the chain in r2, each holding the previous one.
+    let chain = |ex: &mut Executor<Generational>, n: usize| {
+        for _ in 0..n {
+            ex.ops(&[
+                Op::Clear { dst: 0 },
+                alloc(0, Kind::List),
+                Op::Append { list: 0, src: 2 },
+                Op::Copy { dst: 2, src: 0 },
+            ])
+            .unwrap();
+        }
+    };
+    chain(&mut ex, N);
     ex.ops(&[Op::Clear { dst: 0 }, Op::Clear { dst: 2 }])
         .unwrap();
     assert_eq!(ex.heap.acct.live_objects, 0);
@@ -261,15 +267,7 @@ fn deep_chain_of_a_million_frees_without_stack_overflow() {
     // The same chain closed into a ring: freed by the collector.
     ex.ops(&[alloc(1, Kind::List), Op::Copy { dst: 2, src: 1 }])
         .unwrap();
-    for _ in 0..N - 1 {
-        ex.ops(&[
-            Op::Clear { dst: 0 },
-            alloc(0, Kind::List),
-            Op::Append { list: 0, src: 2 },
-            Op::Copy { dst: 2, src: 0 },
-        ])
-        .unwrap();
-    }
+    chain(&mut ex, N - 1);
     ex.ops(&[
         Op::Append { list: 1, src: 2 },
         Op::Clear { dst: 0 },
@@ -288,61 +286,20 @@ fn lazy_dict_tracking_and_tuple_untracking() {
         .unwrap();
     let d = ex.heap.registers()[0];
     assert!(!ex.strategy.is_tracked(d), "{{}} starts untracked");
-    ex.ops(&[Op::Store {
-        obj: 0,
-        slot: 0,
-        src: 1,
-    }])
-    .unwrap();
+    ex.ops(&[store(0, 0, 1)]).unwrap();
     assert!(!ex.strategy.is_tracked(d), "an atom does not track it");
-    ex.ops(&[
-        alloc(2, Kind::List),
-        Op::Store {
-            obj: 0,
-            slot: 1,
-            src: 2,
-        },
-    ])
-    .unwrap();
+    ex.ops(&[alloc(2, Kind::List), store(0, 1, 2)]).unwrap();
     assert!(ex.strategy.is_tracked(d), "d['k'] = [] tracks it");
 
     // (x, 's') is untracked by one gen0 collection; a tuple of two such tuples needs two.
     ex.ops(&[
-        Op::Alloc {
-            dst: 3,
-            kind: Kind::Tuple,
-            len: 2,
-        },
-        Op::Store {
-            obj: 3,
-            slot: 0,
-            src: 1,
-        },
-        Op::Alloc {
-            dst: 4,
-            kind: Kind::Tuple,
-            len: 2,
-        },
-        Op::Store {
-            obj: 4,
-            slot: 0,
-            src: 1,
-        },
-        Op::Alloc {
-            dst: 5,
-            kind: Kind::Tuple,
-            len: 2,
-        },
-        Op::Store {
-            obj: 5,
-            slot: 0,
-            src: 3,
-        },
-        Op::Store {
-            obj: 5,
-            slot: 1,
-            src: 4,
-        },
+        tuple(3, 2),
+        store(3, 0, 1),
+        tuple(4, 2),
+        store(4, 0, 1),
+        tuple(5, 2),
+        store(5, 0, 3),
+        store(5, 1, 4),
     ])
     .unwrap();
     let (t1, t2, outer) = (
@@ -364,15 +321,7 @@ fn lazy_dict_tracking_and_tuple_untracking() {
     assert!(!ex.strategy.is_tracked(outer));
 
     // A dict of atoms is untracked by full collections only.
-    ex.ops(&[
-        Op::Clear { dst: 2 },
-        Op::Store {
-            obj: 0,
-            slot: 1,
-            src: 1,
-        },
-    ])
-    .unwrap();
+    ex.ops(&[Op::Clear { dst: 2 }, store(0, 1, 1)]).unwrap();
     ex.ops(&[collect(1)]).unwrap();
     assert!(ex.strategy.is_tracked(d), "gen1 leaves dicts tracked");
     ex.ops(&[collect(2)]).unwrap();
@@ -387,15 +336,7 @@ fn deferred_collection_runs_at_the_safe_point_unless_disabled() {
     let mut ex = exec(Config::default(), 1);
     ex.strategy = preset("cpython-3.12");
     for _ in 0..701 {
-        ex.ops(&[
-            alloc(0, Kind::Instance),
-            Op::Store {
-                obj: 0,
-                slot: 0,
-                src: 0,
-            },
-        ])
-        .unwrap();
+        ex.ops(&[alloc(0, Kind::Instance), store(0, 0, 0)]).unwrap();
     }
     assert!(ex.heap.collections().is_empty(), "only scheduled");
     ex.ops(&[Op::SafePoint]).unwrap();
@@ -427,18 +368,7 @@ fn disabled_gc_with_manual_policies() {
         },
         1,
     );
-    for _ in 0..3000 {
-        ex.ops(&[
-            alloc(0, Kind::Instance),
-            Op::Store {
-                obj: 0,
-                slot: 0,
-                src: 0,
-            },
-            Op::Clear { dst: 0 },
-        ])
-        .unwrap();
-    }
+    self_cycles(&mut ex, 3000);
     assert!(ex.heap.collections().is_empty());
     assert_eq!(ex.strategy.get_count()[0], 3000, "counts still run");
     ex.ops(&[Op::Event { id: 0 }]).unwrap();
@@ -487,24 +417,8 @@ fn disable_keeps_counting_and_collect_still_works() {
     }
     assert!(ex.heap.collections().is_empty());
     assert_eq!(ex.strategy.get_count()[0], 5001);
-    ex.ops(&[
-        alloc(0, Kind::Dict),
-        alloc(1, Kind::Dict),
-        Op::Store {
-            obj: 0,
-            slot: 0,
-            src: 1,
-        },
-        Op::Store {
-            obj: 1,
-            slot: 0,
-            src: 0,
-        },
-        Op::Clear { dst: 0 },
-        Op::Clear { dst: 1 },
-        collect(2),
-    ])
-    .unwrap();
+    ex.ops(&dict_cycle()).unwrap();
+    ex.ops(&[collect(2)]).unwrap();
     assert_eq!(ex.gc_returned(), 2);
     // collect(2) reset the count; 700 more kept allocations do not exceed the threshold...
     ex.ops(&[Op::Gc(GcOp::Enable)]).unwrap();
@@ -529,31 +443,11 @@ fn lists_and_tuples_are_traversed_last_item_first() {
     let mut ex = exec(Config::default(), 4);
     ex.ops(&[
         alloc(0, Kind::Float),
-        Op::Alloc {
-            dst: 1,
-            kind: Kind::Tuple,
-            len: 2,
-        },
-        Op::Store {
-            obj: 1,
-            slot: 0,
-            src: 0,
-        },
-        Op::Store {
-            obj: 1,
-            slot: 1,
-            src: 0,
-        },
-        Op::Alloc {
-            dst: 2,
-            kind: Kind::Tuple,
-            len: 1,
-        },
-        Op::Store {
-            obj: 2,
-            slot: 0,
-            src: 1,
-        },
+        tuple(1, 2),
+        store(1, 0, 0),
+        store(1, 1, 0),
+        tuple(2, 1),
+        store(2, 0, 1),
         alloc(3, Kind::List),
         Op::Append { list: 3, src: 2 },
         Op::Append { list: 3, src: 1 },
