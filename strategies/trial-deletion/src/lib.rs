@@ -224,14 +224,25 @@ impl TrialDeletion {
             return;
         }
         self.set_color(heap, s, Color::Gray);
-        let mut stack = std::mem::take(&mut self.stack);
-        stack.push(s);
-        while let Some(id) = stack.pop() {
+        self.stack.push(s);
+        while let Some(id) = self.stack.pop() {
             self.c.mark_gray += 1;
             heap.work.objects_visited += 1;
-            self.paint_children(heap, id, Color::Gray, &mut stack);
+            let n = heap.slots(id).len();
+            for i in 0..n {
+                let c = heap.slots(id)[i];
+                if c.is_nil() {
+                    continue;
+                }
+                heap.work.refs_traversed += 1;
+                heap.note_rc_write(c);
+                self.h[c.index()].rc -= 1;
+                if self.h[c.index()].color != Color::Gray {
+                    self.set_color(heap, c, Color::Gray);
+                    self.stack.push(c);
+                }
+            }
         }
-        self.stack = stack;
     }
 
     /// ScanRoots: `Scan` from every remaining candidate.
@@ -273,34 +284,22 @@ impl TrialDeletion {
         while let Some(id) = stack.pop() {
             self.c.scan_black += 1;
             heap.work.objects_visited += 1;
-            self.paint_children(heap, id, Color::Black, &mut stack);
+            let n = heap.slots(id).len();
+            for i in 0..n {
+                let c = heap.slots(id)[i];
+                if c.is_nil() {
+                    continue;
+                }
+                heap.work.refs_traversed += 1;
+                heap.note_rc_write(c);
+                self.h[c.index()].rc += 1;
+                if self.h[c.index()].color != Color::Black {
+                    self.set_color(heap, c, Color::Black);
+                    stack.push(c);
+                }
+            }
         }
         self.worklist = stack;
-    }
-
-    /// The step `MarkGray` (`color` gray) and `ScanBlack` (black) take at each object `id`:
-    /// every non-nil child has the reference from `id` subtracted from its count (gray) or
-    /// restored (black) and, unless it already has `color`, is coloured and pushed on `stack`.
-    #[inline(always)]
-    fn paint_children(&mut self, heap: &mut Heap, id: ObjId, color: Color, stack: &mut Vec<ObjId>) {
-        let n = heap.slots(id).len();
-        for i in 0..n {
-            let c = heap.slots(id)[i];
-            if c.is_nil() {
-                continue;
-            }
-            heap.work.refs_traversed += 1;
-            heap.note_rc_write(c);
-            if color == Color::Gray {
-                self.h[c.index()].rc -= 1;
-            } else {
-                self.h[c.index()].rc += 1;
-            }
-            if self.h[c.index()].color != color {
-                self.set_color(heap, c, color);
-                stack.push(c);
-            }
-        }
     }
 
     /// CollectRoots: empty the buffer, `CollectWhite` from each candidate.
