@@ -4,11 +4,14 @@
 //! block to the pool (`free_common` and `release_block`); the four methods differ only in how
 //! the strategy receives the object's children.
 //!
-//! `free_into` is a thin wrapper over `free_with`. `free_with` and `free_with_noting` stay two
-//! bodies: merging them would put a copy-on-write test in the per-child loop of the path
-//! that has none, and `free_with_noting` must borrow the block and the dirty bits at once,
-//! which a closure given to `free_with` cannot. `free` keeps the nil slots (trial deletion
-//! counts them as references traversed), so it reads the block itself.
+//! The per-object work is shared (`free_common`, `release_block`); the loops over the children
+//! are not, for measured reasons. `free_with` and `free_with_noting` stay two bodies: merging
+//! them would put a copy-on-write test in the per-child loop of the path that has none, and
+//! `free_with_noting` must borrow the block and the dirty bits at once, which a closure given to
+//! `free_with` cannot. `free_into` extends the buffer from the block in one call: written as
+//! `free_with` pushing each child, trial deletion's churn replay took 0.37 % more instructions
+//! (callgrind, 86.83 M against 87.16 M). `free` keeps the nil slots (trial deletion counts them
+//! as references traversed), so it reads the block itself.
 
 use super::cow::{bit_clear, bit_get, bit_set, WriteCause};
 use super::{Heap, ObjId, FREE};
@@ -17,14 +20,18 @@ use crate::slots::NO_BLOCK;
 
 impl Heap {
     /// Frees a live object and appends its children (its non-nil slots, in slot order) to
-    /// `children`, so that a strategy can release them: [`Heap::free_with`] pushing each child.
-    /// Accounting is updated at once. See [`Heap`] for which free to use when.
+    /// `children`, so that a strategy can release them. Accounting is updated at once. See
+    /// [`Heap`] for which free to use when.
     ///
     /// # Panics
     /// If `id` is not live (a double free: a strategy bug).
     #[inline]
     pub fn free_into(&mut self, id: ObjId, children: &mut Vec<ObjId>) {
-        self.free_with(id, |c| children.push(c));
+        let (off, code) = self.free_common(id);
+        if off != NO_BLOCK {
+            children.extend(self.pool.get(off).iter().filter(|c| !c.is_nil()));
+            self.release_block(off, code);
+        }
     }
 
     /// Frees a live object and calls `release(child)` for each of its non-nil slots, in slot
