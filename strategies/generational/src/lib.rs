@@ -3,10 +3,10 @@
 //! CPython's memory manager as a gclab strategy: reference counting plus the generational cycle
 //! detector of CPython 3.11's `Modules/gcmodule.c`, with the 3.12 and 3.13 variants as presets.
 //! The sources are CPython's: `Modules/gcmodule.c` of 3.11 and 3.12 and `Python/gc.c` of 3.13
-//! (where the collector moved, gh-113688, PR #113715), with the free lists of `Objects/listobject.c`,
-//! `Objects/dictobject.c` and `Objects/tupleobject.c`; what the model implements and where each
-//! rule comes from is written up in `docs/cpython-model.md`. Real CPython 3.11.7, 3.12.1 and
-//! 3.13.0 are the judges (`gclab fidelity`).
+//! (where the collector moved, gh-113688, PR #113715), with the free lists of
+//! `Objects/listobject.c`, `Objects/dictobject.c` and `Objects/tupleobject.c`; what the model
+//! implements and where each rule comes from is written up in `docs/cpython-model.md`. Real
+//! CPython 3.11.7, 3.12.1 and 3.13.0 are the judges (`gclab fidelity`).
 //!
 //! What is modelled, exactly as CPython does it:
 //!
