@@ -9,19 +9,23 @@
 //!   paths, and `core/src/heap.rs`, `strategies/`, `src/cmd_*.rs` (a glob: some file must match)
 //!   and `kind.rs` are. Fenced code blocks are skipped.
 //!
-//!   The module map (a table whose rows start with a path, such as `core/` or `.` for the root)
-//!   is checked strictly: the row's own path must exist from the root, and every other path in
-//!   the row must exist from the root or under the row's path (`kind.rs` in the `core/` row is
-//!   `core/src/kind.rs`; in the root's row, `.`, from the root only). Elsewhere, a path must exist from the root or be the tail of some
-//!   path of the repository (`figures/*.svg` in a sentence about result directories). A path
-//!   that leaves the repository (`../x`, `/x`, `~/x`) always fails. The test names every path
-//!   that fails, with its line.
+//!   The module map (a table whose rows start with a path, such as `core/` or `.` for the root) is
+//!   checked strictly: the row's own path must exist from the root, and every other path in the row
+//!   must exist from the root or under the row's path (`kind.rs` in the `core/` row is
+//!   `core/src/kind.rs`; in the root's row, `.`, from the root only). Elsewhere, a path must exist
+//!   from the root or be the tail of some path of the repository (`figures/*.svg` in a sentence
+//!   about result directories). A path that leaves the repository (`../x`, `/x`, `~/x`) always
+//!   fails. The test names every path that fails, with its line.
 //! * No file of the repository refers to the `shared` directory that sits beside it on the
 //!   project's development machines and that a clone does not have: neither the relative path
 //!   (dot-dot, slash, `shared`) nor that directory's own paths (its `DESIGN.md`, `reference/`
 //!   and `seed/`). The files are those git tracks plus untracked files git does not ignore
 //!   (`git ls-files`), or, without git, every file under the root except `target/` and `.git/`.
 //!   The needles are assembled at run time so that this file does not contain them.
+//! * Each module of `src/` imports (`use crate::…` or a `crate::…` path in its code, comments
+//!   aside) only the modules that the table under "What each module of `src/` may import" in
+//!   `ARCHITECTURE.md` allows it, and every file of `src/` has a row there: the layering the map
+//!   describes is the layering the code has.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};

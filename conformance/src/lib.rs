@@ -27,12 +27,12 @@
 //! * **refcount exactness** ([`Guarantee::Refcount`]) — the live objects are exactly those
 //!   reachable from the registers or from a cycle: acyclic garbage is freed at once, garbage on
 //!   or hanging from a cycle leaks, and nothing else;
-//! * **completeness** ([`Guarantee::Complete`], [`Guarantee::CPython`]) — after `gc.collect(2)` (when
-//!   nothing is frozen) the live objects are exactly those reachable from the registers. Every
-//!   stream ends with `gc.unfreeze(); gc.collect(2)`, so this is checked at least once;
+//! * **completeness** ([`Guarantee::Complete`], [`Guarantee::CPython`]) — after `gc.collect(2)`
+//!   (when nothing is frozen) the live objects are exactly those reachable from the registers.
+//!   Every stream ends with `gc.unfreeze(); gc.collect(2)`, so this is checked at least once;
 //! * **CPython statistics** (strategies that report generations) — `get_stats()` counters only
-//!   grow, and `gc.collect(g)` returns collected plus uncollectable; for [`Guarantee::CPython`] also
-//!   that the collection is charged to generation `g` only and that `get_count()` (the
+//!   grow, and `gc.collect(g)` returns collected plus uncollectable; for [`Guarantee::CPython`]
+//!   also that the collection is charged to generation `g` only and that `get_count()` (the
 //!   `count0`, `count1`, `count2` counters) follows the specification.
 //!
 //! and at the end that the same stream run again gives the same deterministic figures.

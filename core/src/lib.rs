@@ -1,10 +1,10 @@
 //! # gclab-core
 //!
-//! The core every other gclab crate depends on: the object model ([`kind`]), the op-stream
-//! contract ([`op`], [`workload`]), the simulated heap with exact accounting and the reachability
-//! oracle ([`heap`], with object ids in [`id`]), the executor that runs a stream against a strategy ([`executor`]), the
-//! strategy plug-in API ([`strategy`]), typed parameters ([`params`]), the recorder of
-//! collections ([`recorder`]) and trace files of op streams ([`trace`]).
+//! The core every other gclab crate depends on: the object model ([`kind`]), the op-stream contract
+//! ([`op`], [`workload`]), the simulated heap with exact accounting and the reachability oracle
+//! ([`heap`], with object ids in [`id`]), the executor that runs a stream against a strategy
+//! ([`executor`]), the strategy plug-in API ([`strategy`]), typed parameters ([`params`]), the
+//! recorder of collections ([`recorder`]) and trace files of op streams ([`trace`]).
 //!
 //! ```text
 //! workload(params, seed) --op stream--> executor (simulated heap) --hooks--> strategy

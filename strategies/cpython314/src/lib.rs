@@ -1,9 +1,9 @@
 //! # gclab-cpython314
 //!
-//! The incremental cycle collector of CPython 3.14.0 to 3.14.4 (`Python/gc.c` of the 3.14
-//! branch; the model is written up in `docs/cpython-model.md`), the collector CPython shipped and then reverted
-//! in 3.14.5 "after a number of reports of significant memory pressure in production". It sits
-//! next to the `generational` strategy's 3.13 model so that gclab can show why.
+//! The incremental cycle collector of CPython 3.14.0 to 3.14.4 (`Python/gc.c` of the 3.14 branch;
+//! the model is written up in `docs/cpython-model.md`), the collector CPython shipped and then
+//! reverted in 3.14.5 "after a number of reports of significant memory pressure in production". It
+//! sits next to the `generational` strategy's 3.13 model so that gclab can show why.
 //!
 //! Reference counting, object tracking (lazy dict tracking, tuple untracking), the free lists
 //! and the cycle detection itself (`deduce_unreachable`, `delete_garbage`) are the
