@@ -250,11 +250,6 @@ pub fn thread_cpu_ns() -> u64 {
 /// `/proc` is unavailable). Process-wide, so in a parallel sweep it covers every cell run so far
 /// by this process.
 pub fn peak_rss_bytes() -> u64 {
-    vm_hwm()
-}
-
-/// Peak resident set size (`VmHWM`) of this process, bytes; 0 if `/proc` is unavailable.
-pub fn vm_hwm() -> u64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
         .and_then(|s| {

@@ -25,6 +25,24 @@ pub struct RegenerateOptions {
     pub png: bool,
 }
 
+impl RegenerateOptions {
+    /// The options of the sweep that regenerates (or, for `reproduce --check`, reruns) a result
+    /// into `out`: no resume, no shard, no verify or heap override, a progress bar if standard
+    /// error is a terminal.
+    pub fn sweep_options(&self, out: PathBuf) -> SweepOptions {
+        SweepOptions {
+            jobs: self.jobs,
+            resume: false,
+            shard: None,
+            out,
+            verify: false,
+            max_heap: None,
+            progress: std::io::stderr().is_terminal(),
+            max_replicates: self.max_replicates,
+        }
+    }
+}
+
 /// What [`regenerate`] produced.
 #[derive(Debug)]
 pub struct Regenerated {
@@ -92,19 +110,7 @@ pub fn regenerate(
         std::fs::remove_dir_all(&runs)
             .map_err(|source| RegenerateError::Remove { path: runs, source })?;
     }
-    let summary = sweep::run(
-        exp,
-        &SweepOptions {
-            jobs: opts.jobs,
-            resume: false,
-            shard: None,
-            out: dir.join("runs.jsonl"),
-            verify: false,
-            max_heap: None,
-            progress: std::io::stderr().is_terminal(),
-            max_replicates: opts.max_replicates,
-        },
-    )?;
+    let summary = sweep::run(exp, &opts.sweep_options(dir.join("runs.jsonl")))?;
     let results = ResultSet::load(dir)?;
     let figures = crate::plot::write_all(&results, dir, &PlotOptions { png: opts.png })?;
     crate::readme::update_readme(dir, &results).map_err(|source| RegenerateError::Readme {

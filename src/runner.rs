@@ -197,10 +197,7 @@ fn run_with<S: Strategy>(
     let (header, mut ex, result) = match &spec.source {
         Source::Workload { name, params } => {
             let built = gclab_workloads::find(name, params)?;
-            let mut header = built.workload.header();
-            header.workload = name.clone();
-            header.params = built.params.pairs();
-            header.seed = spec.seed;
+            let header = workload::stream_header(name, &built.params, &*built.workload, spec.seed);
             let mut ex = Executor::new(strategy, &header, cfg);
             ex.sample_timeline(sampling.every, sampling.garbage);
             let r = workload::stream(name, &built.params, &*built.workload, spec.seed, &mut ex)

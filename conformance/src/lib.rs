@@ -73,9 +73,6 @@ use std::path::PathBuf;
 /// [`conformance_tests!`] and [`check_declared`] read.
 pub use gclab_core::strategy::Guarantee;
 
-/// The former name of [`Guarantee`], kept so that existing callers compile.
-pub type Expect = Guarantee;
-
 /// How many streams, how long, over how many registers.
 #[derive(Clone, Debug)]
 pub struct Config {
@@ -609,9 +606,6 @@ impl Figures {
 ///     [("every", "50"), ("other", "x")],
 /// ]);
 /// ```
-///
-/// `conformance_tests!(T, Complete)` (an explicit [`Guarantee`] variant) is the older form: it
-/// checks against the variant given instead of the declared one.
 #[macro_export]
 macro_rules! conformance_tests {
     ($ty:ty $(,)?) => {
@@ -626,12 +620,6 @@ macro_rules! conformance_tests {
         #[test]
         fn conformance_params() {
             $crate::check_param_sets::<$ty>(&[$(&[$(($k, $v)),*]),*]);
-        }
-    };
-    ($ty:ty, $guarantee:ident) => {
-        #[test]
-        fn conformance() {
-            $crate::check::<$ty>($crate::Guarantee::$guarantee);
         }
     };
 }

@@ -264,6 +264,22 @@ pub fn workload_rng(seed: u64) -> ChaCha8Rng {
     ChaCha8Rng::seed_from_u64(seed)
 }
 
+/// The header [`stream`] begins its sink with: the workload's own (registers, names) plus its
+/// name, its parameters and the seed. For a caller that needs the header before streaming (an
+/// executor is built from it).
+pub fn stream_header(
+    name: &str,
+    params: &Params,
+    workload: &dyn Workload,
+    seed: u64,
+) -> StreamHeader {
+    workload
+        .header()
+        .workload(name)
+        .params(params.pairs())
+        .seed(seed)
+}
+
 /// Runs `workload` with `seed` into `sink`, with the full header (workload name, parameters,
 /// seed) passed to the sink first. Flushes at the end.
 pub fn stream(
@@ -273,10 +289,7 @@ pub fn stream(
     seed: u64,
     sink: &mut dyn OpSink,
 ) -> Result<StreamHeader, Stop> {
-    let mut header = workload.header();
-    header.workload = name.to_string();
-    header.params = params.pairs();
-    header.seed = seed;
+    let header = stream_header(name, params, workload, seed);
     sink.begin(&header)?;
     let mut rng = workload_rng(seed);
     let mut em = Emitter::new(sink);

@@ -62,7 +62,7 @@ pub struct MemProbe {
     pub build_ns: u64,
 }
 
-pub use crate::metrics::vm_hwm;
+use crate::metrics::peak_rss_bytes;
 
 struct Built {
     live: u64,
@@ -83,14 +83,14 @@ impl WithStrategy for Build {
     fn call<S: Strategy>(self, s: S) -> Self::Output {
         let header = StreamHeader::new(shapes::REGISTERS)
             .workload(format!("mem-probe-{}", self.shape.name()));
-        let before = vm_hwm();
+        let before = peak_rss_bytes();
         let t = Instant::now();
         let mut ex = Executor::new(s, &header, ExecConfig::default());
         self.shape
             .emit(self.objects, &mut Emitter::new(&mut ex))
             .map_err(|e| MemProbeError::Exec(e.to_string()))?;
         let build_ns = t.elapsed().as_nanos() as u64;
-        let after = vm_hwm();
+        let after = peak_rss_bytes();
         let live = ex.heap.acct.live_objects;
         let bytes = ex.heap.acct.live_bytes;
         let meta = ex.strategy.stats().metadata_bytes_per_object;

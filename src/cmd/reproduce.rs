@@ -7,9 +7,8 @@ use crate::experiment::Experiment;
 use crate::pipeline::{self, RegenerateOptions};
 use crate::plot::PlotOptions;
 use crate::results::{read_rows, write_rows, ResultSet, RunRow};
-use crate::sweep::{self, SweepOptions};
+use crate::sweep;
 use std::collections::BTreeMap;
-use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 
 /// Arguments of `gclab reproduce`.
@@ -102,14 +101,7 @@ pub fn run(a: Args) -> CmdResult {
             diffs += found.len();
         } else {
             let exp = Experiment::load(&dir)?;
-            let done = pipeline::regenerate(
-                &exp,
-                &RegenerateOptions {
-                    jobs: a.jobs,
-                    max_replicates: a.quick.then_some(1),
-                    png: !a.no_png,
-                },
-            )?;
+            let done = pipeline::regenerate(&exp, &a.regenerate_options())?;
             if !done.summary.failed.is_empty() {
                 eprintln!(
                     "{}: {} cell(s) failed",
@@ -130,16 +122,14 @@ pub fn run(a: Args) -> CmdResult {
     Ok(())
 }
 
-fn options(out: PathBuf, a: &Args) -> SweepOptions {
-    SweepOptions {
-        jobs: a.jobs,
-        resume: false,
-        shard: None,
-        out,
-        verify: false,
-        max_heap: None,
-        progress: std::io::stderr().is_terminal(),
-        max_replicates: a.quick.then_some(1),
+impl Args {
+    /// The regenerate options these arguments ask for (`--quick`: the first replicate only).
+    fn regenerate_options(&self) -> RegenerateOptions {
+        RegenerateOptions {
+            jobs: self.jobs,
+            max_replicates: self.quick.then_some(1),
+            png: !self.no_png,
+        }
     }
 }
 
@@ -200,7 +190,11 @@ pub fn check_dir(dir: &Path, a: &Args) -> CmdResult<Vec<String>> {
     // Committed sidecars first, so a quick rerun can redraw figures from the full set.
     copy_dir(&dir.join("runs"), &work.join("runs")).internal()?;
     let texp = Experiment::load(&work)?;
-    sweep::run(&texp, &options(work.join("runs.jsonl"), a))?;
+    sweep::run(
+        &texp,
+        &a.regenerate_options()
+            .sweep_options(work.join("runs.jsonl")),
+    )?;
 
     let mut found = Vec::new();
     let (committed, _) = read_rows(&dir.join("runs.jsonl"))?;

@@ -146,10 +146,7 @@ pub fn characterise(
     seed: u64,
 ) -> Result<Characterisation, CharacteriseError> {
     let built = find(name, params)?;
-    let mut header = built.workload.header();
-    header.workload = name.to_string();
-    header.params = built.params.pairs();
-    header.seed = seed;
+    let header = gclab_core::workload::stream_header(name, &built.params, &*built.workload, seed);
     let mut sink = Characteriser::new(&header);
     let stop = |stop| CharacteriseError::Stream {
         workload: name.to_string(),

@@ -69,10 +69,7 @@ pub fn params(p: &[&str]) -> Vec<String> {
 /// Workload `name` built with `p`, and the header of its stream with `seed`.
 pub fn header_of(name: &str, p: &[String], seed: u64) -> (Built, StreamHeader) {
     let built = find(name, p).expect("small params are valid");
-    let mut header = built.workload.header();
-    header.workload = name.to_string();
-    header.params = built.params.pairs();
-    header.seed = seed;
+    let header = workload::stream_header(name, &built.params, &*built.workload, seed);
     (built, header)
 }
 
