@@ -6,7 +6,7 @@ use crate::registry::{self, RegistryError, WithStrategy};
 use crate::results::{RunRecord, Status, Timing};
 use gclab_core::executor::{ExecConfig, ExecReport, Executor, TimelineSample};
 use gclab_core::heap::Accounting;
-use gclab_core::kind::ALL_KINDS;
+use gclab_core::kind::reported_by_kind;
 use gclab_core::recorder::CollectionRecord;
 use gclab_core::strategy::Strategy;
 use gclab_core::trace::{self, TraceError};
@@ -265,9 +265,8 @@ fn make_output(
         ops: report.work.ops,
         allocations: acct.allocations(),
         frees: acct.frees(),
-        allocations_by_kind: ALL_KINDS
-            .iter()
-            .map(|k| (k.name().to_string(), acct.allocs_by_kind[*k as usize]))
+        allocations_by_kind: reported_by_kind(&acct.allocs_by_kind)
+            .map(|(k, n)| (k.name().to_string(), n))
             .collect(),
         bytes_allocated: acct.bytes_allocated,
         peak_live_objects: acct.peak_objects,

@@ -59,6 +59,7 @@ pub fn exec_ops<S: OpsSystem>(registers: u32, ops: &[Op]) -> Vec<Option<S::Ptr>>
                 };
                 regs[dst as usize] = Some(S::obj(slots));
             }
+            Op::New { dst, .. } => regs[dst as usize] = Some(S::obj(Vec::new())),
             Op::Store { obj, slot, src } => {
                 let v = regs[src as usize].clone();
                 let o = regs[obj as usize].as_ref().expect("store into an object");
@@ -91,7 +92,7 @@ pub fn exec_ops<S: OpsSystem>(registers: u32, ops: &[Op]) -> Vec<Option<S::Ptr>>
             Op::Gc(GcOp::Collect { .. }) => S::collect(),
             Op::Gc(GcOp::Disable) => S::auto(false),
             Op::Gc(GcOp::Enable) => S::auto(true),
-            Op::Event { .. } | Op::Probe { .. } | Op::SafePoint | Op::Gc(_) => {}
+            Op::Event { .. } | Op::Probe { .. } | Op::SafePoint | Op::Gc(_) | Op::Interp(_) => {}
         }
     }
     regs

@@ -6,7 +6,7 @@
 
 use crate::heap::{Accounting, CowReport, Heap, ObjId, Work};
 use crate::kind::{Kind, MAX_TUPLE_LEN};
-use crate::op::{GcOp, Op, Reg, StreamHeader};
+use crate::op::{GcOp, InterpOp, Op, Reg, StreamHeader};
 use crate::recorder::CollectionRecord;
 use crate::strategy::{GcReply, Strategy, StrategyStats};
 use crate::workload::{ExecError, ExecErrorKind, OpSink, Stop};
@@ -98,6 +98,8 @@ pub struct Executor<S: Strategy> {
     /// The strategy.
     pub strategy: S,
     names: Vec<String>,
+    /// Per type of the header's type table, the kind its `New` objects get.
+    type_kinds: Vec<Kind>,
     fork_id: Option<u32>,
     cfg: ExecConfig,
     probes: Vec<ProbeRecord>,
@@ -125,6 +127,11 @@ impl<S: Strategy> Executor<S> {
             heap,
             strategy,
             names: header.names.clone(),
+            type_kinds: header
+                .types
+                .iter()
+                .map(|t| if t.gc { Kind::Object } else { Kind::Leaf })
+                .collect(),
             fork_id: header.name_id("fork"),
             cfg,
             probes: Vec::new(),
@@ -239,6 +246,18 @@ impl<S: Strategy> Executor<S> {
             op: format!("{op:?}"),
             kind,
         })
+    }
+
+    /// The kind of a `New` object of type `ty`.
+    #[inline]
+    fn type_kind(&self, ty: u32) -> Result<Kind, ExecErrorKind> {
+        self.type_kinds
+            .get(ty as usize)
+            .copied()
+            .ok_or(ExecErrorKind::NoSuchType {
+                ty,
+                types: self.type_kinds.len() as u32,
+            })
     }
 
     #[inline]
@@ -391,6 +410,26 @@ impl<S: Strategy> Executor<S> {
                     refcount,
                 });
             }
+            Op::New { dst, ty, size } => {
+                let r = self.reg(dst)?;
+                let kind = self.type_kind(ty)?;
+                let id = self.heap.alloc(kind, size)?;
+                self.strategy.alloc(&mut self.heap, id);
+                self.set_reg(r, id);
+            }
+            Op::Interp(i) => {
+                let obj = match i {
+                    InterpOp::Track { reg, .. } | InterpOp::Untrack { reg } => {
+                        let v = self.value(reg)?;
+                        if v.is_nil() {
+                            return Ok(());
+                        }
+                        v
+                    }
+                    _ => ObjId::NIL,
+                };
+                self.strategy.interp(&mut self.heap, &i, obj);
+            }
             Op::SafePoint => self.strategy.safe_point(&mut self.heap),
             Op::Gc(g) => {
                 if let GcOp::Collect { generation } = g {
@@ -507,8 +546,12 @@ impl<S: Strategy> Executor<S> {
         for op in ops {
             // A budget is checked before an allocation too (as CPython raises MemoryError before
             // the object exists), so that a hostile length never reaches the real allocator.
-            if let (Some(budget), Op::Alloc { kind, len, .. }) = (self.cfg.max_heap, op) {
-                let size = kind.initial_size(*len) as u64;
+            let new_size = match op {
+                Op::Alloc { kind, len, .. } => Some(kind.initial_size(*len) as u64),
+                Op::New { size, .. } => Some(*size as u64),
+                _ => None,
+            };
+            if let (Some(budget), Some(size)) = (self.cfg.max_heap, new_size) {
                 if self.heap.acct.live_bytes + size > budget {
                     // Give a strategy that can collect the chance to make room first (the
                     // allocation failure that triggers a tracing collector).

@@ -8,8 +8,9 @@ use serde::{Deserialize, Serialize};
 
 /// The kind of a simulated object, after CPython's built-in types.
 ///
-/// Atoms (`Int`, `Float`, `Str`, `Bytes`) hold no references and are never tracked by a cycle
-/// collector. Containers (`Tuple`, `List`, `Dict`, `Instance`) hold references in slots.
+/// Atoms (`Int`, `Float`, `Str`, `Bytes`, and a recording's `Leaf`) hold no references and are
+/// never tracked by a cycle collector. Containers (`Tuple`, `List`, `Dict`, `Instance`, and a
+/// recording's `Object`) hold references in slots.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 #[repr(u8)]
@@ -30,10 +31,18 @@ pub enum Kind {
     Dict = 6,
     /// An instance of a plain Python class; its attributes are slots.
     Instance = 7,
+    /// An object of a real program's container type (any type with `Py_TPFLAGS_HAVE_GC`), from a
+    /// recording: its length is its size in bytes; its slots are its referents, added like an
+    /// instance's attributes (a store at the slot one past the last adds a slot). Its type is
+    /// named in the stream header ([`crate::op::TypeInfo`]).
+    Object = 8,
+    /// An object of a real program's non-container type (`str`, `int`, `float`, ...), from a
+    /// recording: its length is its size in bytes; it holds no references.
+    Leaf = 9,
 }
 
 /// Number of object kinds.
-pub const NUM_KINDS: usize = 8;
+pub const NUM_KINDS: usize = 10;
 
 /// Every kind, in code order.
 pub const ALL_KINDS: [Kind; NUM_KINDS] = [
@@ -45,7 +54,32 @@ pub const ALL_KINDS: [Kind; NUM_KINDS] = [
     Kind::List,
     Kind::Dict,
     Kind::Instance,
+    Kind::Object,
+    Kind::Leaf,
 ];
+
+/// The kinds a workload generates (everything but the recorded kinds [`Kind::Object`] and
+/// [`Kind::Leaf`]): the per-kind columns every run record carries.
+pub const SYNTHETIC_KINDS: [Kind; 8] = [
+    Kind::Int,
+    Kind::Float,
+    Kind::Str,
+    Kind::Bytes,
+    Kind::Tuple,
+    Kind::List,
+    Kind::Dict,
+    Kind::Instance,
+];
+
+/// The per-kind counts a report lists, as (kind, count): every synthetic kind, and a recorded
+/// kind ([`Kind::Object`], [`Kind::Leaf`]) only when its count is not zero, so that the records
+/// of generated streams are what they were before recorded kinds existed.
+pub fn reported_by_kind(counts: &[u64; NUM_KINDS]) -> impl Iterator<Item = (Kind, u64)> + '_ {
+    ALL_KINDS
+        .iter()
+        .map(|&k| (k, counts[k as usize]))
+        .filter(|&(k, n)| SYNTHETIC_KINDS.contains(&k) || n != 0)
+}
 
 impl Kind {
     /// The Python name of the kind.
@@ -59,6 +93,8 @@ impl Kind {
             Kind::List => "list",
             Kind::Dict => "dict",
             Kind::Instance => "instance",
+            Kind::Object => "object",
+            Kind::Leaf => "leaf",
         }
     }
 
@@ -79,7 +115,10 @@ impl Kind {
     /// True for kinds that can hold references (CPython's GC-capable types).
     #[inline]
     pub const fn is_container(self) -> bool {
-        matches!(self, Kind::Tuple | Kind::List | Kind::Dict | Kind::Instance)
+        matches!(
+            self,
+            Kind::Tuple | Kind::List | Kind::Dict | Kind::Instance | Kind::Object
+        )
     }
 
     /// The size `sys.getsizeof` reports for a freshly created object of this kind with length
@@ -95,6 +134,7 @@ impl Kind {
             Kind::List => 56 + 8 * len,
             Kind::Dict => DICT_EMPTY_SIZE as u64,
             Kind::Instance => INSTANCE_SIZE as u64,
+            Kind::Object | Kind::Leaf => len,
         };
         if s > u32::MAX as u64 {
             u32::MAX

@@ -31,7 +31,7 @@ pub use executor::{ExecConfig, ExecReport, Executor, ProbeRecord, TimelineSample
 pub use heap::Heap;
 pub use id::ObjId;
 pub use kind::Kind;
-pub use op::{GcOp, Op, Reg, StreamHeader};
+pub use op::{GcOp, InterpOp, Op, Reg, StreamHeader, TypeInfo};
 pub use params::{ParamError, ParamSpec, ParamType, Params};
 pub use strategy::{
     GcReply, GenerationStats, Preset, Strategy, StrategyFactory, StrategyInfo, StrategyStats,

@@ -82,6 +82,80 @@ pub enum Op {
     SafePoint,
     /// One of the program's own calls into the `gc` module.
     Gc(GcOp),
+    /// A recorded object: allocate an object of the stream's type `ty` (an index into the
+    /// header's [`StreamHeader::types`]) of `size` bytes into register `dst`, dropping what `dst`
+    /// held before. Its kind is [`Kind::Object`] for a container type and [`Kind::Leaf`]
+    /// otherwise; it starts with no slots.
+    New {
+        /// Destination register.
+        dst: Reg,
+        /// Index into the header's type table.
+        ty: u32,
+        /// Size in bytes.
+        size: u32,
+    },
+    /// What a recording of a real interpreter says its collector's own state did (see
+    /// [`InterpOp`]); a strategy that does not model CPython ignores it.
+    Interp(InterpOp),
+}
+
+// The executor's loop copies ops: adding a variant must not make them bigger.
+const _: () = assert!(std::mem::size_of::<Op>() == 16);
+
+/// The recorded interpreter's collector state, replayed into a strategy that models it.
+///
+/// A recording of a real program does not see every reference the program makes; it sees the
+/// interpreter's young-object count move, objects enter and leave the generation lists, and the
+/// collector's long-lived statistics. These ops carry that, so that a CPython model replaying
+/// the recording is driven by what the interpreter really counted (its free lists and allocator
+/// decide which allocations count) rather than by a guess.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum InterpOp {
+    /// The young count (`generations[0].count`) moved by `delta`: +1 per object allocated
+    /// through `_PyObject_GC_Link`, -1 per `PyObject_GC_Del` (never below 0). A positive delta is
+    /// where CPython checks its threshold.
+    Count {
+        /// The change.
+        delta: i32,
+    },
+    /// The object in register `reg` was tracked (`PyObject_GC_Track`) into generation
+    /// `generation` (0 for a track by the program; 1, 2 or 3 (permanent) only for objects that
+    /// existed before the recording started). Nothing happens if it is tracked already.
+    Track {
+        /// Register holding the object.
+        reg: Reg,
+        /// The generation list it joins.
+        generation: u8,
+    },
+    /// The object in register `reg` was untracked (`PyObject_GC_UnTrack`, or by the collector).
+    /// Nothing happens if it is not tracked.
+    Untrack {
+        /// Register holding the object.
+        reg: Reg,
+    },
+    /// The count of generation `generation` is `value` (the state at the recording's start).
+    SetCount {
+        /// 0, 1 or 2.
+        generation: u8,
+        /// The count.
+        value: u32,
+    },
+    /// The collector's long-lived statistics are these (the state at the recording's start).
+    LongLived {
+        /// `long_lived_total`: objects in the oldest generation after the last full collection.
+        total: u32,
+        /// `long_lived_pending`: objects that entered it since.
+        pending: u32,
+    },
+}
+
+/// A type of a recorded program, as the stream header lists it for [`Op::New`].
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TypeInfo {
+    /// `tp_name`.
+    pub name: String,
+    /// True for a container type (`Py_TPFLAGS_HAVE_GC`): its objects are [`Kind::Object`].
+    pub gc: bool,
 }
 
 /// The program's own calls into Python's `gc` module.
@@ -125,6 +199,8 @@ pub struct StreamHeader {
     pub registers: u32,
     /// The name table for `Event` and `Probe` ops.
     pub names: Vec<String>,
+    /// The type table for `New` ops (empty for a generated stream).
+    pub types: Vec<TypeInfo>,
 }
 
 /// Building a header: [`StreamHeader::new`] with the registers, then the builder methods for
@@ -150,6 +226,7 @@ impl StreamHeader {
             seed: 0,
             registers,
             names: Vec::new(),
+            types: Vec::new(),
         }
     }
 
@@ -178,6 +255,13 @@ impl StreamHeader {
     #[must_use]
     pub fn names<S: AsRef<str>>(mut self, names: impl IntoIterator<Item = S>) -> StreamHeader {
         self.names = names.into_iter().map(|s| s.as_ref().to_string()).collect();
+        self
+    }
+
+    /// This header with the type table `types` (for `New` ops), in order.
+    #[must_use]
+    pub fn types(mut self, types: Vec<TypeInfo>) -> StreamHeader {
+        self.types = types;
         self
     }
 

@@ -8,7 +8,7 @@
 //! inlined into the hot loop.
 
 use crate::heap::{Heap, ObjId};
-use crate::op::GcOp;
+use crate::op::{GcOp, InterpOp};
 use crate::params::{ParamError, ParamSpec, Params};
 use serde::{Deserialize, Serialize};
 
@@ -83,6 +83,13 @@ pub trait Strategy {
             _ => GcReply::None,
         }
     }
+
+    /// A recording's report of the real interpreter's collector state ([`InterpOp`]). `obj` is
+    /// the object in the op's register for `Track` and `Untrack` (never nil: the executor
+    /// skips an op on an empty register), and nil otherwise. A strategy that does not model
+    /// CPython's collector ignores these (the default).
+    #[inline]
+    fn interp(&mut self, _heap: &mut Heap, _op: &InterpOp, _obj: ObjId) {}
 
     /// The run is over (after the last op).
     fn finish(&mut self, _heap: &mut Heap) {}

@@ -37,6 +37,14 @@ pub enum ExecErrorKind {
         /// How many names the stream declares.
         names: u32,
     },
+    /// A type index beyond the stream's type table.
+    #[error("type #{ty} does not exist (the stream declares {types} types)")]
+    NoSuchType {
+        /// The index.
+        ty: u32,
+        /// How many types the stream declares.
+        types: u32,
+    },
     /// A heap operation failed.
     #[error(transparent)]
     Heap(#[from] HeapError),

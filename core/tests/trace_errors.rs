@@ -109,9 +109,9 @@ fn binary_errors_name_the_offset() {
     assert_eq!(at_byte(&e), 0);
     assert!(e.to_string().contains("50 4b 03 04"), "{e}");
 
-    let e = err(&patched(4, &[2, 0]));
+    let e = err(&patched(4, &[3, 0]));
     assert!(
-        matches!(e, TraceError::UnsupportedVersion { version: 2, .. }),
+        matches!(e, TraceError::UnsupportedVersion { version: 3, .. }),
         "{e}"
     );
     assert_eq!(at_byte(&e), 4);
@@ -245,9 +245,9 @@ fn text_errors_name_line_and_column() {
     let head = "gclab-trace text 1\nworkload w\nseed 1\nregisters 4\n";
     let with = |body: &str| format!("{head}{body}");
 
-    let e = err(b"gclab-trace text 2\n");
+    let e = err(b"gclab-trace text 3\n");
     assert!(
-        matches!(e, TraceError::UnsupportedVersion { version: 2, .. }),
+        matches!(e, TraceError::UnsupportedVersion { version: 3, .. }),
         "{e}"
     );
     assert_eq!(at_line(&e), (1, 18));

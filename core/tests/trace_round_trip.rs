@@ -241,6 +241,7 @@ fn arb_header() -> impl Strategy<Value = StreamHeader> {
             seed,
             registers,
             names,
+            types: Vec::new(),
         })
 }
 

@@ -39,6 +39,7 @@ fn text_quoting() {
         seed: 0,
         registers: 0,
         names: vec!["q\"\\\n\u{1}\u{2028}é".into(), "plain".into()],
+        types: Vec::new(),
     };
     let text = String::from_utf8(write(TraceFormat::Text, &header, &[], 1)).unwrap();
     assert_eq!(
@@ -86,6 +87,7 @@ fn hand_written_text() {
             seed: 7,
             registers: 3,
             names: vec!["Hi\t\0".into(), "two".into()],
+            types: Vec::new(),
         }
     );
     assert_eq!(

@@ -86,6 +86,8 @@ pub struct Characterisation {
 /// The analysis sink. See the module docs.
 pub struct Characteriser {
     heap: Heap,
+    /// Per type of the header's type table, the kind of its `New` objects.
+    type_kinds: Vec<Kind>,
     counts: Vec<u32>,
     last_dec: Vec<u64>,
     birth: Vec<u64>,
@@ -119,6 +121,11 @@ impl Characteriser {
     pub fn new(header: &StreamHeader) -> Characteriser {
         Characteriser {
             heap: Heap::new(header.registers, true),
+            type_kinds: header
+                .types
+                .iter()
+                .map(|t| if t.gc { Kind::Object } else { Kind::Leaf })
+                .collect(),
             counts: Vec::new(),
             last_dec: Vec::new(),
             birth: Vec::new(),
@@ -244,22 +251,13 @@ impl Characteriser {
 
     fn exec(&mut self, op: &Op) -> Result<(), String> {
         match *op {
-            Op::Alloc { dst, kind, len } => {
-                self.reg(dst)?;
-                let id = self.heap.alloc(kind, len).map_err(|e| e.to_string())?;
-                let i = id.index();
-                if i >= self.counts.len() {
-                    let n = self.heap.capacity().max(i + 1);
-                    self.counts.resize(n, 0);
-                    self.last_dec.resize(n, 0);
-                    self.birth.resize(n, 0);
-                }
-                self.counts[i] = 0;
-                self.birth[i] = self.t;
-                self.last_dec[i] = self.t;
-                let size = self.heap.size(id) as u64;
-                self.add_plus(size, 1);
-                self.set_reg(dst as usize, id);
+            Op::Alloc { dst, kind, len } => self.alloc(dst, kind, len)?,
+            Op::New { dst, ty, size } => {
+                let kind = *self
+                    .type_kinds
+                    .get(ty as usize)
+                    .ok_or_else(|| format!("type #{ty} does not exist"))?;
+                self.alloc(dst, kind, size)?;
             }
             Op::Store { obj, slot, src } => {
                 let o = self.obj(obj)?;
@@ -293,8 +291,28 @@ impl Characteriser {
                 self.reg(dst)?;
                 self.set_reg(dst as usize, ObjId::NIL);
             }
-            Op::Event { .. } | Op::Probe { .. } | Op::SafePoint | Op::Gc(_) => {}
+            Op::Event { .. } | Op::Probe { .. } | Op::SafePoint | Op::Gc(_) | Op::Interp(_) => {}
         }
+        Ok(())
+    }
+
+    /// An allocation into register `dst`.
+    fn alloc(&mut self, dst: u32, kind: Kind, len: u32) -> Result<(), String> {
+        self.reg(dst)?;
+        let id = self.heap.alloc(kind, len).map_err(|e| e.to_string())?;
+        let i = id.index();
+        if i >= self.counts.len() {
+            let n = self.heap.capacity().max(i + 1);
+            self.counts.resize(n, 0);
+            self.last_dec.resize(n, 0);
+            self.birth.resize(n, 0);
+        }
+        self.counts[i] = 0;
+        self.birth[i] = self.t;
+        self.last_dec[i] = self.t;
+        let size = self.heap.size(id) as u64;
+        self.add_plus(size, 1);
+        self.set_reg(dst as usize, id);
         Ok(())
     }
 

@@ -288,7 +288,7 @@ impl Heap {
                     });
                 }
             }
-            Kind::Dict | Kind::Instance => {
+            Kind::Dict | Kind::Instance | Kind::Object => {
                 if slot > len {
                     return Err(HeapError::SlotOutOfRange {
                         slot,
@@ -489,7 +489,7 @@ impl Heap {
     #[inline(never)]
     fn add_key(&mut self, i: usize, slot: u32, val: ObjId) -> Option<()> {
         let code = self.kinds[i];
-        if (code != Kind::Dict as u8 && code != Kind::Instance as u8)
+        if (code != Kind::Dict as u8 && code != Kind::Instance as u8 && code != Kind::Object as u8)
             || slot != self.pool.len(self.slots[i])
         {
             return None;

@@ -3,10 +3,11 @@
 //! replay's hot loop.
 
 use super::{
-    Position, TraceError, MAGIC, MAX_NAMES, MAX_PARAMS, MAX_REGISTERS, MAX_STRING_BYTES, VERSION,
+    Position, TraceError, MAGIC, MAX_NAMES, MAX_PARAMS, MAX_REGISTERS, MAX_STRING_BYTES, MAX_TYPES,
+    VERSION,
 };
 use crate::kind::Kind;
-use crate::op::{GcOp, Op, StreamHeader};
+use crate::op::{GcOp, InterpOp, Op, StreamHeader, TypeInfo};
 use crate::workload::{OpSink, Stop};
 use std::io::{self, Read};
 
@@ -27,6 +28,12 @@ pub(super) mod opcode {
     pub const GC_ENABLE: u8 = 0x13;
     pub const GC_DISABLE: u8 = 0x14;
     pub const GC_SET_THRESHOLD: u8 = 0x15;
+    pub const NEW: u8 = 0x0a;
+    pub const INTERP_COUNT: u8 = 0x20;
+    pub const INTERP_TRACK: u8 = 0x21;
+    pub const INTERP_UNTRACK: u8 = 0x22;
+    pub const INTERP_SET_COUNT: u8 = 0x23;
+    pub const INTERP_LONG_LIVED: u8 = 0x24;
     pub const END: u8 = 0xFF;
 }
 
@@ -59,7 +66,8 @@ fn put_str(buf: &mut Vec<u8>, s: &str) {
 
 pub(super) fn encode_binary_header(buf: &mut Vec<u8>, h: &StreamHeader) {
     buf.extend_from_slice(&MAGIC);
-    buf.extend_from_slice(&VERSION.to_le_bytes());
+    let version = if h.types.is_empty() { 1 } else { VERSION };
+    buf.extend_from_slice(&version.to_le_bytes());
     put_str(buf, &h.workload);
     put_varint(buf, h.seed);
     put_varint(buf, h.registers as u64);
@@ -71,6 +79,13 @@ pub(super) fn encode_binary_header(buf: &mut Vec<u8>, h: &StreamHeader) {
     put_varint(buf, h.names.len() as u64);
     for n in &h.names {
         put_str(buf, n);
+    }
+    if !h.types.is_empty() {
+        put_varint(buf, h.types.len() as u64);
+        for t in &h.types {
+            put_str(buf, &t.name);
+            buf.push(t.gc as u8);
+        }
     }
 }
 
@@ -132,6 +147,35 @@ pub(super) fn encode_binary_op(buf: &mut Vec<u8>, op: &Op) {
             put_zigzag(buf, t0);
             put_zigzag(buf, t1);
             put_zigzag(buf, t2);
+        }
+        Op::New { dst, ty, size } => {
+            buf.push(opcode::NEW);
+            v(buf, dst);
+            v(buf, ty);
+            v(buf, size);
+        }
+        Op::Interp(InterpOp::Count { delta }) => {
+            buf.push(opcode::INTERP_COUNT);
+            put_zigzag(buf, delta);
+        }
+        Op::Interp(InterpOp::Track { reg, generation }) => {
+            buf.push(opcode::INTERP_TRACK);
+            v(buf, reg);
+            buf.push(generation);
+        }
+        Op::Interp(InterpOp::Untrack { reg }) => {
+            buf.push(opcode::INTERP_UNTRACK);
+            v(buf, reg);
+        }
+        Op::Interp(InterpOp::SetCount { generation, value }) => {
+            buf.push(opcode::INTERP_SET_COUNT);
+            buf.push(generation);
+            v(buf, value);
+        }
+        Op::Interp(InterpOp::LongLived { total, pending }) => {
+            buf.push(opcode::INTERP_LONG_LIVED);
+            v(buf, total);
+            v(buf, pending);
         }
     }
 }
@@ -713,7 +757,7 @@ impl<R: Read> BinaryDecoder<R> {
         let lo = self.need("the format version (u16, little-endian)")?;
         let hi = self.need("the format version (u16, little-endian)")?;
         let version = u16::from_le_bytes([lo, hi]);
-        if version != VERSION {
+        if !(1..=VERSION).contains(&version) {
             return Err(TraceError::UnsupportedVersion {
                 at,
                 version: version.into(),
@@ -743,12 +787,34 @@ impl<R: Read> BinaryDecoder<R> {
         for _ in 0..n {
             names.push(self.string("a name", "length of a name")?);
         }
+        let mut types = Vec::new();
+        if version >= 2 {
+            let n = self.bounded("type-table size", MAX_TYPES)?;
+            types.reserve(n.min(1024) as usize);
+            for _ in 0..n {
+                let name = self.string("a type name", "length of a type name")?;
+                let at = self.at();
+                let gc = match self.need("the container flag of a type (0 or 1)")? {
+                    0 => false,
+                    1 => true,
+                    other => {
+                        return Err(TraceError::Syntax {
+                            at,
+                            found: format!("{other}"),
+                            expected: "a type's container flag, 0 or 1".into(),
+                        })
+                    }
+                };
+                types.push(TypeInfo { name, gc });
+            }
+        }
         Ok(StreamHeader {
             workload,
             params,
             seed,
             registers,
             names,
+            types,
         })
     }
 
@@ -772,7 +838,7 @@ impl<R: Read> BinaryDecoder<R> {
                     at,
                     found: format!("code {code}"),
                     expected:
-                        "a kind code 0..=7 (int, float, str, bytes, tuple, list, dict, instance)",
+                        "a kind code 0..=9 (int, float, str, bytes, tuple, list, dict, instance, object, leaf)",
                 })?;
                 let len = self.varint_u32("the len of alloc")?;
                 Op::Alloc { dst, kind, len }
@@ -824,6 +890,33 @@ impl<R: Read> BinaryDecoder<R> {
                 let t2 = self.zigzag_i32("the t2 (zig-zag) of gc threshold")?;
                 Op::Gc(GcOp::SetThreshold { t0, t1, t2 })
             }
+            NEW => {
+                let dst = self.varint_u32("the dst register of new")?;
+                let ty = self.varint_u32("the type of new")?;
+                let size = self.varint_u32("the size of new")?;
+                Op::New { dst, ty, size }
+            }
+            INTERP_COUNT => Op::Interp(InterpOp::Count {
+                delta: self.zigzag_i32("the delta (zig-zag) of interp count")?,
+            }),
+            INTERP_TRACK => {
+                let reg = self.varint_u32("the register of interp track")?;
+                let generation = self.need("the generation byte of interp track")?;
+                Op::Interp(InterpOp::Track { reg, generation })
+            }
+            INTERP_UNTRACK => Op::Interp(InterpOp::Untrack {
+                reg: self.varint_u32("the register of interp untrack")?,
+            }),
+            INTERP_SET_COUNT => {
+                let generation = self.need("the generation byte of interp set-count")?;
+                let value = self.varint_u32("the value of interp set-count")?;
+                Op::Interp(InterpOp::SetCount { generation, value })
+            }
+            INTERP_LONG_LIVED => {
+                let total = self.varint_u32("the total of interp long-lived")?;
+                let pending = self.varint_u32("the pending of interp long-lived")?;
+                Op::Interp(InterpOp::LongLived { total, pending })
+            }
             END => {
                 let at = self.at();
                 let declared = self.varint("the op count of the end marker")?;
@@ -844,7 +937,7 @@ impl<R: Read> BinaryDecoder<R> {
                 return Err(TraceError::UnknownOpcode {
                     at,
                     found: format!("0x{other:02x}"),
-                    expected: "an opcode 0x01..=0x09, 0x10..=0x15 or the end marker 0xff",
+                    expected: "an opcode 0x01..=0x0a, 0x10..=0x15, 0x20..=0x24 or the end marker 0xff",
                 })
             }
         };

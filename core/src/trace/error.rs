@@ -40,7 +40,7 @@ pub enum TraceError {
         found: String,
     },
     /// The trace declares a format version this reader does not know.
-    #[error("unsupported trace format version {version} at {at}: expected version {VERSION}")]
+    #[error("unsupported trace format version {version} at {at}: expected version 1 to {VERSION}")]
     UnsupportedVersion {
         /// Where the version is.
         at: Position,

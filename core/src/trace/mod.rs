@@ -53,8 +53,12 @@ use std::path::Path;
 
 /// The four bytes a binary trace starts with.
 pub const MAGIC: [u8; 4] = *b"GCLT";
-/// The version of the trace format this module writes and reads (both forms).
-pub const VERSION: u16 = 1;
+/// The newest version of the trace format this module reads (both forms); it reads every
+/// version from 1. Version 2 adds a type table to the header (for a recording's `New` ops); a
+/// stream without types is written as version 1, byte for byte as before.
+pub const VERSION: u16 = 2;
+/// Most entries a trace's type table may hold.
+pub const MAX_TYPES: u64 = 1 << 20;
 /// The start of a text trace's first line, which continues with a space and the version.
 pub const TEXT_MAGIC: &str = "gclab-trace text";
 /// Longest string (workload name, parameter key or value, name) a trace may hold, in bytes.

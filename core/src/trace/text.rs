@@ -3,10 +3,10 @@
 
 use super::{
     Position, TraceError, MAX_NAMES, MAX_PARAMS, MAX_REGISTERS, MAX_STRING_BYTES,
-    MAX_TEXT_LINE_BYTES, TEXT_MAGIC, VERSION,
+    MAX_TEXT_LINE_BYTES, MAX_TYPES, TEXT_MAGIC, VERSION,
 };
 use crate::kind::Kind;
-use crate::op::{GcOp, Op, StreamHeader};
+use crate::op::{GcOp, InterpOp, Op, StreamHeader, TypeInfo};
 use std::fmt;
 use std::io::{self, BufRead, BufReader, Read, Write};
 
@@ -48,7 +48,8 @@ fn put_text_str(buf: &mut Vec<u8>, s: &str, is_key: bool) {
 }
 
 pub(super) fn encode_text_header(buf: &mut Vec<u8>, h: &StreamHeader) {
-    push_line(buf, format_args!("{TEXT_MAGIC} {VERSION}"));
+    let version = if h.types.is_empty() { 1 } else { VERSION };
+    push_line(buf, format_args!("{TEXT_MAGIC} {version}"));
     buf.extend_from_slice(b"workload ");
     put_text_str(buf, &h.workload, false);
     buf.push(b'\n');
@@ -65,6 +66,11 @@ pub(super) fn encode_text_header(buf: &mut Vec<u8>, h: &StreamHeader) {
         buf.extend_from_slice(b"name ");
         put_text_str(buf, n, false);
         buf.push(b'\n');
+    }
+    for t in &h.types {
+        buf.extend_from_slice(b"type ");
+        put_text_str(buf, &t.name, false);
+        buf.extend_from_slice(if t.gc { b" gc\n" } else { b" leaf\n" });
     }
 }
 
@@ -91,6 +97,22 @@ pub(super) fn encode_text_op(buf: &mut Vec<u8>, op: &Op) {
         Op::Gc(GcOp::SetThreshold { t0, t1, t2 }) => {
             push_line(buf, format_args!("gc threshold {t0} {t1} {t2}"))
         }
+        Op::New { dst, ty, size } => push_line(buf, format_args!("new r{dst} {ty} {size}")),
+        Op::Interp(InterpOp::Count { delta }) => {
+            push_line(buf, format_args!("interp count {delta}"))
+        }
+        Op::Interp(InterpOp::Track { reg, generation }) => {
+            push_line(buf, format_args!("interp track r{reg} {generation}"))
+        }
+        Op::Interp(InterpOp::Untrack { reg }) => {
+            push_line(buf, format_args!("interp untrack r{reg}"))
+        }
+        Op::Interp(InterpOp::SetCount { generation, value }) => {
+            push_line(buf, format_args!("interp set-count {generation} {value}"))
+        }
+        Op::Interp(InterpOp::LongLived { total, pending }) => {
+            push_line(buf, format_args!("interp long-lived {total} {pending}"))
+        }
     }
 }
 
@@ -108,7 +130,7 @@ pub(super) struct TextDecoder<R: Read> {
 
 /// What a text-form op line may start with.
 const TEXT_OPS: &str = "an op (alloc, store, append, load, copy, clear, event, probe, safepoint, \
-                        gc) or `end`";
+                        gc, new, interp) or `end`";
 
 impl<R: Read> TextDecoder<R> {
     /// A decoder reading from `r`, of a file whose first bytes, `consumed`, format detection
@@ -217,6 +239,7 @@ impl<R: Read> TextDecoder<R> {
         let mut registers: Option<u32> = None;
         let mut params = Vec::new();
         let mut names = Vec::new();
+        let mut types = Vec::new();
         loop {
             if !self.next_content_line()? {
                 return Err(TraceError::Truncated {
@@ -268,6 +291,24 @@ impl<R: Read> TextDecoder<R> {
                     }
                     names.push(c.string("a name", false)?);
                 }
+                "type" => {
+                    if types.len() as u64 >= MAX_TYPES {
+                        return Err(TraceError::LimitExceeded {
+                            at: c.at(pos),
+                            what: "type-table size",
+                            value: MAX_TYPES + 1,
+                            limit: MAX_TYPES,
+                        });
+                    }
+                    let name = c.string("a type name", false)?;
+                    let (fpos, flag) = c.token();
+                    let gc = match flag {
+                        "gc" => true,
+                        "leaf" => false,
+                        _ => return Err(c.syntax(fpos, "`gc` or `leaf` after a type's name", flag)),
+                    };
+                    types.push(TypeInfo { name, gc });
+                }
                 _ => {
                     // The first op (or `end`): the header is over.
                     let missing = if workload.is_none() {
@@ -298,6 +339,7 @@ impl<R: Read> TextDecoder<R> {
             seed: seed.unwrap_or_default(),
             registers: registers.unwrap_or_default(),
             names,
+            types,
         })
     }
 
@@ -354,6 +396,13 @@ impl<R: Read> TextDecoder<R> {
             }
             "safepoint" => Op::SafePoint,
             "gc" => Op::Gc(c.gc_op()?),
+            "new" => {
+                let dst = c.reg("the dst register of new")?;
+                let ty = c.u32("the type of new")?;
+                let size = c.u32("the size of new")?;
+                Op::New { dst, ty, size }
+            }
+            "interp" => Op::Interp(c.interp_op()?),
             "end" => {
                 let npos = c.peek_pos();
                 let at = c.at(npos);
@@ -374,7 +423,7 @@ impl<R: Read> TextDecoder<R> {
                 }
                 return Ok(None);
             }
-            "workload" | "seed" | "registers" | "param" | "name" => {
+            "workload" | "seed" | "registers" | "param" | "name" | "type" => {
                 return Err(c.syntax(
                     pos,
                     format!("{TEXT_OPS}; header lines must come before the first op"),
@@ -524,7 +573,7 @@ impl<'a> Cursor<'a> {
         let version = parse_u64(v).ok_or_else(|| {
             self.syntax(pos, "the format version number after `gclab-trace text`", v)
         })?;
-        if version != u64::from(VERSION) {
+        if !(1..=u64::from(VERSION)).contains(&version) {
             return Err(TraceError::UnsupportedVersion {
                 at: self.at(pos),
                 version,
@@ -608,6 +657,48 @@ impl<'a> Cursor<'a> {
                 })
             }
         })
+    }
+
+    /// The rest of an `interp` line.
+    fn interp_op(&mut self) -> Result<InterpOp, TraceError> {
+        let (spos, sub) = self.token();
+        Ok(match sub {
+            "count" => InterpOp::Count {
+                delta: self.i32("the delta of interp count")?,
+            },
+            "track" => {
+                let reg = self.reg("the register of interp track")?;
+                let generation = self.u8("the generation of interp track")?;
+                InterpOp::Track { reg, generation }
+            }
+            "untrack" => InterpOp::Untrack {
+                reg: self.reg("the register of interp untrack")?,
+            },
+            "set-count" => {
+                let generation = self.u8("the generation of interp set-count")?;
+                let value = self.u32("the value of interp set-count")?;
+                InterpOp::SetCount { generation, value }
+            }
+            "long-lived" => {
+                let total = self.u32("the total of interp long-lived")?;
+                let pending = self.u32("the pending of interp long-lived")?;
+                InterpOp::LongLived { total, pending }
+            }
+            _ => {
+                return Err(TraceError::UnknownOpcode {
+                    at: self.at(spos),
+                    found: format!("`interp {}`", clip(sub)),
+                    expected: "interp count, track, untrack, set-count or long-lived",
+                })
+            }
+        })
+    }
+
+    /// An integer operand of at most 255.
+    fn u8(&mut self, what: &str) -> Result<u8, TraceError> {
+        let pos = self.peek_pos();
+        let v = self.u32(what)?;
+        u8::try_from(v).map_err(|_| self.syntax(pos, format!("{what} (at most 255)"), &v.to_string()))
     }
 
     /// A bare or quoted string. A bare key stops at `=`.

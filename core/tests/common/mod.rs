@@ -55,6 +55,7 @@ pub fn sample_header() -> StreamHeader {
             "#not a comment".into(),
             "\u{7f}\u{1}\u{85}".into(),
         ],
+        types: Vec::new(),
     }
 }
 
@@ -146,6 +147,7 @@ pub fn tiny() -> (StreamHeader, Vec<Op>) {
         seed: 42,
         registers: 2,
         names: vec!["request_end".into()],
+        types: Vec::new(),
     };
     let ops = vec![
         Op::Alloc {

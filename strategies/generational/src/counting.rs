@@ -61,8 +61,13 @@ impl Generational {
             // a list
             REVERSE_TRAVERSE => put(&mut self.list_free, LIST_FREELIST_MAX),
             IS_DICT => put(&mut self.dict_free, DICT_FREELIST_MAX),
-            // an instance
-            0 => false,
+            // an instance, or a recording's object (whose count the recording carries)
+            0 => {
+                if heap.kind(id) == Kind::Object {
+                    return;
+                }
+                false
+            }
             // a tuple
             _ => {
                 let len = heap.slots(id).len();

@@ -46,7 +46,7 @@ pub(crate) const fn kind_bits(kind: Kind) -> u8 {
         Kind::Tuple => CONTAINER | IS_TUPLE | REVERSE_TRAVERSE,
         Kind::Dict => CONTAINER | IS_DICT,
         Kind::List => CONTAINER | REVERSE_TRAVERSE,
-        Kind::Instance => CONTAINER,
+        Kind::Instance | Kind::Object => CONTAINER,
         _ => 0,
     }
 }

@@ -4,13 +4,13 @@
 use crate::config::Reason;
 use crate::counting::take;
 use crate::layout::{
-    kind_bits, node, HAS_REFS, IS_DICT, NUM_GENERATIONS, PERM, POLICIES, SCHEDULED, TRACKED,
+    kind_bits, node, CONTAINER, HAS_REFS, IS_DICT, NUM_GENERATIONS, PERM, POLICIES, TRACKED,
     TUPLE_MAXSAVESIZE,
 };
 use crate::Generational;
 use gclab_core::heap::{Heap, ObjId};
 use gclab_core::kind::Kind;
-use gclab_core::op::GcOp;
+use gclab_core::op::{GcOp, InterpOp};
 use gclab_core::strategy::{GcReply, StrategyStats};
 use gclab_core::Strategy;
 
@@ -37,6 +37,9 @@ impl Strategy for Generational {
         let counted = match kind {
             Kind::List => !take(&mut self.list_free),
             Kind::Instance => true,
+            // A recording's container: tracked at once, counted by the recording's own
+            // `InterpOp::Count` ops.
+            Kind::Object => false,
             Kind::Dict => !take(&mut self.dict_free),
             Kind::Tuple => {
                 let len = heap.slots(id).len();
@@ -49,15 +52,7 @@ impl Strategy for Generational {
         };
         if counted {
             self.count[0] += 1;
-            if self.should_schedule() {
-                if self.cfg.deferred {
-                    // 3.12+: _Py_ScheduleGC; serviced at the next eval-breaker check.
-                    self.pending |= SCHEDULED;
-                } else {
-                    // 3.11: collect inside the allocation, before the new object is tracked.
-                    self.run_gc(heap);
-                }
-            }
+            self.after_increment(heap);
         }
         if kind != Kind::Dict {
             // track (the collection above never touches the untracked new object's flags)
@@ -65,6 +60,42 @@ impl Strategy for Generational {
             self.flags[i] = bits | TRACKED;
             self.tracked_tuples += (kind == Kind::Tuple) as u64;
             self.link_tail(heap, 0, node(id));
+        }
+    }
+
+    fn interp(&mut self, heap: &mut Heap, op: &InterpOp, obj: ObjId) {
+        match *op {
+            InterpOp::Count { delta } => {
+                if delta > 0 {
+                    self.count[0] += i64::from(delta);
+                    self.after_increment(heap);
+                } else {
+                    // PyObject_GC_Del: `if (count > 0) count--`.
+                    self.count[0] = (self.count[0] + i64::from(delta)).max(0);
+                }
+            }
+            InterpOp::Track { generation, .. } => {
+                let f = self.flags[obj.index()];
+                if f & CONTAINER != 0 && f & TRACKED == 0 {
+                    self.set_tracked(obj);
+                    self.link_tail(heap, u32::from(generation.min(PERM as u8)), node(obj));
+                }
+            }
+            InterpOp::Untrack { .. } => {
+                if self.flags[obj.index()] & TRACKED != 0 {
+                    self.clear_tracked(obj);
+                    self.unlink(heap, node(obj));
+                }
+            }
+            InterpOp::SetCount { generation, value } => {
+                if let Some(c) = self.count.get_mut(usize::from(generation)) {
+                    *c = i64::from(value);
+                }
+            }
+            InterpOp::LongLived { total, pending } => {
+                self.long_lived_total = u64::from(total);
+                self.long_lived_pending = u64::from(pending);
+            }
         }
     }
 

@@ -7,7 +7,7 @@ mod phases;
 pub(crate) mod walk;
 
 use crate::config::Reason;
-use crate::layout::{IS_DICT, NUM_GENERATIONS, TUPLE_MAXSAVESIZE};
+use crate::layout::{IS_DICT, NUM_GENERATIONS, SCHEDULED, TUPLE_MAXSAVESIZE};
 use crate::Generational;
 use gclab_core::heap::Heap;
 use walk::RUNS_MIN;
@@ -26,6 +26,20 @@ impl Generational {
             && self.enabled
             && self.threshold[0] != 0
             && !self.collecting
+    }
+
+    /// What follows an increment of the young count (`_PyObject_GC_Link`): a collection now
+    /// (3.11, inside the allocation, before the new object is tracked) or scheduled for the
+    /// next eval-breaker check (3.12+, `_Py_ScheduleGC`), when the threshold is passed.
+    #[inline]
+    pub(crate) fn after_increment(&mut self, heap: &mut Heap) {
+        if self.should_schedule() {
+            if self.cfg.deferred {
+                self.pending |= SCHEDULED;
+            } else {
+                self.run_gc(heap);
+            }
+        }
     }
 
     /// `gc_collect_generations`: picks the generation (with the 25% veto) and collects it.
