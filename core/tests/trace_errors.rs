@@ -121,7 +121,7 @@ fn binary_errors_name_the_offset() {
     assert_eq!(at_byte(&e), TINY_OPS as u64);
     assert!(e.to_string().contains("0x42"), "{e}");
 
-    let e = err(&patched(TINY_OPS + 2, &[8]));
+    let e = err(&patched(TINY_OPS + 2, &[10]));
     assert!(matches!(e, TraceError::UnknownKind { .. }), "{e}");
     assert_eq!(at_byte(&e), TINY_OPS as u64 + 2);
 
