@@ -937,7 +937,8 @@ impl<R: Read> BinaryDecoder<R> {
                 return Err(TraceError::UnknownOpcode {
                     at,
                     found: format!("0x{other:02x}"),
-                    expected: "an opcode 0x01..=0x0a, 0x10..=0x15, 0x20..=0x24 or the end marker 0xff",
+                    expected:
+                        "an opcode 0x01..=0x0a, 0x10..=0x15, 0x20..=0x24 or the end marker 0xff",
                 })
             }
         };

@@ -305,7 +305,9 @@ impl<R: Read> TextDecoder<R> {
                     let gc = match flag {
                         "gc" => true,
                         "leaf" => false,
-                        _ => return Err(c.syntax(fpos, "`gc` or `leaf` after a type's name", flag)),
+                        _ => {
+                            return Err(c.syntax(fpos, "`gc` or `leaf` after a type's name", flag))
+                        }
                     };
                     types.push(TypeInfo { name, gc });
                 }
@@ -698,7 +700,8 @@ impl<'a> Cursor<'a> {
     fn u8(&mut self, what: &str) -> Result<u8, TraceError> {
         let pos = self.peek_pos();
         let v = self.u32(what)?;
-        u8::try_from(v).map_err(|_| self.syntax(pos, format!("{what} (at most 255)"), &v.to_string()))
+        u8::try_from(v)
+            .map_err(|_| self.syntax(pos, format!("{what} (at most 255)"), &v.to_string()))
     }
 
     /// A bare or quoted string. A bare key stops at `=`.

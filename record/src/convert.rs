@@ -1,0 +1,1031 @@
+//! Turning a raw recording into a gclab op stream that CPython's model replays as the real
+//! interpreter ran.
+//!
+//! # What the recording knows, and what the stream says
+//!
+//! A recording sees every object's creation and death, the young count at each of them, and, at
+//! each real collection's start, the objects of the generations collected with their referents.
+//! It does not see the program's pointer stores. The converter therefore keeps, for every live
+//! object, one reference in a register of its own (a root) from its creation to its recorded
+//! death, and gives the model the object graph where the collector looks at it:
+//!
+//! - **Deaths by reference counting** are replayed as they happened: the references the model
+//!   still has to the object (edges it was given at earlier collections) are overwritten with
+//!   `None`, then its register is cleared, so every strategy that counts references frees it at
+//!   that op.
+//! - **At each real collection** the model's young generations are made what the snapshot says:
+//!   objects the interpreter tracked or untracked meanwhile are tracked or untracked
+//!   ([`InterpOp::Track`], [`InterpOp::Untrack`]); each snapshot object's slots become its
+//!   recorded referents; survivors the real collector will untrack are untracked first (so that
+//!   the survivor counts, and with them `long_lived_pending`, agree); and the objects the real
+//!   collection freed lose their register and every reference from outside the snapshot. The
+//!   model then finds exactly them unreachable, if it computes what CPython computes.
+//! - **The young count** comes from the recording ([`InterpOp::Count`]), because CPython's free
+//!   lists and allocators decide which allocations count. A CPython model triggers on it as the
+//!   interpreter does: 3.11 at the count op, 3.12+ at the next [`Op::SafePoint`]. The converter
+//!   puts a safe point before every increment, except between the real threshold crossing and the
+//!   real collection (where the interpreter had not reached its eval breaker yet), and one at each
+//!   real collection's start.
+//!
+//! Under other settings than the recorded ones (other thresholds, another strategy) the same
+//! stream is an approximation: garbage becomes unreachable at the real collection that found it,
+//! not earlier, and edges are those of the last snapshot. `docs/recording.md` says what that
+//! costs, measured.
+//!
+//! The conversion runs twice over the raw log (see [`convert`]): the first pass learns the types,
+//! each object's size at death and the registers needed, which the stream header and `New` ops
+//! must carry before they are known.
+
+use crate::raw::{Event, Mark, RawError, RawReader, F_GC_TYPE, F_IN_GC};
+use gclab_core::op::{GcOp, InterpOp, Op, StreamHeader, TypeInfo};
+use gclab_core::trace::MAX_REGISTERS;
+use gclab_core::workload::{OpSink, Stop};
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeSet, HashMap, HashSet};
+use std::io::Read;
+use thiserror::Error;
+
+/// No object.
+const NONE: u32 = u32::MAX;
+/// The register that is never written: storing it stores `None`.
+const NIL_REG: u32 = 0;
+
+/// What made a real collection run.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Trigger {
+    /// The young count passed the threshold.
+    Automatic,
+    /// The program called `gc.collect()`.
+    Manual,
+}
+
+/// One real collection, as the collector log beside a recording lists it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RealCollection {
+    /// Position in the recording, from 0.
+    pub index: u64,
+    /// The generation collected.
+    pub generation: u8,
+    /// Objects collected (what `gc.callbacks` reported).
+    pub collected: u64,
+    /// Objects found uncollectable.
+    pub uncollectable: u64,
+    /// Wall time from the "start" to the "stop" callback, ns (the recorder's snapshot included).
+    pub duration_ns: u64,
+    /// The three generation counts when it started.
+    pub counts_before: [u32; 3],
+    /// Why it ran.
+    pub trigger: Trigger,
+    /// Objects in the generations collected, at its start.
+    pub examined: u64,
+    /// Of those, the objects that died during it.
+    pub died: u64,
+    /// Index of the op of the converted stream at which a faithful model collects.
+    pub at_op: u64,
+}
+
+/// What the conversion had to infer or could not place, for the fidelity report.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Diagnostics {
+    /// Records read.
+    pub records: u64,
+    /// Objects created while recording.
+    pub creates: u64,
+    /// Recorded deaths of known objects.
+    pub deaths: u64,
+    /// Objects that existed before the recording and were given to the model.
+    pub materialized: u64,
+    /// Deaths inferred because an address was created again without a recorded death (a missed
+    /// `tp_dealloc`, or an in-place resize).
+    pub inferred_deaths: u64,
+    /// Deaths of objects the recording never saw alive (they existed before it started).
+    pub unknown_deaths: u64,
+    /// Edges to objects the recording never saw alive (immortal or older objects), left out.
+    pub unknown_referents: u64,
+    /// Track and untrack ops emitted to match the snapshots.
+    pub tracking_fixes: u64,
+    /// Slot stores emitted to give the model the snapshots' edges.
+    pub edge_stores: u64,
+    /// Ops in the stream.
+    pub ops: u64,
+    /// The recording had no END record (the program was killed): what was complete was kept.
+    pub truncated: Option<String>,
+}
+
+/// A converted recording: the stream's header, the real collections and the diagnostics.
+#[derive(Clone, Debug)]
+pub struct Conversion {
+    /// The header the stream was written with.
+    pub header: StreamHeader,
+    /// The real run's collections, in order.
+    pub collections: Vec<RealCollection>,
+    /// What the conversion inferred.
+    pub diagnostics: Diagnostics,
+    /// The recording interpreter's `PY_VERSION_HEX`.
+    pub python_hex: u32,
+}
+
+/// A recording that cannot be converted.
+#[derive(Debug, Error)]
+pub enum ConvertError {
+    /// The raw log cannot be read.
+    #[error(transparent)]
+    Raw(#[from] RawError),
+    /// The sink refused the stream.
+    #[error("writing the converted stream failed: {0}")]
+    Sink(Stop),
+    /// More objects live at once than a stream may have registers.
+    #[error("the recording holds {0} objects at once, more than the {MAX_REGISTERS} registers a stream may have")]
+    TooManyObjects(u64),
+}
+
+/// Converts the raw log that `open` opens (called twice: two passes) into an op stream for
+/// `sink`, whose header gets `workload` and `params`.
+pub fn convert<R: Read>(
+    mut open: impl FnMut() -> std::io::Result<R>,
+    workload: &str,
+    params: Vec<(String, String)>,
+    sink: &mut dyn OpSink,
+) -> Result<Conversion, ConvertError> {
+    // Pass 1: types, sizes at death, registers.
+    let mut first = Converter::new(None);
+    let reader = RawReader::new(open().map_err(RawError::Io)?)?;
+    let python_hex = reader.python_hex();
+    first.run(reader, &mut Discard)?;
+    let registers = first.max_reg as u64 + 1;
+    if registers > MAX_REGISTERS as u64 {
+        return Err(ConvertError::TooManyObjects(registers));
+    }
+    let header = StreamHeader::new(registers as u32)
+        .workload(workload)
+        .params(params)
+        .types(first.type_table());
+    // Pass 2: the stream.
+    let mut second = Converter::new(Some(first.death_size));
+    second.types = first.types;
+    let mut out = Out {
+        sink,
+        buf: Vec::with_capacity(CHUNK),
+        ops: 0,
+    };
+    out.sink.begin(&header).map_err(ConvertError::Sink)?;
+    second.run(RawReader::new(open().map_err(RawError::Io)?)?, &mut out)?;
+    out.flush()?;
+    second.diag.ops = out.ops;
+    Ok(Conversion {
+        header,
+        collections: second.collections,
+        diagnostics: second.diag,
+        python_hex,
+    })
+}
+
+const CHUNK: usize = 4096;
+
+/// Where ops go.
+trait Emit {
+    fn emit(&mut self, op: Op) -> Result<(), ConvertError>;
+    /// Ops emitted so far.
+    fn count(&self) -> u64;
+}
+
+/// Pass 1: ops are counted and dropped.
+struct Discard;
+impl Emit for Discard {
+    fn emit(&mut self, _op: Op) -> Result<(), ConvertError> {
+        Ok(())
+    }
+    fn count(&self) -> u64 {
+        0
+    }
+}
+
+/// Pass 2: ops are buffered and handed to the sink in chunks.
+struct Out<'a> {
+    sink: &'a mut dyn OpSink,
+    buf: Vec<Op>,
+    ops: u64,
+}
+impl Out<'_> {
+    fn flush(&mut self) -> Result<(), ConvertError> {
+        if !self.buf.is_empty() {
+            self.sink.ops(&self.buf).map_err(ConvertError::Sink)?;
+            self.buf.clear();
+        }
+        Ok(())
+    }
+}
+impl Emit for Out<'_> {
+    fn emit(&mut self, op: Op) -> Result<(), ConvertError> {
+        self.buf.push(op);
+        self.ops += 1;
+        if self.buf.len() == CHUNK {
+            self.flush()?;
+        }
+        Ok(())
+    }
+    fn count(&self) -> u64 {
+        self.ops
+    }
+}
+
+/// The converter's view of one model object.
+#[derive(Clone, Debug, Default)]
+struct Obj {
+    /// Its register (0: none, its root was dropped).
+    reg: u32,
+    gc: bool,
+    tracked: bool,
+    generation: u8,
+    alive: bool,
+    /// The model's slots: object numbers or NONE.
+    slots: Vec<u32>,
+    /// (referrer, slot) pairs that pointed here when added; checked before use (lazy removal).
+    in_edges: Vec<(u32, u32)>,
+    /// How many of `in_edges` are current.
+    indegree: u32,
+}
+
+/// A snapshot object with its referents.
+struct Snap {
+    addr: u64,
+    tid: u16,
+    generation: u8,
+    edges: Vec<u64>,
+    size: u64,
+}
+
+struct Converter {
+    objs: Vec<Obj>,
+    live: HashMap<u64, u32>,
+    gens: [BTreeSet<u32>; 4],
+    free_regs: Vec<u32>,
+    next_reg: u32,
+    max_reg: u32,
+    /// Known types by recorder id: (name, gc, basic size).
+    types: Vec<Option<(String, bool, u16)>>,
+    /// Pass 1 fills it; pass 2 reads it: size at death by object number.
+    death_size: Vec<u32>,
+    sizes_known: bool,
+    prev_gc0: u16,
+    count0: i64,
+    threshold0: i64,
+    enabled: bool,
+    pending_manual: Option<i32>,
+    counts_now: [u32; 3],
+    collections: Vec<RealCollection>,
+    diag: Diagnostics,
+    started: bool,
+}
+
+impl Converter {
+    fn new(death_size: Option<Vec<u32>>) -> Converter {
+        Converter {
+            objs: Vec::new(),
+            live: HashMap::new(),
+            gens: Default::default(),
+            free_regs: Vec::new(),
+            next_reg: NIL_REG + 1,
+            max_reg: NIL_REG,
+            types: Vec::new(),
+            sizes_known: death_size.is_some(),
+            death_size: death_size.unwrap_or_default(),
+            prev_gc0: 0,
+            count0: 0,
+            threshold0: 0,
+            enabled: true,
+            pending_manual: None,
+            counts_now: [0; 3],
+            collections: Vec::new(),
+            diag: Diagnostics::default(),
+            started: false,
+        }
+    }
+
+    /// The header's type table: one entry per recorder type id, then the two catch-alls for
+    /// objects whose type overflowed the 16-bit id.
+    fn type_table(&self) -> Vec<TypeInfo> {
+        let mut t: Vec<TypeInfo> = self
+            .types
+            .iter()
+            .map(|e| match e {
+                Some((name, gc, _)) => TypeInfo {
+                    name: name.clone(),
+                    gc: *gc,
+                },
+                None => TypeInfo {
+                    name: "<unnamed>".into(),
+                    gc: false,
+                },
+            })
+            .collect();
+        t.push(TypeInfo {
+            name: "<other>".into(),
+            gc: false,
+        });
+        t.push(TypeInfo {
+            name: "<other container>".into(),
+            gc: true,
+        });
+        t
+    }
+
+    /// The stream type of an object of recorder type `tid` with flags `flags`.
+    fn ty(&self, tid: u16, gc: bool) -> u32 {
+        if tid != u16::MAX
+            && (tid as usize) < self.types.len()
+            && self.types[tid as usize].is_some()
+        {
+            tid as u32
+        } else {
+            self.types.len() as u32 + gc as u32
+        }
+    }
+
+    fn type_is_gc(&self, tid: u16) -> bool {
+        self.types
+            .get(tid as usize)
+            .and_then(|t| t.as_ref())
+            .is_some_and(|t| t.1)
+    }
+
+    fn alloc_reg(&mut self) -> u32 {
+        let r = self.free_regs.pop().unwrap_or_else(|| {
+            let r = self.next_reg;
+            self.next_reg += 1;
+            r
+        });
+        self.max_reg = self.max_reg.max(r);
+        r
+    }
+
+    /// A new model object at `addr` (the caller has handled an old one there).
+    fn new_obj(
+        &mut self,
+        out: &mut dyn Emit,
+        addr: u64,
+        tid: u16,
+        gc: bool,
+        size: u64,
+    ) -> Result<u32, ConvertError> {
+        let id = self.objs.len() as u32;
+        let reg = self.alloc_reg();
+        let known = self.death_size.get(id as usize).copied().unwrap_or(0);
+        let size = if self.sizes_known && known > 0 {
+            known
+        } else {
+            size.min(u32::MAX as u64) as u32
+        };
+        out.emit(Op::New {
+            dst: reg,
+            ty: self.ty(tid, gc),
+            size,
+        })?;
+        self.objs.push(Obj {
+            reg,
+            gc,
+            tracked: gc,
+            generation: 0,
+            alive: true,
+            ..Obj::default()
+        });
+        if gc {
+            self.gens[0].insert(id);
+        }
+        self.live.insert(addr, id);
+        Ok(id)
+    }
+
+    /// The young count moved to `gc0` (low 16 bits): the count op, after a safe point where the
+    /// interpreter could have serviced a scheduled collection.
+    fn count(&mut self, out: &mut dyn Emit, gc0: u16) -> Result<(), ConvertError> {
+        let d = gc0.wrapping_sub(self.prev_gc0) as i16 as i32;
+        self.prev_gc0 = gc0;
+        if d == 0 {
+            return Ok(());
+        }
+        if d > 0 && !self.in_gap() {
+            out.emit(Op::SafePoint)?;
+        }
+        out.emit(Op::Interp(InterpOp::Count { delta: d }))?;
+        self.count0 = (self.count0 + d as i64).max(0);
+        Ok(())
+    }
+
+    /// Between a threshold crossing and the collection it schedules.
+    fn in_gap(&self) -> bool {
+        self.enabled && self.threshold0 != 0 && self.count0 > self.threshold0
+    }
+
+    /// Sets object `o`'s slots to `new`, emitting a store per slot that changes.
+    fn set_slots(&mut self, out: &mut dyn Emit, o: u32, new: &[u32]) -> Result<(), ConvertError> {
+        let n = self.objs[o as usize].slots.len().max(new.len());
+        for i in 0..n {
+            let old = self.objs[o as usize].slots.get(i).copied().unwrap_or(NONE);
+            let v = new.get(i).copied().unwrap_or(NONE);
+            if old == v {
+                continue;
+            }
+            let src = if v == NONE {
+                NIL_REG
+            } else {
+                self.objs[v as usize].reg
+            };
+            out.emit(Op::Store {
+                obj: self.objs[o as usize].reg,
+                slot: i as u32,
+                src,
+            })?;
+            self.diag.edge_stores += 1;
+            let slots = &mut self.objs[o as usize].slots;
+            if i == slots.len() {
+                slots.push(v);
+            } else {
+                slots[i] = v;
+            }
+            if old != NONE {
+                self.objs[old as usize].indegree -= 1;
+            }
+            if v != NONE {
+                let t = &mut self.objs[v as usize];
+                t.in_edges.push((o, i as u32));
+                t.indegree += 1;
+                if t.in_edges.len() > 2 * t.indegree as usize + 8 {
+                    self.compact_in_edges(v);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Drops `in_edges` entries of `t` that are no longer current.
+    fn compact_in_edges(&mut self, t: u32) {
+        let mut edges = std::mem::take(&mut self.objs[t as usize].in_edges);
+        edges.retain(|&(r, s)| {
+            let ro = &self.objs[r as usize];
+            ro.alive && ro.slots.get(s as usize) == Some(&t)
+        });
+        edges.sort_unstable();
+        edges.dedup();
+        self.objs[t as usize].in_edges = edges;
+    }
+
+    /// Overwrites with `None` every current reference to `t` from a live object for which
+    /// `keep(referrer)` is false.
+    fn cut_in_edges(
+        &mut self,
+        out: &mut dyn Emit,
+        t: u32,
+        keep: impl Fn(u32) -> bool,
+    ) -> Result<(), ConvertError> {
+        self.compact_in_edges(t);
+        let edges = self.objs[t as usize].in_edges.clone();
+        for (r, s) in edges {
+            if keep(r) || self.objs[r as usize].reg == NIL_REG {
+                continue;
+            }
+            out.emit(Op::Store {
+                obj: self.objs[r as usize].reg,
+                slot: s,
+                src: NIL_REG,
+            })?;
+            self.diag.edge_stores += 1;
+            self.objs[r as usize].slots[s as usize] = NONE;
+            self.objs[t as usize].indegree -= 1;
+        }
+        self.compact_in_edges(t);
+        Ok(())
+    }
+
+    /// Clears `o`'s register, returning it to the free list.
+    fn drop_root(&mut self, out: &mut dyn Emit, o: u32) -> Result<(), ConvertError> {
+        let reg = std::mem::replace(&mut self.objs[o as usize].reg, NIL_REG);
+        if reg != NIL_REG {
+            out.emit(Op::Clear { dst: reg })?;
+            self.free_regs.push(reg);
+        }
+        Ok(())
+    }
+
+    /// The converter forgets `o` (the model has freed it, or is about to).
+    fn forget(&mut self, o: u32, addr: u64, size: u32) {
+        let ob = &mut self.objs[o as usize];
+        ob.alive = false;
+        let slots = std::mem::take(&mut ob.slots);
+        ob.in_edges = Vec::new();
+        if ob.tracked {
+            let g = ob.generation as usize;
+            self.gens[g].remove(&o);
+        }
+        for v in slots {
+            if v != NONE {
+                self.objs[v as usize].indegree -= 1;
+            }
+        }
+        if self.live.get(&addr) == Some(&o) {
+            self.live.remove(&addr);
+        }
+        if !self.sizes_known {
+            if self.death_size.len() <= o as usize {
+                self.death_size.resize(o as usize + 1, 0);
+            }
+            self.death_size[o as usize] = size;
+        }
+    }
+
+    /// A death by reference counting (or one inside a collection that the collection itself did
+    /// not cause): the model's references to it cut, its register cleared.
+    fn release(
+        &mut self,
+        out: &mut dyn Emit,
+        o: u32,
+        addr: u64,
+        size: u32,
+    ) -> Result<(), ConvertError> {
+        self.cut_in_edges(out, o, |_| false)?;
+        self.drop_root(out, o)?;
+        self.forget(o, addr, size);
+        self.diag.deaths += 1;
+        Ok(())
+    }
+
+    /// Makes `o` tracked in generation `g` in the model.
+    fn place(&mut self, out: &mut dyn Emit, o: u32, g: u8) -> Result<(), ConvertError> {
+        let ob = &self.objs[o as usize];
+        if ob.tracked && ob.generation == g {
+            return Ok(());
+        }
+        let reg = ob.reg;
+        if ob.tracked {
+            out.emit(Op::Interp(InterpOp::Untrack { reg }))?;
+            let old = ob.generation as usize;
+            self.gens[old].remove(&o);
+        }
+        out.emit(Op::Interp(InterpOp::Track { reg, generation: g }))?;
+        self.diag.tracking_fixes += 1;
+        let ob = &mut self.objs[o as usize];
+        ob.tracked = true;
+        ob.generation = g;
+        self.gens[g as usize].insert(o);
+        Ok(())
+    }
+
+    fn untrack(&mut self, out: &mut dyn Emit, o: u32) -> Result<(), ConvertError> {
+        let ob = &mut self.objs[o as usize];
+        if !ob.tracked {
+            return Ok(());
+        }
+        ob.tracked = false;
+        let (reg, g) = (ob.reg, ob.generation as usize);
+        self.gens[g].remove(&o);
+        out.emit(Op::Interp(InterpOp::Untrack { reg }))?;
+        self.diag.tracking_fixes += 1;
+        Ok(())
+    }
+
+    /// The model object at `addr`, given to the model first if the recording never saw it.
+    fn known_or_materialize(&mut self, out: &mut dyn Emit, s: &Snap) -> Result<u32, ConvertError> {
+        if let Some(&o) = self.live.get(&s.addr) {
+            return Ok(o);
+        }
+        self.diag.materialized += 1;
+        let gc = self.type_is_gc(s.tid) || s.tid == u16::MAX;
+        self.new_obj(out, s.addr, s.tid, gc, s.size)
+    }
+
+    /// Gives the model the objects of a snapshot (or of the initial heap): each present and
+    /// tracked in its generation, with its referents as slots.
+    fn sync(&mut self, out: &mut dyn Emit, snaps: &[Snap]) -> Result<Vec<u32>, ConvertError> {
+        let mut ids = Vec::with_capacity(snaps.len());
+        for s in snaps {
+            let o = self.known_or_materialize(out, s)?;
+            ids.push(o);
+        }
+        for (s, &o) in snaps.iter().zip(&ids) {
+            if self.objs[o as usize].gc {
+                self.place(out, o, s.generation.min(3))?;
+            }
+        }
+        let mut referents = Vec::new();
+        for (s, &o) in snaps.iter().zip(&ids) {
+            referents.clear();
+            for a in &s.edges {
+                match self.live.get(a) {
+                    Some(&t) if self.objs[t as usize].reg != NIL_REG => referents.push(t),
+                    _ => self.diag.unknown_referents += 1,
+                }
+            }
+            let r = std::mem::take(&mut referents);
+            self.set_slots(out, o, &r)?;
+            referents = r;
+        }
+        Ok(ids)
+    }
+
+    fn run<R: Read>(
+        &mut self,
+        mut reader: RawReader<R>,
+        out: &mut dyn Emit,
+    ) -> Result<(), ConvertError> {
+        let mut init: Vec<Snap> = Vec::new();
+        let mut init_state: (Option<(u64, u32)>, Option<[u32; 3]>) = (None, None);
+        loop {
+            let (ev, gc0) = match reader.next_event() {
+                Ok(Some(e)) => e,
+                Ok(None) => break,
+                Err(RawError::Truncated { offset, records }) => {
+                    self.diag.truncated = Some(format!(
+                        "the recording stops at byte offset {offset} without its END record; \
+                         the {records} complete records before it were converted"
+                    ));
+                    break;
+                }
+                Err(e) => return Err(e.into()),
+            };
+            self.diag.records += 1;
+            if !self.started {
+                match ev {
+                    Event::Type { .. } | Event::Thresholds(_) => self.note(&ev),
+                    Event::GcState {
+                        long_lived_total,
+                        long_lived_pending,
+                    } => init_state.0 = Some((long_lived_total, long_lived_pending)),
+                    Event::Counts {
+                        count0,
+                        count1,
+                        count2,
+                        enabled,
+                    } => {
+                        init_state.1 = Some([count0, count1, count2]);
+                        self.enabled = enabled;
+                    }
+                    Event::InitObj {
+                        addr,
+                        tid,
+                        generation,
+                        ..
+                    } => init.push(Snap {
+                        addr,
+                        tid,
+                        generation,
+                        edges: Vec::new(),
+                        size: 0,
+                    }),
+                    Event::Edge { addr } => {
+                        if let Some(s) = init.last_mut() {
+                            s.edges.push(addr);
+                        }
+                    }
+                    Event::Size(n) => {
+                        if let Some(s) = init.last_mut() {
+                            s.size = n;
+                        }
+                    }
+                    _ => {
+                        // The program starts: the initial heap and state go first.
+                        self.start(out, &init, init_state)?;
+                        init = Vec::new();
+                        self.started = true;
+                        self.prev_gc0 = init_state.1.map_or(0, |c| c[0] as u16);
+                        self.event(&mut reader, out, ev, gc0)?;
+                    }
+                }
+                continue;
+            }
+            self.event(&mut reader, out, ev, gc0)?;
+        }
+        if !self.started {
+            self.start(out, &init, init_state)?;
+        }
+        Ok(())
+    }
+
+    /// Records what a type or threshold event says.
+    fn note(&mut self, ev: &Event) {
+        match ev {
+            Event::Type {
+                tid,
+                name,
+                basic_size,
+                flags,
+            } => {
+                let i = *tid as usize;
+                if i >= self.types.len() {
+                    self.types.resize(i + 1, None);
+                }
+                self.types[i] = Some((name.clone(), flags & F_GC_TYPE != 0, *basic_size));
+            }
+            Event::Thresholds(t) => self.threshold0 = t[0] as i64,
+            _ => {}
+        }
+    }
+
+    fn start(
+        &mut self,
+        out: &mut dyn Emit,
+        init: &[Snap],
+        state: (Option<(u64, u32)>, Option<[u32; 3]>),
+    ) -> Result<(), ConvertError> {
+        self.sync(out, init)?;
+        if let Some(c) = state.1 {
+            for (g, v) in c.iter().enumerate() {
+                out.emit(Op::Interp(InterpOp::SetCount {
+                    generation: g as u8,
+                    value: *v,
+                }))?;
+            }
+            self.count0 = c[0] as i64;
+            self.counts_now = c;
+        }
+        if let Some((total, pending)) = state.0 {
+            out.emit(Op::Interp(InterpOp::LongLived {
+                total: total.min(u32::MAX as u64) as u32,
+                pending,
+            }))?;
+        }
+        Ok(())
+    }
+
+    /// One event of the program (outside the initial heap).
+    fn event<R: Read>(
+        &mut self,
+        reader: &mut RawReader<R>,
+        out: &mut dyn Emit,
+        ev: Event,
+        gc0: u16,
+    ) -> Result<(), ConvertError> {
+        match ev {
+            Event::Create {
+                addr,
+                tid,
+                size,
+                flags,
+            } => {
+                self.count(out, gc0)?;
+                if let Some(&old) = self.live.get(&addr) {
+                    // Created again without a recorded death.
+                    self.diag.inferred_deaths += 1;
+                    self.release(out, old, addr, 0)?;
+                }
+                self.diag.creates += 1;
+                self.new_obj(out, addr, tid, flags & F_GC_TYPE != 0, size as u64)?;
+            }
+            Event::Destroy { addr, size, .. } => {
+                match self.live.get(&addr) {
+                    Some(&o) => self.release(out, o, addr, size)?,
+                    None => self.diag.unknown_deaths += 1,
+                }
+                self.count(out, gc0)?;
+            }
+            Event::Mark(m) => self.mark(out, m)?,
+            Event::GcStart { generation } => self.collection(reader, out, generation, gc0)?,
+            Event::Type { .. } | Event::Thresholds(_) => self.note(&ev),
+            Event::Counts {
+                count0,
+                count1,
+                count2,
+                enabled,
+            } => {
+                self.counts_now = [count0, count1, count2];
+                self.enabled = enabled;
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    fn mark(&mut self, out: &mut dyn Emit, m: Mark) -> Result<(), ConvertError> {
+        match m {
+            Mark::Collect(g) => self.pending_manual = Some(g),
+            Mark::Freeze => {
+                out.emit(Op::Gc(GcOp::Freeze))?;
+                for g in 0..3 {
+                    let ids: Vec<u32> = std::mem::take(&mut self.gens[g]).into_iter().collect();
+                    for o in ids {
+                        self.objs[o as usize].generation = 3;
+                        self.gens[3].insert(o);
+                    }
+                }
+                self.count0 = 0;
+            }
+            Mark::Unfreeze => {
+                out.emit(Op::Gc(GcOp::Unfreeze))?;
+                let ids: Vec<u32> = std::mem::take(&mut self.gens[3]).into_iter().collect();
+                for o in ids {
+                    self.objs[o as usize].generation = 2;
+                    self.gens[2].insert(o);
+                }
+            }
+            Mark::Enable => {
+                out.emit(Op::Gc(GcOp::Enable))?;
+                self.enabled = true;
+            }
+            Mark::Disable => {
+                out.emit(Op::Gc(GcOp::Disable))?;
+                self.enabled = false;
+            }
+            Mark::SetThreshold(t0, t1, t2) => {
+                out.emit(Op::Gc(GcOp::SetThreshold {
+                    t0: t0 as i32,
+                    t1: t1 as i32,
+                    t2: t2 as i32,
+                }))?;
+                self.threshold0 = t0 as i64;
+            }
+            Mark::Start | Mark::End | Mark::Other(..) => {}
+        }
+        Ok(())
+    }
+
+    /// A real collection: its events up to its stop are read first, then the model is synced,
+    /// the collection triggered, and the events inside it replayed.
+    fn collection<R: Read>(
+        &mut self,
+        reader: &mut RawReader<R>,
+        out: &mut dyn Emit,
+        generation: u32,
+        gc0: u16,
+    ) -> Result<(), ConvertError> {
+        let mut snaps: Vec<Snap> = Vec::new();
+        let mut inside: Vec<(Event, u16)> = Vec::new();
+        let mut untracked: Vec<u64> = Vec::new();
+        let mut times: Vec<u64> = Vec::new();
+        let mut counts_before = self.counts_now;
+        let mut stop: Option<(u64, u32, u16)> = None;
+        let mut seen_counts = false;
+        loop {
+            let (ev, c) = match reader.next_event() {
+                Ok(Some(e)) => e,
+                Ok(None) => break,
+                Err(RawError::Truncated { offset, records }) => {
+                    self.diag.truncated = Some(format!(
+                        "the recording stops at byte offset {offset}, inside a collection, \
+                         without its END record; the {records} complete records before it were \
+                         converted"
+                    ));
+                    break;
+                }
+                Err(e) => return Err(e.into()),
+            };
+            self.diag.records += 1;
+            match ev {
+                Event::SnapObj {
+                    addr,
+                    tid,
+                    generation,
+                    ..
+                } => snaps.push(Snap {
+                    addr,
+                    tid,
+                    generation,
+                    edges: Vec::new(),
+                    size: 0,
+                }),
+                Event::Edge { addr } => {
+                    if let Some(s) = snaps.last_mut() {
+                        s.edges.push(addr);
+                    }
+                }
+                Event::Size(n) => {
+                    if let Some(s) = snaps.last_mut() {
+                        s.size = n;
+                    }
+                }
+                Event::Untracked { addr } => untracked.push(addr),
+                Event::Time(ns) => times.push(ns),
+                Event::Counts {
+                    count0,
+                    count1,
+                    count2,
+                    ..
+                } if !seen_counts => {
+                    counts_before = [count0, count1, count2];
+                    seen_counts = true;
+                }
+                Event::GcStop {
+                    collected,
+                    uncollectable,
+                    ..
+                } => {
+                    stop = Some((collected, uncollectable, c));
+                    break;
+                }
+                Event::GcState { .. } | Event::Thresholds(_) => {}
+                other => inside.push((other, c)),
+            }
+        }
+        // The objects the collection freed: snapshot objects that died inside it.
+        let snap_ids: HashSet<u64> = snaps.iter().map(|s| s.addr).collect();
+        let died: HashSet<u64> = inside
+            .iter()
+            .filter_map(|(e, _)| match e {
+                Event::Destroy { addr, flags, .. }
+                    if flags & F_IN_GC != 0 && snap_ids.contains(addr) =>
+                {
+                    Some(*addr)
+                }
+                _ => None,
+            })
+            .collect();
+
+        // The model's young generations become the snapshot.
+        let ids = self.sync(out, &snaps)?;
+        let in_snap: HashSet<u32> = ids.iter().copied().collect();
+        let g = (generation as usize).min(2);
+        let mut stale: Vec<u32> = (0..=g)
+            .flat_map(|k| self.gens[k].iter().copied())
+            .filter(|o| !in_snap.contains(o))
+            .collect();
+        stale.sort_unstable();
+        for o in stale {
+            self.untrack(out, o)?;
+        }
+        for a in &untracked {
+            if let Some(&o) = self.live.get(a) {
+                if !died.contains(a) {
+                    self.untrack(out, o)?;
+                }
+            }
+        }
+        // The garbage: no root, no reference from outside the snapshot.
+        let mut garbage: Vec<u32> = snaps
+            .iter()
+            .zip(&ids)
+            .filter(|(s, _)| died.contains(&s.addr))
+            .map(|(_, &o)| o)
+            .collect();
+        garbage.sort_unstable();
+        for &o in &garbage {
+            self.cut_in_edges(out, o, |r| in_snap.contains(&r))?;
+            self.drop_root(out, o)?;
+        }
+        // The count, then the trigger.
+        self.count(out, gc0)?;
+        let at_op = out.count();
+        let trigger = match self.pending_manual.take() {
+            Some(gen) => {
+                out.emit(Op::Gc(GcOp::Collect { generation: gen }))?;
+                Trigger::Manual
+            }
+            None => {
+                out.emit(Op::SafePoint)?;
+                Trigger::Automatic
+            }
+        };
+        // After it: survivors move up, the count restarts from 0.
+        let next = (g + 1).min(2) as u8;
+        let survivors: Vec<u32> = (0..=g)
+            .flat_map(|k| std::mem::take(&mut self.gens[k]).into_iter())
+            .collect();
+        for o in survivors {
+            if self.objs[o as usize].reg == NIL_REG {
+                // garbage: the model frees it now
+                continue;
+            }
+            self.objs[o as usize].generation = next;
+            self.gens[next as usize].insert(o);
+        }
+        for &o in &garbage {
+            // Freed by the model's collection: the converter forgets it when its death arrives.
+            if self.objs[o as usize].tracked {
+                let gg = self.objs[o as usize].generation as usize;
+                self.gens[gg].remove(&o);
+                self.objs[o as usize].tracked = false;
+            }
+        }
+        self.prev_gc0 = 0;
+        self.count0 = 0;
+        for (ev, c) in inside {
+            match ev {
+                Event::Destroy { addr, size, .. } if died.contains(&addr) => {
+                    if let Some(&o) = self.live.get(&addr) {
+                        self.forget(o, addr, size);
+                        self.diag.deaths += 1;
+                    }
+                    self.count(out, c)?;
+                }
+                other => self.event(reader, out, other, c)?,
+            }
+        }
+        let (collected, uncollectable, c) = stop.unwrap_or((0, 0, self.prev_gc0));
+        self.count(out, c)?;
+        let duration_ns = match (times.first(), times.get(1)) {
+            (Some(a), Some(b)) => b.saturating_sub(*a),
+            _ => 0,
+        };
+        self.collections.push(RealCollection {
+            index: self.collections.len() as u64,
+            generation: generation.min(255) as u8,
+            collected,
+            uncollectable: uncollectable as u64,
+            duration_ns,
+            counts_before,
+            trigger,
+            examined: snaps.len() as u64,
+            died: garbage.len() as u64,
+            at_op,
+        });
+        Ok(())
+    }
+}
