@@ -274,9 +274,15 @@ struct Converter {
     enabled: bool,
     pending_manual: Option<i32>,
     counts_now: [u32; 3],
+    /// Events the interpreter recorded with its collector already running but before the
+    /// collection's "start" callback (the callback's own `info` dict and its values): replayed
+    /// after the model's collection, without their counts (the collection resets the count).
+    pre_start: Vec<Event>,
     collections: Vec<RealCollection>,
     diag: Diagnostics,
     started: bool,
+    /// Between a collection's trigger and its stop.
+    in_span: bool,
 }
 
 impl Converter {
@@ -297,9 +303,11 @@ impl Converter {
             enabled: true,
             pending_manual: None,
             counts_now: [0; 3],
+            pre_start: Vec::new(),
             collections: Vec::new(),
             diag: Diagnostics::default(),
             started: false,
+            in_span: false,
         }
     }
 
@@ -756,6 +764,11 @@ impl Converter {
         gc0: u16,
     ) -> Result<(), ConvertError> {
         match ev {
+            Event::Create { flags, .. } | Event::Destroy { flags, .. }
+                if flags & F_IN_GC != 0 && !self.in_span =>
+            {
+                self.pre_start.push(ev);
+            }
             Event::Create {
                 addr,
                 tid,
@@ -996,18 +1009,25 @@ impl Converter {
         }
         self.prev_gc0 = 0;
         self.count0 = 0;
-        for (ev, c) in inside {
+        self.in_span = true;
+        for ev in std::mem::take(&mut self.pre_start) {
+            self.event(reader, out, ev, self.prev_gc0)?;
+        }
+        // Inside the collection the count is first the pre-reset value (the callbacks' own
+        // objects), then what the collection left: only the value at its stop is kept.
+        for (ev, _) in inside {
+            let c = self.prev_gc0;
             match ev {
                 Event::Destroy { addr, size, .. } if died.contains(&addr) => {
                     if let Some(&o) = self.live.get(&addr) {
                         self.forget(o, addr, size);
                         self.diag.deaths += 1;
                     }
-                    self.count(out, c)?;
                 }
                 other => self.event(reader, out, other, c)?,
             }
         }
+        self.in_span = false;
         let (collected, uncollectable, c) = stop.unwrap_or((0, 0, self.prev_gc0));
         self.count(out, c)?;
         let duration_ns = match (times.first(), times.get(1)) {

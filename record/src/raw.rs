@@ -201,6 +201,8 @@ pub struct RawReader<R: Read> {
     r: R,
     offset: u64,
     records: u64,
+    /// Of `records`, the 16-byte chunks holding type names (the END record does not count them).
+    chunks: u64,
     python_hex: u32,
     ended: bool,
 }
@@ -227,6 +229,7 @@ impl<R: Read> RawReader<R> {
             r,
             offset: 16,
             records: 0,
+            chunks: 0,
             python_hex: u32::from_le_bytes([h[12], h[13], h[14], h[15]]),
             ended: false,
         })
@@ -361,6 +364,7 @@ impl<R: Read> RawReader<R> {
                         });
                     };
                     name.extend_from_slice(&chunk);
+                    self.chunks += 1;
                 }
                 name.truncate(len);
                 Event::Type {
@@ -377,14 +381,12 @@ impl<R: Read> RawReader<R> {
                 generation: flags,
             },
             14 => {
-                // The END record counts the records before it.
-                if a != self.records - 1 {
+                // The END record counts the records before it, type-name chunks left out.
+                let before = self.records - 1 - self.chunks;
+                if a != before {
                     return Err(RawError::Corrupt {
                         offset: at,
-                        what: format!(
-                            "the END record counts {a} records but {} came before it",
-                            self.records - 1
-                        ),
+                        what: format!("the END record counts {a} records but {before} came before it"),
                     });
                 }
                 self.ended = true;

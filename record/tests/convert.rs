@@ -43,7 +43,6 @@ impl Raw {
             let mut chunk = [0u8; 16];
             chunk[..name.len()].copy_from_slice(name.as_bytes());
             r.bytes.extend_from_slice(&chunk);
-            r.records += 1;
         }
         r.rec(700 | (10 << 32), 10, 9, 0); // thresholds
         r.rec(0, 0, 8, 1); // counts, enabled
