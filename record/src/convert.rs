@@ -94,6 +94,14 @@ pub struct Diagnostics {
     pub creates: u64,
     /// Recorded deaths of known objects.
     pub deaths: u64,
+    /// Of those, deaths outside any collection: what reference counting freed.
+    pub refcount_deaths: u64,
+    /// Deaths inside a collection that it did not find unreachable: objects its garbage held
+    /// (freed when the garbage was) and objects the callbacks and finalizers dropped.
+    pub collection_deaths: u64,
+    /// Of `collection_deaths`, those held by the collection's garbage when they died: a pure
+    /// reference counter never frees them.
+    pub held_by_garbage: u64,
     /// Objects that existed before the recording and were given to the model.
     pub materialized: u64,
     /// Deaths inferred because an address was created again without a recorded death (a missed
@@ -551,6 +559,19 @@ impl Converter {
         addr: u64,
         size: u32,
     ) -> Result<(), ConvertError> {
+        if self.in_span {
+            self.diag.collection_deaths += 1;
+            // Held by an object without a register (garbage of this collection, or an object
+            // such garbage holds): a pure reference counter keeps it.
+            self.compact_in_edges(o);
+            let held = self.objs[o as usize].in_edges.iter().any(|&(r, _)| {
+                let ro = &self.objs[r as usize];
+                ro.alive && ro.reg == NIL_REG
+            });
+            self.diag.held_by_garbage += held as u64;
+        } else {
+            self.diag.refcount_deaths += 1;
+        }
         self.cut_in_edges(out, o, |_| false)?;
         self.drop_root(out, o)?;
         self.forget(o, addr, size);

@@ -4,4 +4,5 @@
 #![forbid(unsafe_code)]
 
 pub mod convert;
+pub mod files;
 pub mod raw;

@@ -39,6 +39,13 @@ pub struct Args {
         requires = "workload"
     )]
     pub params: Vec<String>,
+    /// Compare a recording of a real program (`gclab record`) instead: replay it under the model
+    /// preset of the interpreter that recorded it and compare with the real run's collector log.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["workload", "cases"])]
+    pub recording: Option<PathBuf>,
+    /// With --recording: the preset to replay (default: the recording interpreter's).
+    #[arg(long, requires = "recording")]
+    pub preset: Option<String>,
 }
 
 /// The trace directory when `--dir` is not given.
@@ -48,6 +55,9 @@ fn temp_dir() -> PathBuf {
 
 /// Runs `gclab fidelity`.
 pub fn run(a: Args) -> CmdResult {
+    if let Some(r) = &a.recording {
+        return run_recording(r, a.preset.as_deref(), a.out.clone());
+    }
     if let Some(w) = &a.workload {
         return run_workload(w, &a);
     }
@@ -95,6 +105,30 @@ fn run_workload(workload: &str, a: &Args) -> CmdResult {
         let _ = std::fs::remove_dir_all(&dir);
     }
     finish(&report, a.out.clone())
+}
+
+/// `gclab fidelity --recording FILE`: a recording against its real run.
+fn run_recording(trace: &std::path::Path, preset: Option<&str>, out: Option<PathBuf>) -> CmdResult {
+    let check = f::recording::check_recording(trace, preset)?;
+    let table = f::recording::recording_table(&check);
+    print!("{table}");
+    if let Some(path) = out {
+        std::fs::write(&path, &table)
+            .internal()
+            .with_context(|| format!("writing {}", path.display()))?;
+    }
+    if !check.matches() {
+        return Err(CmdError::internal(anyhow::anyhow!(
+            "the replay of {} under {} differs from the real run",
+            trace.display(),
+            check.preset
+        )));
+    }
+    println!(
+        "all {} collections match, and refcount frees what the real run freed by reference counting",
+        check.real.len()
+    );
+    Ok(())
 }
 
 /// Writes the table to `out` if asked, then fails (internal) if any pair does not match.

@@ -50,7 +50,7 @@ use gclab_core::heap::{Heap, ObjId};
 use gclab_core::strategy::{
     GcReply, GenerationStats, Guarantee, Preset, StrategyFactory, StrategyInfo, StrategyStats,
 };
-use gclab_core::{GcOp, Kind, ParamError, ParamSpec, ParamType, Params, Strategy};
+use gclab_core::{GcOp, InterpOp, Kind, ParamError, ParamSpec, ParamType, Params, Strategy};
 use gclab_generational::{Config, GcList, Generational};
 use std::collections::VecDeque;
 
@@ -425,6 +425,17 @@ impl Strategy for CPython314 {
             self.space[container.index()] = self.not_visited();
             self.sync_counts();
         }
+    }
+
+    fn interp(&mut self, heap: &mut Heap, op: &InterpOp, obj: ObjId) {
+        // The inner model keeps the recorded count and tracking; the young count follows it as
+        // it follows the inner model's own counting (allocations or tracked objects).
+        let was = !obj.is_nil() && self.inner.is_tracked(obj);
+        self.inner.interp(heap, op, obj);
+        if matches!(op, InterpOp::Track { .. }) && !was && self.inner.is_tracked(obj) {
+            self.space[obj.index()] = self.not_visited();
+        }
+        self.sync_counts();
     }
 
     #[inline]

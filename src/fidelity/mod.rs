@@ -8,6 +8,8 @@
 //! two sequences of collections (generation, collected, uncollectable), the per-generation
 //! statistics and the final counts are compared.
 
+pub mod recording;
+
 use crate::classify::{Classify, ExitClass};
 use crate::runner::{self, RunSpec, Source};
 use gclab_core::trace::{TraceFormat, TraceWriter};
