@@ -624,7 +624,7 @@ fn identical_output(minor: u32) {
         .collect();
     let t = |a: u64, b: u64, c: u64| a | (b << 21) | (c << 42);
     let (t1, t2) = (10, 10); // the defaults the program's gc.set_threshold(500) keeps
-    let expected_prefix = vec![
+    let expected_prefix = [
         (MARK_COLLECT, 0),
         (MARK_COLLECT, 1),
         (MARK_COLLECT, 2),
