@@ -47,6 +47,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -120,6 +121,8 @@ static struct {
     int active;             /* recording: tracer and trampolines report */
     int busy;               /* recorder code running: drop events raised now */
     int fd;
+    dev_t fd_dev;           /* the log file's identity: a program that closes our */
+    ino_t fd_ino;           /* descriptor and reuses its number must not get our records */
     int write_errno;        /* first write(2) failure; later records are dropped */
     size_t nbuf;
     uint64_t nrecords;      /* records written (TYPE name chunks and header excluded) */
@@ -180,6 +183,11 @@ static void flush(void) {
     size_t left = R.nbuf * sizeof(rec_t);
     R.nbuf = 0;
     if (R.fd < 0 || R.write_errno) return;
+    struct stat st;
+    if (fstat(R.fd, &st) < 0 || st.st_dev != R.fd_dev || st.st_ino != R.fd_ino) {
+        R.write_errno = EBADF;
+        return;
+    }
     while (left > 0) {
         ssize_t n = write(R.fd, p, left);
         if (n < 0) {
@@ -701,8 +709,8 @@ static void gc_stopped(long gen, long collected, long uncollectable) {
             if (!dead_contains(op) && !_PyObject_GC_IS_TRACKED(op))
                 emit(addr48(op), 0, K_UNTRACKED, 0);
         }
-        R.snap_open = 0;
     }
+    R.snap_open = 0;
     emit(now_ns(), 0, K_TIME, 0);
     emit((uint64_t)(collected < 0 ? 0 : collected), sat32((uint64_t)(uncollectable < 0 ? 0 : uncollectable)),
          K_GC_STOP, (uint8_t)gen);
@@ -935,7 +943,15 @@ static PyObject *rec_start(PyObject *self, PyObject *arg) {
         close(fd);
         fd = high;
     }
+    struct stat st;
+    if (fstat(fd, &st) < 0) {
+        PyErr_SetFromErrno(PyExc_OSError);
+        close(fd);
+        return NULL;
+    }
     R.fd = fd;
+    R.fd_dev = st.st_dev;
+    R.fd_ino = st.st_ino;
     R.write_errno = 0;
     R.nbuf = 0;
     R.nrecords = 0;
@@ -990,7 +1006,10 @@ static PyObject *rec_stop(PyObject *self, PyObject *unused) {
     R.busy = 0;
     unpatch_all();
     int err = R.write_errno;
-    if (close(R.fd) < 0 && !err) err = errno;
+    if (err == EBADF) { /* not ours any more: leave it to whoever has it */
+    } else if (close(R.fd) < 0 && !err) {
+        err = errno;
+    }
     R.fd = -1;
     R.gc = NULL;
     pdepth = 0;

@@ -18,7 +18,8 @@
 //! * what the program sees (argv, sys.path\[0\], `__file__`, environment, the gc functions'
 //!   results and errors) and prints is byte-identical with and without the recorder, for a
 //!   script and for `-m`;
-//! * threads and a forked child do not break the log.
+//! * threads and a forked child do not break the log; a program that closes the log's
+//!   descriptor and reuses its number never receives records.
 //!
 //! And: `--python` at 3.10 is a usage error mentioning 3.11; a missing script is a usage error;
 //! two concurrent first builds both succeed.
@@ -688,6 +689,25 @@ fn threads_and_fork(minor: u32) {
     );
 }
 
+fn closed_descriptor(minor: u32) {
+    let Some(interp) = interpreter(minor, "closed_descriptor") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let raw_path = dir.path().join("closes.raw");
+    let out = record_captured(&options(&interp, script("closes_fds.py", &[]), &raw_path), None);
+    assert_eq!(status(&out), ExitStatusInfo::Code(0), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout), "intact\n", "no file got the recorder's records");
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.starts_with("gclab: writing the raw event log") && stderr.contains("Bad file"),
+        "{stderr}"
+    );
+    // what was written before the descriptor was lost is a readable, unfinished log
+    let data = std::fs::read(&raw_path).unwrap();
+    assert_eq!(&data[..8], b"GCLABRAW");
+}
+
 macro_rules! per_version {
     ($($module:ident => $minor:expr),*) => {$(
         mod $module {
@@ -710,6 +730,10 @@ macro_rules! per_version {
             #[test]
             fn threads_and_fork() {
                 super::threads_and_fork($minor);
+            }
+            #[test]
+            fn a_closed_descriptor_is_never_written() {
+                super::closed_descriptor($minor);
             }
         }
     )*};
