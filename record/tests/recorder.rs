@@ -695,9 +695,21 @@ fn closed_descriptor(minor: u32) {
     };
     let dir = tempfile::tempdir().unwrap();
     let raw_path = dir.path().join("closes.raw");
-    let out = record_captured(&options(&interp, script("closes_fds.py", &[]), &raw_path), None);
-    assert_eq!(status(&out), ExitStatusInfo::Code(0), "{}", text(&out.stderr));
-    assert_eq!(text(&out.stdout), "intact\n", "no file got the recorder's records");
+    let out = record_captured(
+        &options(&interp, script("closes_fds.py", &[]), &raw_path),
+        None,
+    );
+    assert_eq!(
+        status(&out),
+        ExitStatusInfo::Code(0),
+        "{}",
+        text(&out.stderr)
+    );
+    assert_eq!(
+        text(&out.stdout),
+        "intact\n",
+        "no file got the recorder's records"
+    );
     let stderr = text(&out.stderr);
     assert!(
         stderr.starts_with("gclab: writing the raw event log") && stderr.contains("Bad file"),
