@@ -15,6 +15,8 @@ while the program runs, and stops the recorder before interpreter shutdown
 """
 
 import gc
+import importlib.machinery
+import io
 import os
 import runpy
 import sys
@@ -107,38 +109,50 @@ def _fresh_main():
     return main
 
 
-def _run_script(path):
+def _script_runner(path):
     """What ``python path`` does for a source file: compile it with the absolute
     path as its file name and run it in ``__main__``.  (runpy.run_path would
-    set sys.argv[0] to the absolute path; CPython leaves it as given.)"""
-    import importlib.machinery
-    import io
-
+    set sys.argv[0] to the absolute path; CPython leaves it as given.)  The
+    module and the code are made now, before recording starts."""
     main = _fresh_main()
     main.__file__ = path
     main.__cached__ = None
     main.__loader__ = importlib.machinery.SourceFileLoader("__main__", path)
-    with io.open_code(path) as f:
-        source = f.read()
-    code = compile(source, path, "exec", dont_inherit=True)
-    del source
-    exec(code, main.__dict__)
+    try:
+        with io.open_code(path) as f:
+            code = compile(f.read(), path, "exec", dont_inherit=True)
+    except BaseException as e:  # a SyntaxError is the program's: raised when it runs
+        error = e
+
+        def fail():
+            raise error
+
+        return fail
+    return lambda: exec(code, main.__dict__)
 
 
-def _run(module_mode, target):
+def _runner(module_mode, target):
+    """A function that runs the program, and the files of the frames it adds
+    under the program's own (hidden from an uncaught exception's traceback)."""
+    here = _runner.__code__.co_filename
     if not module_mode:
         path = os.path.abspath(target)
         if os.path.isfile(path) and not path.endswith((".pyc", ".pyz", ".zip")):
-            _run_script(path)
-        else:  # a directory, a zip file or compiled code
-            runpy.run_path(path, run_name="__main__")
-    elif hasattr(runpy, "_run_module_as_main"):
+            return _script_runner(path), {here}
+        # a directory, a zip file or compiled code
+        return (
+            lambda: runpy.run_path(path, run_name="__main__"),
+            {here, runpy.run_path.__code__.co_filename},
+        )
+    if hasattr(runpy, "_run_module_as_main"):
         # what `python -m` itself calls: same module lookup, error messages,
-        # sys.argv[0] and traceback frames
+        # sys.argv[0] and traceback frames (its two runpy frames stay shown)
         _fresh_main()
-        runpy._run_module_as_main(target, alter_argv=True)
-    else:
-        runpy.run_module(target, run_name="__main__", alter_sys=True)
+        return lambda: runpy._run_module_as_main(target, alter_argv=True), {here}
+    return (
+        lambda: runpy.run_module(target, run_name="__main__", alter_sys=True),
+        {here, runpy.run_module.__code__.co_filename},
+    )
 
 
 def _install(callback):
@@ -178,10 +192,8 @@ def main():
         sys.argv = [target, *args]
         sys.orig_argv = [sys.orig_argv[0], target, *args]
     _fix_sys_path(module_mode, target)
+    run, hidden = _runner(module_mode, target)
 
-    hidden = {main.__code__.co_filename}
-    if not module_mode:
-        hidden.add(runpy.run_path.__code__.co_filename)
     callback = _gclab_recorder.gc_callback
     originals = _install(callback)
     try:
@@ -190,7 +202,7 @@ def main():
         _uninstall(callback, originals)
         raise
     try:
-        _run(module_mode, target)
+        run()
     except SystemExit:
         raise
     except BaseException:

@@ -14,7 +14,8 @@
 //! * sizes in SIZE and DESTROY records equal `__sizeof__` for ints, strs, bytes, floats, tuples,
 //!   lists, dicts, sets and instances;
 //! * `sys.exit(3)` exits 3 and the log still ends with END; an uncaught exception exits 1 and
-//!   prints the same traceback as without the recorder; `KeyboardInterrupt` ends by SIGINT;
+//!   prints the same traceback as without the recorder, a syntax error the same report;
+//!   `KeyboardInterrupt` ends by SIGINT;
 //! * what the program sees (argv, sys.path\[0\], `__file__`, environment, the gc functions'
 //!   results and errors) and prints is byte-identical with and without the recorder, for a
 //!   script and for `-m`;
@@ -561,6 +562,30 @@ fn exits(minor: u32) {
     );
     assert_eq!(stderr, text(&reference.stderr), "the same traceback");
     assert_eq!(out.stdout, reference.stdout);
+    check_structure(&read_raw(&raw_path), &interp);
+
+    // a syntax error: exit 1 and Python's report, no traceback frames
+    let bad = dir.path().join("syntax_error.py");
+    std::fs::write(&bad, "print('never')\ndef f(:\n    pass\n").unwrap();
+    let raw_path = dir.path().join("syntax.raw");
+    let opts = options(
+        &interp,
+        Program::Script {
+            path: bad.clone(),
+            args: vec![],
+        },
+        &raw_path,
+    );
+    let out = record_captured(&opts, None);
+    let reference = plain(&interp, &[bad.as_os_str()], None);
+    assert_eq!(status(&out), ExitStatusInfo::Code(1));
+    assert!(
+        text(&out.stderr).contains("SyntaxError"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert_eq!(text(&out.stderr), text(&reference.stderr));
+    assert_eq!(text(&out.stdout), "");
     check_structure(&read_raw(&raw_path), &interp);
 
     // KeyboardInterrupt: the traceback, then death by SIGINT, as without the recorder
