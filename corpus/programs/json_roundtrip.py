@@ -1,0 +1,16 @@
+"""A large JSON round trip: a nested document of about 3 MB dumped and loaded 4 times."""
+import json
+
+doc = {
+    "users": [
+        {"id": i, "name": "user%d" % i, "email": "user%d@example.org" % i,
+         "tags": ["t%d" % (i % 7), "t%d" % (i % 11)], "score": i * 0.25,
+         "address": {"street": "%d Main St" % i, "zip": "%05d" % (i * 7 % 100000)},
+         "friends": list(range(i % 5))}
+        for i in range(12000)
+    ]
+}
+for _ in range(4):
+    text = json.dumps(doc)
+    doc = json.loads(text)
+print("json_roundtrip", len(text))

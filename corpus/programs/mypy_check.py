@@ -1,0 +1,26 @@
+"""mypy checking a small package: a generated 12-module package with classes, generics and
+protocols, checked from scratch (no incremental cache) in this process."""
+import os
+import tempfile
+
+from mypy import api
+
+with tempfile.TemporaryDirectory() as tmp:
+    pkg = os.path.join(tmp, "pkg")
+    os.makedirs(pkg)
+    open(os.path.join(pkg, "__init__.py"), "w").close()
+    for i in range(12):
+        with open(os.path.join(pkg, "m%d.py" % i), "w") as f:
+            f.write("from typing import Generic, Protocol, TypeVar\n")
+            if i:
+                f.write("from pkg.m%d import C%d\n" % (i - 1, i - 1))
+            f.write("T = TypeVar('T')\n\nclass P%d(Protocol):\n    def run(self) -> int: ...\n\n"
+                    "class C%d(Generic[T]):\n    def __init__(self, v: T) -> None:\n        self.v = v\n"
+                    "    def get(self) -> T:\n        return self.v\n    def run(self) -> int:\n"
+                    "        return %d\n\n" % (i, i, i))
+            for j in range(20):
+                f.write("def f%d(xs: list[int], c: C%d[str]) -> dict[str, int]:\n"
+                        "    return {c.get() + str(x): x * %d for x in xs}\n\n" % (j, i, j))
+    out, err, status = api.run([pkg, "--no-incremental", "--cache-dir", os.devnull,
+                                "--python-version", "3.11"])
+print("mypy_check", status, out.count("error"))
