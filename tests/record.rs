@@ -99,7 +99,10 @@ fn recordings_replay_like_the_real_run() {
                 "record {prog} with {v}: {}",
                 String::from_utf8_lossy(&rec.stderr)
             );
-            assert_eq!(rec.stdout, plain.stdout, "{prog} prints the same under the recorder");
+            assert_eq!(
+                rec.stdout, plain.stdout,
+                "{prog} prints the same under the recorder"
+            );
             let fid = gclab(&["fidelity", "--recording", &trace], dir);
             let out = String::from_utf8_lossy(&fid.stdout);
             assert!(
@@ -118,7 +121,10 @@ fn recordings_replay_like_the_real_run() {
 
 #[test]
 fn exit_status_passes_through_and_the_recording_stays_valid() {
-    let Some(py) = python("3.13").or_else(|| python("3.12")).or_else(|| python("3.11")) else {
+    let Some(py) = python("3.13")
+        .or_else(|| python("3.12"))
+        .or_else(|| python("3.11"))
+    else {
         eprintln!("skipped: no CPython 3.11-3.13 installed");
         return;
     };
@@ -131,16 +137,51 @@ fn exit_status_passes_through_and_the_recording_stays_valid() {
     )
     .expect("write");
     std::fs::write(dir.join("raises.py"), "x = {}\nraise ValueError('boom')\n").expect("write");
-    let r = gclab(&["record", "--python", &py, "-o", "e.gctrace", "--", "exit3.py"], dir);
-    assert_eq!(r.status.code(), Some(3), "{}", String::from_utf8_lossy(&r.stderr));
+    let r = gclab(
+        &[
+            "record",
+            "--python",
+            &py,
+            "-o",
+            "e.gctrace",
+            "--",
+            "exit3.py",
+        ],
+        dir,
+    );
+    assert_eq!(
+        r.status.code(),
+        Some(3),
+        "{}",
+        String::from_utf8_lossy(&r.stderr)
+    );
     let run = gclab(&["run", "-w", "trace:e.gctrace", "-s", "refcount"], dir);
-    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
-    let r = gclab(&["record", "--python", &py, "-o", "r.gctrace", "--", "raises.py"], dir);
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let r = gclab(
+        &[
+            "record",
+            "--python",
+            &py,
+            "-o",
+            "r.gctrace",
+            "--",
+            "raises.py",
+        ],
+        dir,
+    );
     assert_eq!(r.status.code(), Some(1));
     let err = String::from_utf8_lossy(&r.stderr);
     assert!(err.contains("ValueError: boom"), "{err}");
     let run = gclab(&["run", "-w", "trace:r.gctrace", "-s", "cpython-3.13"], dir);
-    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
 }
 
 #[test]
@@ -148,7 +189,12 @@ fn bad_input_exits_2() {
     let tmp = tempfile::tempdir().expect("a temp dir");
     let dir = tmp.path();
     let r = gclab(&["record", "--", "no-such-script.py"], dir);
-    assert_eq!(r.status.code(), Some(2), "{}", String::from_utf8_lossy(&r.stderr));
+    assert_eq!(
+        r.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&r.stderr)
+    );
     let r = gclab(&["record"], dir);
     assert_eq!(r.status.code(), Some(2));
     if let Some(old) = python("3.10") {

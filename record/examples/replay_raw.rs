@@ -73,7 +73,14 @@ fn main() {
         if !ok || i < 5 {
             println!(
                 "{i:4} real {:?} model {:?} {}",
-                r.map(|r| (r.generation, r.collected, r.died, r.examined, r.at_op, r.trigger)),
+                r.map(|r| (
+                    r.generation,
+                    r.collected,
+                    r.died,
+                    r.examined,
+                    r.at_op,
+                    r.trigger
+                )),
                 m.map(|m| (m.generation, m.freed, m.examined, m.at_op)),
                 if ok { "" } else { "  <-- differs" }
             );

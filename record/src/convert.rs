@@ -102,6 +102,9 @@ pub struct Diagnostics {
     /// Of `collection_deaths`, those held by the collection's garbage when they died: a pure
     /// reference counter never frees them.
     pub held_by_garbage: u64,
+    /// Unreachable objects of a snapshot that did not die in the collection (resurrected by a
+    /// finalizer, or uncollectable): they keep their root.
+    pub unreachable_survivors: u64,
     /// Objects that existed before the recording and were given to the model.
     pub materialized: u64,
     /// Deaths inferred because an address was created again without a recorded death (a missed
@@ -260,8 +263,45 @@ struct Snap {
     addr: u64,
     tid: u16,
     generation: u8,
+    refcount: u32,
     edges: Vec<u64>,
     size: u64,
+}
+
+/// CPython's `deduce_unreachable` on a snapshot: `gc_refs` = reference count minus references
+/// from the snapshot's own objects; everything reachable within the snapshot from an object
+/// with `gc_refs > 0` survives; the rest is unreachable. Returns the unreachable addresses.
+fn unreachable(snaps: &[Snap]) -> HashSet<u64> {
+    let index: HashMap<u64, usize> = snaps.iter().enumerate().map(|(i, s)| (s.addr, i)).collect();
+    let mut gc_refs: Vec<i64> = snaps.iter().map(|s| s.refcount as i64).collect();
+    for s in snaps {
+        for e in &s.edges {
+            if let Some(&j) = index.get(e) {
+                gc_refs[j] -= 1;
+            }
+        }
+    }
+    let mut reached = vec![false; snaps.len()];
+    let mut stack: Vec<usize> = (0..snaps.len()).filter(|&i| gc_refs[i] > 0).collect();
+    for &i in &stack {
+        reached[i] = true;
+    }
+    while let Some(i) = stack.pop() {
+        for e in &snaps[i].edges {
+            if let Some(&j) = index.get(e) {
+                if !reached[j] {
+                    reached[j] = true;
+                    stack.push(j);
+                }
+            }
+        }
+    }
+    snaps
+        .iter()
+        .zip(&reached)
+        .filter(|(_, &r)| !r)
+        .map(|(s, _)| s.addr)
+        .collect()
 }
 
 struct Converter {
@@ -693,11 +733,12 @@ impl Converter {
                         addr,
                         tid,
                         generation,
-                        ..
+                        refcount,
                     } => init.push(Snap {
                         addr,
                         tid,
                         generation,
+                        refcount,
                         edges: Vec::new(),
                         size: 0,
                     }),
@@ -908,11 +949,12 @@ impl Converter {
                     addr,
                     tid,
                     generation,
-                    ..
+                    refcount,
                 } => snaps.push(Snap {
                     addr,
                     tid,
                     generation,
+                    refcount,
                     edges: Vec::new(),
                     size: 0,
                 }),
@@ -949,19 +991,24 @@ impl Converter {
                 other => inside.push((other, c)),
             }
         }
-        // The objects the collection freed: snapshot objects that died inside it.
-        let snap_ids: HashSet<u64> = snaps.iter().map(|s| s.addr).collect();
+        // The objects the collection freed: unreachable snapshot objects that died inside it.
+        // (A snapshot object that died inside it without being unreachable died by reference
+        // counting, when something the collection or a callback did dropped it: it is
+        // released when its death arrives. An unreachable one that did not die was resurrected
+        // by a finalizer or is uncollectable: it keeps its root.)
+        let unreach = unreachable(&snaps);
         let died: HashSet<u64> = inside
             .iter()
             .filter_map(|(e, _)| match e {
                 Event::Destroy { addr, flags, .. }
-                    if flags & F_IN_GC != 0 && snap_ids.contains(addr) =>
+                    if flags & F_IN_GC != 0 && unreach.contains(addr) =>
                 {
                     Some(*addr)
                 }
                 _ => None,
             })
             .collect();
+        self.diag.unreachable_survivors += (unreach.len() - died.len()) as u64;
 
         // The model's young generations become the snapshot.
         let ids = self.sync(out, &snaps)?;

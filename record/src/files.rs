@@ -150,13 +150,11 @@ pub fn read_log(path: &Path) -> Result<Vec<RealCollection>, FilesError> {
         if line.trim().is_empty() {
             continue;
         }
-        out.push(
-            serde_json::from_str(&line).map_err(|e| FilesError::Parse {
-                path: path.to_path_buf(),
-                line: i + 1,
-                msg: e.to_string(),
-            })?,
-        );
+        out.push(serde_json::from_str(&line).map_err(|e| FilesError::Parse {
+            path: path.to_path_buf(),
+            line: i + 1,
+            msg: e.to_string(),
+        })?);
     }
     Ok(out)
 }

@@ -386,7 +386,9 @@ impl<R: Read> RawReader<R> {
                 if a != before {
                     return Err(RawError::Corrupt {
                         offset: at,
-                        what: format!("the END record counts {a} records but {before} came before it"),
+                        what: format!(
+                            "the END record counts {a} records but {before} came before it"
+                        ),
                     });
                 }
                 self.ended = true;

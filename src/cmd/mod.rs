@@ -14,6 +14,7 @@ pub mod mem_probe;
 pub mod merge;
 pub mod new_strategy;
 pub mod plot;
+pub mod record;
 pub mod report;
 pub mod reproduce;
 pub mod run;
@@ -45,6 +46,8 @@ pub enum Command {
     Run(run::Args),
     /// Write a workload's op stream to a trace file.
     Trace(trace::Args),
+    /// Record a real Python program in a real CPython: write its trace and its collector log.
+    Record(record::Args),
     /// Run every cell of an experiment file, appending one JSON line per run.
     Sweep(sweep::Args),
     /// Join shard outputs of a sweep, refusing duplicate and missing cells.
@@ -77,6 +80,7 @@ pub fn dispatch(command: Option<Command>) -> CmdResult {
         Some(Command::List(a)) => list::run(a),
         Some(Command::Run(a)) => run::run(a),
         Some(Command::Trace(a)) => trace::run(a),
+        Some(Command::Record(a)) => record::run(a),
         Some(Command::Sweep(a)) => sweep::run(a),
         Some(Command::Merge(a)) => merge::run(a),
         Some(Command::Plot(a)) => plot::run(a),

@@ -2,7 +2,9 @@
 //! recording into a gclab trace and writes the real run's collector log and what is known about
 //! the run beside it ([`gclab_record::files`]). Exits with the program's own exit status.
 
-use crate::classify::{Classify, ClassifyExt, CmdContext, CmdError, CmdResult, ExitClass, UserError};
+use crate::classify::{
+    Classify, ClassifyExt, CmdContext, CmdError, CmdResult, ExitClass, UserError,
+};
 use gclab_record::files::{self, RecordingMeta};
 use gclab_record::launch::{self, ExitStatusInfo, Program, RecordOptions};
 use gclab_record::python::Mechanism;
@@ -12,12 +14,14 @@ use std::time::Instant;
 
 /// Arguments of `gclab record`.
 #[derive(clap::Args, Debug)]
-#[command(after_help = "Examples:\n  gclab record -o build.gctrace -- build.py --fast\n  \
+#[command(
+    after_help = "Examples:\n  gclab record -o build.gctrace -- build.py --fast\n  \
                         gclab record --python ~/.pyenv/versions/3.12.1/bin/python -m json.tool \
                         data.json\n\nBeside the trace FILE it writes FILE.collections.jsonl (the \
                         real collector log) and FILE.meta.json. Replay it with `gclab run -w \
                         trace:FILE -s STRATEGY`; compare the model with the real run with `gclab \
-                        fidelity --recording FILE`.")]
+                        fidelity --recording FILE`."
+)]
 pub struct Args {
     /// The interpreter to record with (default: `python3` on PATH). CPython 3.13+, or 3.11/3.12
     /// linked against a shared libpython; its C headers must be installed.
@@ -33,7 +37,11 @@ pub struct Args {
     #[arg(long)]
     pub keep_raw: bool,
     /// The script and its arguments (or, with -m, the module's arguments).
-    #[arg(trailing_var_arg = true, allow_hyphen_values = true, value_name = "SCRIPT [ARGS]")]
+    #[arg(
+        trailing_var_arg = true,
+        allow_hyphen_values = true,
+        value_name = "SCRIPT [ARGS]"
+    )]
     pub program: Vec<String>,
 }
 
@@ -110,7 +118,12 @@ pub fn run(a: Args) -> CmdResult {
             ("python".into(), version.clone()),
         ],
     )
-    .map_err(|e| CmdError::internal(anyhow::anyhow!("converting the recording {}: {e}", raw.display())))?;
+    .map_err(|e| {
+        CmdError::internal(anyhow::anyhow!(
+            "converting the recording {}: {e}",
+            raw.display()
+        ))
+    })?;
     let convert_ns = t.elapsed().as_nanos() as u64;
     let (exit_code, signal) = match outcome.status {
         ExitStatusInfo::Code(c) => (Some(c), None),
