@@ -94,12 +94,12 @@ pub struct Diagnostics {
     pub creates: u64,
     /// Recorded deaths of known objects.
     pub deaths: u64,
-    /// Of those, deaths outside any collection: what reference counting freed.
+    /// Of those, deaths by reference counting outside any collection.
     pub refcount_deaths: u64,
-    /// Deaths inside a collection that it did not find unreachable: objects its garbage held
-    /// (freed when the garbage was) and objects the callbacks and finalizers dropped.
+    /// Deaths by reference counting inside a collection (objects its callbacks and finalizers
+    /// dropped).
     pub collection_deaths: u64,
-    /// Of `collection_deaths`, those held by the collection's garbage when they died: a pure
+    /// Deaths of objects held by a collection's garbage (freed when the garbage was): a pure
     /// reference counter never frees them.
     pub held_by_garbage: u64,
     /// Unreachable objects of a snapshot that did not die in the collection (resurrected by a
@@ -256,6 +256,11 @@ struct Obj {
     in_edges: Vec<(u32, u32)>,
     /// How many of `in_edges` are current.
     indegree: u32,
+    /// Garbage of a collection, or an object such garbage held when it died: a pure reference
+    /// counter never frees it.
+    doomed: bool,
+    /// A doomed object pointed here when it died.
+    held: bool,
 }
 
 /// A snapshot object with its referents.
@@ -568,6 +573,7 @@ impl Converter {
     fn forget(&mut self, o: u32, addr: u64, size: u32) {
         let ob = &mut self.objs[o as usize];
         ob.alive = false;
+        let doomed = ob.doomed;
         let slots = std::mem::take(&mut ob.slots);
         ob.in_edges = Vec::new();
         if ob.tracked {
@@ -576,7 +582,9 @@ impl Converter {
         }
         for v in slots {
             if v != NONE {
-                self.objs[v as usize].indegree -= 1;
+                let t = &mut self.objs[v as usize];
+                t.indegree -= 1;
+                t.held |= doomed;
             }
         }
         if self.live.get(&addr) == Some(&o) {
@@ -599,16 +607,19 @@ impl Converter {
         addr: u64,
         size: u32,
     ) -> Result<(), ConvertError> {
-        if self.in_span {
-            self.diag.collection_deaths += 1;
-            // Held by an object without a register (garbage of this collection, or an object
-            // such garbage holds): a pure reference counter keeps it.
-            self.compact_in_edges(o);
-            let held = self.objs[o as usize].in_edges.iter().any(|&(r, _)| {
+        // Held by an object a pure reference counter never frees (garbage of a collection, or
+        // an object such garbage held): such a counter keeps it too.
+        self.compact_in_edges(o);
+        let held = self.objs[o as usize].held
+            || self.objs[o as usize].in_edges.iter().any(|&(r, _)| {
                 let ro = &self.objs[r as usize];
-                ro.alive && ro.reg == NIL_REG
+                ro.alive && ro.doomed
             });
-            self.diag.held_by_garbage += held as u64;
+        if held {
+            self.diag.held_by_garbage += 1;
+            self.objs[o as usize].doomed = true;
+        } else if self.in_span {
+            self.diag.collection_deaths += 1;
         } else {
             self.diag.refcount_deaths += 1;
         }
@@ -1040,6 +1051,7 @@ impl Converter {
         for &o in &garbage {
             self.cut_in_edges(out, o, |r| in_snap.contains(&r))?;
             self.drop_root(out, o)?;
+            self.objs[o as usize].doomed = true;
         }
         // The count, then the trigger.
         self.count(out, gc0)?;

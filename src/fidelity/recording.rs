@@ -131,7 +131,7 @@ pub fn check_recording(
     Ok(RecordingCheck {
         trace: trace.to_path_buf(),
         refcount_frees: rc.record.frees,
-        refcount_expected: d.refcount_deaths + d.collection_deaths - d.held_by_garbage,
+        refcount_expected: d.refcount_deaths + d.collection_deaths,
         meta,
         preset,
         real,
