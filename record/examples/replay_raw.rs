@@ -4,7 +4,7 @@
 
 use gclab_core::executor::{ExecConfig, Executor};
 use gclab_core::workload::OpSink;
-use gclab_core::{Op, StreamHeader};
+use gclab_core::{InterpOp, Op, StreamHeader};
 use gclab_generational::{Config, Generational};
 use gclab_record::convert::convert;
 
@@ -50,10 +50,13 @@ fn main() {
     if std::env::var("DEBUG_AT").is_ok() {
         let at: usize = std::env::var("DEBUG_AT").unwrap().parse().unwrap();
         for (i, op) in sink.0.iter().enumerate() {
-            if i + 40 > at && i < at + 5 {
-                println!("{i} {op:?} count {:?}", ex.strategy.get_count());
-            }
             ex.ops(std::slice::from_ref(op)).expect("replay");
+            if std::env::var_os("WINDOW").is_some() && i + 30 > at && i < at + 3 {
+                println!("W {i} {op:?} {:?}", ex.strategy.get_count());
+            }
+            if i < at && matches!(op, Op::Interp(InterpOp::Count { .. })) {
+                println!("M {i} {}", ex.strategy.get_count()[0]);
+            }
         }
     } else {
         ex.ops(&sink.0).expect("replay");

@@ -336,6 +336,8 @@ struct Converter {
     started: bool,
     /// Between a collection's trigger and its stop.
     in_span: bool,
+    /// A collection is scheduled (the young count passed the threshold) and has not run yet.
+    scheduled: bool,
 }
 
 impl Converter {
@@ -361,6 +363,7 @@ impl Converter {
             diag: Diagnostics::default(),
             started: false,
             in_span: false,
+            scheduled: false,
         }
     }
 
@@ -461,22 +464,33 @@ impl Converter {
     /// The young count moved to `gc0` (low 16 bits): the count op, after a safe point where the
     /// interpreter could have serviced a scheduled collection.
     fn count(&mut self, out: &mut dyn Emit, gc0: u16) -> Result<(), ConvertError> {
+        self.count_then(out, gc0, true)
+    }
+
+    /// [`Converter::count`], with the safe point before an increment only if `safe`.
+    fn count_then(&mut self, out: &mut dyn Emit, gc0: u16, safe: bool) -> Result<(), ConvertError> {
         let d = gc0.wrapping_sub(self.prev_gc0) as i16 as i32;
         self.prev_gc0 = gc0;
         if d == 0 {
             return Ok(());
         }
-        if d > 0 && !self.in_gap() {
+        if safe && d > 0 && !self.in_gap() {
             out.emit(Op::SafePoint)?;
         }
         out.emit(Op::Interp(InterpOp::Count { delta: d }))?;
         self.count0 = (self.count0 + d as i64).max(0);
+        if d > 0 && self.enabled && self.threshold0 != 0 && self.count0 > self.threshold0 {
+            // _Py_ScheduleGC: the eval breaker now runs a collection at its next check, even
+            // if the count falls back meanwhile.
+            self.scheduled = true;
+        }
         Ok(())
     }
 
-    /// Between a threshold crossing and the collection it schedules.
+    /// Between a threshold crossing and the next collection: the interpreter had not reached
+    /// its eval breaker yet, so no safe point may be offered to the model.
     fn in_gap(&self) -> bool {
-        self.enabled && self.threshold0 != 0 && self.count0 > self.threshold0
+        self.scheduled
     }
 
     /// Sets object `o`'s slots to `new`, emitting a store per slot that changes.
@@ -1053,9 +1067,12 @@ impl Converter {
             self.drop_root(out, o)?;
             self.objs[o as usize].doomed = true;
         }
-        // The count, then the trigger.
-        self.count(out, gc0)?;
+        // The count (no safe point before it: the collection runs at the trigger, after the
+        // model was synced and counted as the interpreter was), then the trigger.
+        self.count_then(out, gc0, false)?;
+
         let at_op = out.count();
+        self.scheduled = false;
         let trigger = match self.pending_manual.take() {
             Some(gen) => {
                 out.emit(Op::Gc(GcOp::Collect { generation: gen }))?;
