@@ -145,11 +145,13 @@ static struct {
 #define PSTACK 64
 static PyObject *pstack[PSTACK];
 static int pdepth;
+static uint64_t pending_dropped; /* entries dropped because the stack was full */
 
 static inline void pending_push(PyObject *op) {
     if (pdepth == PSTACK) { /* only unmatched entries pile up: drop the oldest half */
         memmove(pstack, pstack + PSTACK / 2, (PSTACK / 2) * sizeof(PyObject *));
         pdepth = PSTACK / 2;
+        pending_dropped += PSTACK / 2;
     }
     pstack[pdepth++] = op;
 }
@@ -243,7 +245,8 @@ typedef struct {
     uint8_t flags;     /* F_GC_TYPE | F_HEAPTYPE */
     uint8_t sizekind;
     uint8_t dead;      /* the type object died: its address may be reused */
-    uint8_t tramp;     /* its instances' tp_dealloc ends in one of our trampolines */
+    int16_t tslot;     /* the trampoline its instances' dealloc ends in, or -1 */
+    PyTypeObject *reach; /* the static type whose tp_dealloc holds that trampoline */
 } tent_t;
 
 static tent_t *tmap;
@@ -286,8 +289,11 @@ static void treset(void) {
     overflow_typed = 0;
 }
 
+#define NTRAMP 1024
+static const destructor tramps[NTRAMP]; /* the trampolines, defined below */
+static int tramp_running[NTRAMP];       /* originals put back while they run */
 static void patch_chain(PyTypeObject *tp);
-static int reaches_tramp(PyTypeObject *tp);
+static void reaches_tramp(tent_t *e);
 
 /* TYPE record followed by the name in zero-padded 16-byte chunks. */
 static void emit_type(uint32_t tid, const char *name, Py_ssize_t basicsize, uint8_t flags) {
@@ -321,7 +327,7 @@ static uint8_t size_kind(PyTypeObject *tp) {
 
 /* The entry of tp, registering it (TYPE record, dealloc patching) the first
  * time.  Never NULL: if the table cannot grow, types share the overflow id. */
-static tent_t overflow_ent = {NULL, TID_OVERFLOW, 0, SK_FIXED, 0, 0};
+static tent_t overflow_ent = {NULL, TID_OVERFLOW, 0, SK_FIXED, 0, -1, NULL};
 
 static tent_t *overflow_entry(void) {
     if (!overflow_typed) {
@@ -351,7 +357,7 @@ static tent_t *type_entry(PyTypeObject *tp) {
         e->tid = overflow_entry()->tid;
     }
     patch_chain(tp);
-    e->tramp = (uint8_t)reaches_tramp(tp);
+    reaches_tramp(e);
     return e;
 }
 
@@ -523,7 +529,7 @@ static int tracer(PyObject *op, PyRefTracerEvent event, void *data) {
             /* _Py_Dealloc calls tp_dealloc next: if that ends in a trampoline
                it must not report this death again */
             tent_t *e = type_entry(Py_TYPE(op));
-            if (e->tramp) pending_push(op);
+            if (e->tslot >= 0 && e->reach->tp_dealloc == tramps[e->tslot]) pending_push(op);
             record_destroy(op, e, 0);
             R.busy = 0;
         }
@@ -536,23 +542,42 @@ static int tracer(PyObject *op, PyRefTracerEvent event, void *data) {
 
 /* ------------------------------------------------------ dealloc trampolines */
 
-#define NTRAMP 1024
 static destructor tramp_orig[NTRAMP];
 static PyTypeObject *tramp_type[NTRAMP];
 static int ntramp;
 static uint64_t tramp_exhausted; /* static types left unpatched: no slot */
 
+
 static inline void tramp_body(int i, PyObject *op) {
-    if (R.active) {
-        if (R.busy) {
-            R.dropped++;
-        } else if (!pending_pop(op)) {
-            R.busy = 1;
-            record_destroy(op, type_entry(Py_TYPE(op)), F_VIA_WRAPPER);
-            R.busy = 0;
-        }
+    if (!R.active) {
+        tramp_orig[i](op);
+        return;
     }
-    tramp_orig[i](op);
+    if (R.busy) {
+        R.dropped++;
+    } else if (!pending_pop(op)) {
+        R.busy = 1;
+        record_destroy(op, type_entry(Py_TYPE(op)), F_VIA_WRAPPER);
+        R.busy = 0;
+    }
+    /* Py_TRASHCAN_BEGIN(op, f), which bounds the recursion of deallocating
+       deeply nested containers, only acts when Py_TYPE(op)->tp_dealloc == f:
+       with a trampoline there, freeing a list nested 100000 deep overflows the
+       C stack.  So the original is put back while it runs.  Objects of this
+       type freed meanwhile (by it) call the original directly: the tracer
+       still reports them, and they are not pushed as pending (the tracer
+       checks reach->tp_dealloc).  Only GC types use the trashcan. */
+    PyTypeObject *t = Py_TYPE(op);
+    if (t->tp_dealloc == tramps[i] && (t->tp_flags & Py_TPFLAGS_HAVE_GC) &&
+        !(t->tp_flags & Py_TPFLAGS_HEAPTYPE)) {
+        t->tp_dealloc = tramp_orig[i];
+        tramp_running[i]++;
+        tramp_orig[i](op);
+        tramp_running[i]--;
+        if (R.active && t->tp_dealloc == tramp_orig[i]) t->tp_dealloc = tramps[i];
+    } else {
+        tramp_orig[i](op);
+    }
 }
 
 /* NTRAMP trampolines made by the preprocessor: tramp_DDDD, DDDD octal digits,
@@ -584,8 +609,8 @@ static void patch_chain(PyTypeObject *tp) {
         if (d == NULL || is_tramp(d)) continue; /* ours, or inherited from a patched base */
         int i;
         for (i = 0; i < ntramp && tramp_type[i] != b; i++) {}
-        if (i < ntramp) { /* patched by an earlier recording, then restored */
-            if (d == tramp_orig[i]) b->tp_dealloc = tramps[i];
+        if (i < ntramp) { /* restored by an earlier stop, or put back while it runs */
+            if (d == tramp_orig[i] && !tramp_running[i]) b->tp_dealloc = tramps[i];
             continue;
         }
         if (ntramp == NTRAMP) {
@@ -603,10 +628,19 @@ static void patch_chain(PyTypeObject *tp) {
  * calling the first base dealloc that is not itself (found at module init). */
 static destructor subtype_dealloc_fn;
 
-static int reaches_tramp(PyTypeObject *tp) {
+static void reaches_tramp(tent_t *e) {
+    PyTypeObject *tp = e->tp;
     while (tp != NULL && subtype_dealloc_fn != NULL && tp->tp_dealloc == subtype_dealloc_fn)
         tp = tp->tp_base;
-    return tp != NULL && is_tramp(tp->tp_dealloc);
+    e->tslot = -1;
+    e->reach = NULL;
+    if (tp == NULL || (tp->tp_flags & Py_TPFLAGS_HEAPTYPE)) return;
+    for (int i = 0; i < ntramp; i++)
+        if (tramps[i] == tp->tp_dealloc || (tramp_type[i] == tp && tramp_orig[i] == tp->tp_dealloc)) {
+            e->tslot = (int16_t)i;
+            e->reach = tp;
+            return;
+        }
 }
 
 /* Trampolines stay callable after this (types readied meanwhile may have
@@ -957,6 +991,7 @@ static PyObject *rec_start(PyObject *self, PyObject *arg) {
     R.nrecords = 0;
     R.dropped = 0;
     pdepth = 0;
+    pending_dropped = 0;
     R.snap_open = 0;
     R.gc = &PyInterpreterState_Get()->gc;
     clock_gettime(CLOCK_MONOTONIC, &R.t0);
@@ -1012,7 +1047,6 @@ static PyObject *rec_stop(PyObject *self, PyObject *unused) {
     }
     R.fd = -1;
     R.gc = NULL;
-    pdepth = 0;
     R.snap_open = 0;
     if (err) {
         errno = err;
@@ -1024,10 +1058,11 @@ static PyObject *rec_stop(PyObject *self, PyObject *unused) {
 static PyObject *rec_stats(PyObject *self, PyObject *unused) {
     (void)self;
     (void)unused;
-    return Py_BuildValue("{sKsKsisKsI}", "records", (unsigned long long)R.nrecords, "dropped",
-                         (unsigned long long)R.dropped, "patched_types", ntramp,
+    return Py_BuildValue("{sKsKsisKsIsisK}", "records", (unsigned long long)R.nrecords,
+                         "dropped", (unsigned long long)R.dropped, "patched_types", ntramp,
                          "unpatched_types", (unsigned long long)tramp_exhausted, "types",
-                         (unsigned int)ntypes);
+                         (unsigned int)ntypes, "pending", pdepth, "pending_dropped",
+                         (unsigned long long)pending_dropped);
 }
 
 static PyObject *rec_active(PyObject *self, PyObject *unused) {

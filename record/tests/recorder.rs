@@ -19,6 +19,8 @@
 //! * what the program sees (argv, sys.path\[0\], `__file__`, environment, the gc functions'
 //!   results and errors) and prints is byte-identical with and without the recorder, for a
 //!   script and for `-m`;
+//! * containers nested 100000 deep are freed (CPython's trashcan still bounds the recursion with
+//!   the dealloc trampolines in place), one DESTROY per CREATE;
 //! * threads and a forked child do not break the log; a program that closes the log's
 //!   descriptor and reuses its number never receives records.
 //!
@@ -714,6 +716,39 @@ fn threads_and_fork(minor: u32) {
     );
 }
 
+fn deep_nesting(minor: u32) {
+    let Some(interp) = interpreter(minor, "deep_nesting") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let raw_path = dir.path().join("deep.raw");
+    let out = record_captured(&options(&interp, script("deep.py", &[]), &raw_path), None);
+    assert_eq!(
+        status(&out),
+        ExitStatusInfo::Code(0),
+        "{}",
+        text(&out.stderr)
+    );
+    assert_eq!(text(&out.stdout), "freed\n");
+    let raw = read_raw(&raw_path);
+    check_structure(&raw, &interp);
+    let (from, to) = (raw.marks(MARK_DISABLE)[0].0, raw.marks(MARK_ENABLE)[0].0);
+    for ty in ["list", "dict", "tuple"] {
+        let count = |kind| {
+            raw.recs[from..to]
+                .iter()
+                .filter(|r| r.kind == kind && raw.type_name(r) == ty)
+                .count()
+        };
+        assert!(count(CREATE) >= 100_000, "{ty} CREATE {}", count(CREATE));
+        assert_eq!(
+            count(DESTROY),
+            count(CREATE),
+            "{ty}: one DESTROY per CREATE"
+        );
+    }
+}
+
 fn closed_descriptor(minor: u32) {
     let Some(interp) = interpreter(minor, "closed_descriptor") else {
         return;
@@ -767,6 +802,10 @@ macro_rules! per_version {
             #[test]
             fn threads_and_fork() {
                 super::threads_and_fork($minor);
+            }
+            #[test]
+            fn deeply_nested_containers_are_freed() {
+                super::deep_nesting($minor);
             }
             #[test]
             fn a_closed_descriptor_is_never_written() {
