@@ -527,7 +527,7 @@ fn exits(minor: u32) {
     let dir = tempfile::tempdir().unwrap();
     // sys.exit(3)
     let raw_path = dir.path().join("exit.raw");
-    let opts = options(&interp, script("exit3.py", &[]), &raw_path);
+    let opts = options(&interp, script("exit3.py", &["talk"]), &raw_path);
     let out = record_captured(&opts, None);
     assert_eq!(
         status(&out),
@@ -538,7 +538,8 @@ fn exits(minor: u32) {
     assert_eq!(text(&out.stdout), "leaving with 3\n");
     assert_eq!(text(&out.stderr), "");
     check_structure(&read_raw(&raw_path), &interp);
-    // the same through record_in (inherited stdio)
+    // the same through record_in (inherited stdio; silent)
+    let opts = options(&interp, script("exit3.py", &[]), &raw_path);
     let outcome = launch::record_in(&opts, &cache_root()).unwrap();
     assert_eq!(outcome.status, ExitStatusInfo::Code(3));
 
@@ -877,6 +878,32 @@ fn a_missing_script_or_python_is_a_usage_error() {
     };
     let e = launch::record_in(&opts, &cache_root()).unwrap_err();
     assert!(matches!(e, RecordError::BadModuleName { .. }), "{e:?}");
+}
+
+#[test]
+fn odd_environment_entries_give_errors_not_panics() {
+    let Some(interp) = interpreter(13, "odd_environment_entries_give_errors_not_panics")
+        .or_else(|| interpreter(12, "odd_environment_entries_give_errors_not_panics"))
+    else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    for (k, v) in [
+        ("NUL\0KEY", "x"),
+        ("KEY", "nul\0value"),
+        ("", "x"),
+        ("A=B", "c"),
+    ] {
+        let mut opts = options(&interp, script("exit3.py", &[]), &dir.path().join("x.raw"));
+        opts.env = vec![(k.to_string(), v.to_string())];
+        match launch::record_in(&opts, &cache_root()) {
+            Ok(outcome) => assert_eq!(outcome.status, ExitStatusInfo::Code(3), "{k:?}={v:?}"),
+            Err(e) => assert!(
+                matches!(e, RecordError::Launch { .. }),
+                "{k:?}={v:?}: {e:?}"
+            ),
+        }
+    }
 }
 
 #[test]
