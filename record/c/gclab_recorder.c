@@ -268,7 +268,7 @@ static tent_t *tfind_slot(tent_t *map, size_t cap, PyTypeObject *tp) {
 }
 
 static int tgrow(void) {
-    size_t ncap = tcap ? tcap * 2 : 4096;
+    size_t ncap = tcap ? tcap * 2 : 512; /* 16 KiB: stays in L1 */
     tent_t *n = calloc(ncap, sizeof(tent_t));
     if (!n) return -1;
     for (size_t i = 0; i < tcap; i++)
@@ -337,11 +337,8 @@ static tent_t *overflow_entry(void) {
     return &overflow_ent;
 }
 
-static tent_t *type_entry(PyTypeObject *tp) {
-    if (tcap) {
-        tent_t *e = tfind_slot(tmap, tcap, tp);
-        if (e->tp == tp && !e->dead) return e;
-    }
+/* First sight of tp (or of a new type at a dead type's address). */
+static __attribute__((noinline)) tent_t *type_register(PyTypeObject *tp) {
     if ((tused + 1) * 2 > tcap && tgrow() < 0) return overflow_entry();
     tent_t *e = tfind_slot(tmap, tcap, tp);
     if (e->tp == NULL) tused++;
@@ -359,6 +356,15 @@ static tent_t *type_entry(PyTypeObject *tp) {
     patch_chain(tp);
     reaches_tramp(e);
     return e;
+}
+
+/* The per-event lookup: kept small so that it inlines. */
+static inline tent_t *type_entry(PyTypeObject *tp) {
+    if (tcap) {
+        tent_t *e = tfind_slot(tmap, tcap, tp);
+        if (e->tp == tp && !e->dead) return e;
+    }
+    return type_register(tp);
 }
 
 /* A type object died: a new type may get its address. */
