@@ -3,7 +3,7 @@
  * the heap inside a running CPython 3.11, 3.12 or 3.13 (GIL builds only).
  *
  * Where the events come from:
- *   - 3.13+: the reference tracer (PyRefTracer_SetTracer, Include/cpython/
+ *   - 3.13: the reference tracer (PyRefTracer_SetTracer, Include/cpython/
  *     object.h) reports every CREATE and every DESTROY that goes through
  *     _Py_Dealloc.  We chain to the tracer that was installed before us
  *     (tracemalloc uses the same slot).
@@ -20,14 +20,22 @@
  *     so the matching trampoline finds it on top, or under entries that can
  *     no longer be matched).  One death then gives one DESTROY; a few give
  *     two (a dealloc deferred by the trashcan and run later, a resurrected
- *     object).  We do not filter further: the reader does.
+ *     object).  We do not filter further: the reader does.  Still missed:
+ *     objects the specialised instructions free through a type's dealloc
+ *     function named directly (int, float and str temporaries, e.g. in
+ *     BINARY_OP_ADD_INT); their address reappears in a later CREATE.
  *   - A C gc callback (appended to gc.callbacks by the boot script) records
  *     collection starts and stops and walks the generation lists through the
  *     interpreter's internal gc state (internal/pycore_gc.h).
  *
- * Output: a 16-byte header then 16-byte little-endian records, buffered here
- * (1 MiB) and written with write(2).  The format is documented in the Rust
- * crate (gclab-record) and in the table at the top of K_* below.
+ * Output: a 16-byte header ("GCLABRAW", u32 format = 1, u32 Py_Version) then
+ * 16-byte little-endian records (the K_* table below), buffered here (1 MiB)
+ * and written with write(2) to a close-on-exec descriptor.  A TYPE record is
+ * followed by its name in zero-padded 16-byte chunks, which are not records.
+ * Events raised while the recorder itself runs are dropped (busy).
+ * Limits: one interpreter (the main one; subinterpreters are not told
+ * apart); a program that replaces the reference tracer (tracemalloc.start()
+ * on 3.13) or empties gc.callbacks ends those events for the rest of the run.
  */
 #define PY_SSIZE_T_CLEAN
 #define Py_BUILD_CORE_MODULE 1
@@ -74,7 +82,18 @@ typedef void (*shim_setter)(PyRefTracer, void *);
 
 /* ------------------------------------------------------------------ format */
 
-/*   kind           a                       b                 flags        */
+/*
+ * Record: struct { u64 a; u32 b; u16 c; u8 kind; u8 flags; }, little endian.
+ * c is the low 16 bits of interp->gc.generations[0].count when the record is
+ * written (TYPE: min(tp_basicsize, 65535)).  addr = the object pointer's low
+ * 48 bits; tid = the type's id (first-seen order from 0, 0xFFFF once ids run
+ * out) in a's top 16 bits.  Object flags: F_GC_TYPE (Py_TPFLAGS_HAVE_GC),
+ * F_IN_GC (the collector is running), F_HEAPTYPE, F_VIA_WRAPPER (the death
+ * was seen only by a dealloc trampoline).  SNAP_OBJ and INIT_OBJ are followed
+ * by one EDGE per referent (tp_traverse) and one SIZE.  END's a counts the
+ * records before it (name chunks excluded).  Generation 3 = permanent.
+ *
+ *   kind           a                       b                 flags        */
 enum {
     K_CREATE = 0,    /* addr|tid<<48        tp_basicsize      obj flags    */
     K_DESTROY = 1,   /* addr|tid<<48        size at death     obj flags    */
