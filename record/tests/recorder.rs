@@ -620,13 +620,18 @@ fn identical_output(minor: u32) {
         },
         &raw_path,
     );
-    opts.env = vec![("GCLAB_PROBE_VAR".into(), "set".into())];
+    let extra = root.join("tests").join("no-such-dir");
+    opts.env = vec![
+        ("GCLAB_PROBE_VAR".into(), "set".into()),
+        ("PYTHONPATH".into(), extra.to_string_lossy().into_owned()),
+    ];
     let out = record_captured(&opts, Some(root));
     let mut p = Command::new(&interp.path);
     p.arg(&rel)
         .args(["one", "two words"])
         .current_dir(root)
-        .env("GCLAB_PROBE_VAR", "set");
+        .env("GCLAB_PROBE_VAR", "set")
+        .env("PYTHONPATH", &extra);
     let reference = p.output().unwrap();
     assert_eq!(
         status(&reference),
