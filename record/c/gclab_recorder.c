@@ -3,7 +3,7 @@
  * the heap inside a running CPython 3.11, 3.12 or 3.13 (GIL builds only).
  *
  * Where the events come from:
- *   - 3.13+: the reference tracer (PyRefTracer_SetTracer, Include/cpython/
+ *   - 3.13: the reference tracer (PyRefTracer_SetTracer, Include/cpython/
  *     object.h) reports every CREATE and every DESTROY that goes through
  *     _Py_Dealloc.  We chain to the tracer that was installed before us
  *     (tracemalloc uses the same slot).
@@ -20,14 +20,22 @@
  *     so the matching trampoline finds it on top, or under entries that can
  *     no longer be matched).  One death then gives one DESTROY; a few give
  *     two (a dealloc deferred by the trashcan and run later, a resurrected
- *     object).  We do not filter further: the reader does.
+ *     object).  We do not filter further: the reader does.  Still missed:
+ *     objects the specialised instructions free through a type's dealloc
+ *     function named directly (int, float and str temporaries, e.g. in
+ *     BINARY_OP_ADD_INT); their address reappears in a later CREATE.
  *   - A C gc callback (appended to gc.callbacks by the boot script) records
  *     collection starts and stops and walks the generation lists through the
  *     interpreter's internal gc state (internal/pycore_gc.h).
  *
- * Output: a 16-byte header then 16-byte little-endian records, buffered here
- * (1 MiB) and written with write(2).  The format is documented in the Rust
- * crate (gclab-record) and in the table at the top of K_* below.
+ * Output: a 16-byte header ("GCLABRAW", u32 format = 1, u32 Py_Version) then
+ * 16-byte little-endian records (the K_* table below), buffered here (1 MiB)
+ * and written with write(2) to a close-on-exec descriptor.  A TYPE record is
+ * followed by its name in zero-padded 16-byte chunks, which are not records.
+ * Events raised while the recorder itself runs are dropped (busy).
+ * Limits: one interpreter (the main one; subinterpreters are not told
+ * apart); a program that replaces the reference tracer (tracemalloc.start()
+ * on 3.13) or empties gc.callbacks ends those events for the rest of the run.
  */
 #define PY_SSIZE_T_CLEAN
 #define Py_BUILD_CORE_MODULE 1
@@ -74,7 +82,18 @@ typedef void (*shim_setter)(PyRefTracer, void *);
 
 /* ------------------------------------------------------------------ format */
 
-/*   kind           a                       b                 flags        */
+/*
+ * Record: struct { u64 a; u32 b; u16 c; u8 kind; u8 flags; }, little endian.
+ * c is the low 16 bits of interp->gc.generations[0].count when the record is
+ * written (TYPE: min(tp_basicsize, 65535)).  addr = the object pointer's low
+ * 48 bits; tid = the type's id (first-seen order from 0, 0xFFFF once ids run
+ * out) in a's top 16 bits.  Object flags: F_GC_TYPE (Py_TPFLAGS_HAVE_GC),
+ * F_IN_GC (the collector is running), F_HEAPTYPE, F_VIA_WRAPPER (the death
+ * was seen only by a dealloc trampoline).  SNAP_OBJ and INIT_OBJ are followed
+ * by one EDGE per referent (tp_traverse) and one SIZE.  END's a counts the
+ * records before it (name chunks excluded).  Generation 3 = permanent.
+ *
+ *   kind           a                       b                 flags        */
 enum {
     K_CREATE = 0,    /* addr|tid<<48        tp_basicsize      obj flags    */
     K_DESTROY = 1,   /* addr|tid<<48        size at death     obj flags    */
@@ -145,11 +164,13 @@ static struct {
 #define PSTACK 64
 static PyObject *pstack[PSTACK];
 static int pdepth;
+static uint64_t pending_dropped; /* entries dropped because the stack was full */
 
 static inline void pending_push(PyObject *op) {
     if (pdepth == PSTACK) { /* only unmatched entries pile up: drop the oldest half */
         memmove(pstack, pstack + PSTACK / 2, (PSTACK / 2) * sizeof(PyObject *));
         pdepth = PSTACK / 2;
+        pending_dropped += PSTACK / 2;
     }
     pstack[pdepth++] = op;
 }
@@ -243,7 +264,8 @@ typedef struct {
     uint8_t flags;     /* F_GC_TYPE | F_HEAPTYPE */
     uint8_t sizekind;
     uint8_t dead;      /* the type object died: its address may be reused */
-    uint8_t tramp;     /* its instances' tp_dealloc ends in one of our trampolines */
+    int16_t tslot;     /* the trampoline its instances' dealloc ends in, or -1 */
+    PyTypeObject *reach; /* the static type whose tp_dealloc holds that trampoline */
 } tent_t;
 
 static tent_t *tmap;
@@ -265,7 +287,7 @@ static tent_t *tfind_slot(tent_t *map, size_t cap, PyTypeObject *tp) {
 }
 
 static int tgrow(void) {
-    size_t ncap = tcap ? tcap * 2 : 4096;
+    size_t ncap = tcap ? tcap * 2 : 512; /* 16 KiB: stays in L1 */
     tent_t *n = calloc(ncap, sizeof(tent_t));
     if (!n) return -1;
     for (size_t i = 0; i < tcap; i++)
@@ -286,8 +308,11 @@ static void treset(void) {
     overflow_typed = 0;
 }
 
+#define NTRAMP 1024
+static const destructor tramps[NTRAMP]; /* the trampolines, defined below */
+static int tramp_running[NTRAMP];       /* originals put back while they run */
 static void patch_chain(PyTypeObject *tp);
-static int reaches_tramp(PyTypeObject *tp);
+static void reaches_tramp(tent_t *e);
 
 /* TYPE record followed by the name in zero-padded 16-byte chunks. */
 static void emit_type(uint32_t tid, const char *name, Py_ssize_t basicsize, uint8_t flags) {
@@ -321,7 +346,7 @@ static uint8_t size_kind(PyTypeObject *tp) {
 
 /* The entry of tp, registering it (TYPE record, dealloc patching) the first
  * time.  Never NULL: if the table cannot grow, types share the overflow id. */
-static tent_t overflow_ent = {NULL, TID_OVERFLOW, 0, SK_FIXED, 0, 0};
+static tent_t overflow_ent = {NULL, TID_OVERFLOW, 0, SK_FIXED, 0, -1, NULL};
 
 static tent_t *overflow_entry(void) {
     if (!overflow_typed) {
@@ -331,11 +356,8 @@ static tent_t *overflow_entry(void) {
     return &overflow_ent;
 }
 
-static tent_t *type_entry(PyTypeObject *tp) {
-    if (tcap) {
-        tent_t *e = tfind_slot(tmap, tcap, tp);
-        if (e->tp == tp && !e->dead) return e;
-    }
+/* First sight of tp (or of a new type at a dead type's address). */
+static __attribute__((noinline)) tent_t *type_register(PyTypeObject *tp) {
     if ((tused + 1) * 2 > tcap && tgrow() < 0) return overflow_entry();
     tent_t *e = tfind_slot(tmap, tcap, tp);
     if (e->tp == NULL) tused++;
@@ -351,8 +373,17 @@ static tent_t *type_entry(PyTypeObject *tp) {
         e->tid = overflow_entry()->tid;
     }
     patch_chain(tp);
-    e->tramp = (uint8_t)reaches_tramp(tp);
+    reaches_tramp(e);
     return e;
+}
+
+/* The per-event lookup: kept small so that it inlines. */
+static inline tent_t *type_entry(PyTypeObject *tp) {
+    if (tcap) {
+        tent_t *e = tfind_slot(tmap, tcap, tp);
+        if (e->tp == tp && !e->dead) return e;
+    }
+    return type_register(tp);
 }
 
 /* A type object died: a new type may get its address. */
@@ -523,7 +554,7 @@ static int tracer(PyObject *op, PyRefTracerEvent event, void *data) {
             /* _Py_Dealloc calls tp_dealloc next: if that ends in a trampoline
                it must not report this death again */
             tent_t *e = type_entry(Py_TYPE(op));
-            if (e->tramp) pending_push(op);
+            if (e->tslot >= 0 && e->reach->tp_dealloc == tramps[e->tslot]) pending_push(op);
             record_destroy(op, e, 0);
             R.busy = 0;
         }
@@ -536,23 +567,42 @@ static int tracer(PyObject *op, PyRefTracerEvent event, void *data) {
 
 /* ------------------------------------------------------ dealloc trampolines */
 
-#define NTRAMP 1024
 static destructor tramp_orig[NTRAMP];
 static PyTypeObject *tramp_type[NTRAMP];
 static int ntramp;
 static uint64_t tramp_exhausted; /* static types left unpatched: no slot */
 
+
 static inline void tramp_body(int i, PyObject *op) {
-    if (R.active) {
-        if (R.busy) {
-            R.dropped++;
-        } else if (!pending_pop(op)) {
-            R.busy = 1;
-            record_destroy(op, type_entry(Py_TYPE(op)), F_VIA_WRAPPER);
-            R.busy = 0;
-        }
+    if (!R.active) {
+        tramp_orig[i](op);
+        return;
     }
-    tramp_orig[i](op);
+    if (R.busy) {
+        R.dropped++;
+    } else if (!pending_pop(op)) {
+        R.busy = 1;
+        record_destroy(op, type_entry(Py_TYPE(op)), F_VIA_WRAPPER);
+        R.busy = 0;
+    }
+    /* Py_TRASHCAN_BEGIN(op, f), which bounds the recursion of deallocating
+       deeply nested containers, only acts when Py_TYPE(op)->tp_dealloc == f:
+       with a trampoline there, freeing a list nested 100000 deep overflows the
+       C stack.  So the original is put back while it runs.  Objects of this
+       type freed meanwhile (by it) call the original directly: the tracer
+       still reports them, and they are not pushed as pending (the tracer
+       checks reach->tp_dealloc).  Only GC types use the trashcan. */
+    PyTypeObject *t = Py_TYPE(op);
+    if (t->tp_dealloc == tramps[i] && (t->tp_flags & Py_TPFLAGS_HAVE_GC) &&
+        !(t->tp_flags & Py_TPFLAGS_HEAPTYPE)) {
+        t->tp_dealloc = tramp_orig[i];
+        tramp_running[i]++;
+        tramp_orig[i](op);
+        tramp_running[i]--;
+        if (R.active && t->tp_dealloc == tramp_orig[i]) t->tp_dealloc = tramps[i];
+    } else {
+        tramp_orig[i](op);
+    }
 }
 
 /* NTRAMP trampolines made by the preprocessor: tramp_DDDD, DDDD octal digits,
@@ -584,8 +634,8 @@ static void patch_chain(PyTypeObject *tp) {
         if (d == NULL || is_tramp(d)) continue; /* ours, or inherited from a patched base */
         int i;
         for (i = 0; i < ntramp && tramp_type[i] != b; i++) {}
-        if (i < ntramp) { /* patched by an earlier recording, then restored */
-            if (d == tramp_orig[i]) b->tp_dealloc = tramps[i];
+        if (i < ntramp) { /* restored by an earlier stop, or put back while it runs */
+            if (d == tramp_orig[i] && !tramp_running[i]) b->tp_dealloc = tramps[i];
             continue;
         }
         if (ntramp == NTRAMP) {
@@ -603,10 +653,19 @@ static void patch_chain(PyTypeObject *tp) {
  * calling the first base dealloc that is not itself (found at module init). */
 static destructor subtype_dealloc_fn;
 
-static int reaches_tramp(PyTypeObject *tp) {
+static void reaches_tramp(tent_t *e) {
+    PyTypeObject *tp = e->tp;
     while (tp != NULL && subtype_dealloc_fn != NULL && tp->tp_dealloc == subtype_dealloc_fn)
         tp = tp->tp_base;
-    return tp != NULL && is_tramp(tp->tp_dealloc);
+    e->tslot = -1;
+    e->reach = NULL;
+    if (tp == NULL || (tp->tp_flags & Py_TPFLAGS_HEAPTYPE)) return;
+    for (int i = 0; i < ntramp; i++)
+        if (tramps[i] == tp->tp_dealloc || (tramp_type[i] == tp && tramp_orig[i] == tp->tp_dealloc)) {
+            e->tslot = (int16_t)i;
+            e->reach = tp;
+            return;
+        }
 }
 
 /* Trampolines stay callable after this (types readied meanwhile may have
@@ -957,6 +1016,7 @@ static PyObject *rec_start(PyObject *self, PyObject *arg) {
     R.nrecords = 0;
     R.dropped = 0;
     pdepth = 0;
+    pending_dropped = 0;
     R.snap_open = 0;
     R.gc = &PyInterpreterState_Get()->gc;
     clock_gettime(CLOCK_MONOTONIC, &R.t0);
@@ -1012,7 +1072,6 @@ static PyObject *rec_stop(PyObject *self, PyObject *unused) {
     }
     R.fd = -1;
     R.gc = NULL;
-    pdepth = 0;
     R.snap_open = 0;
     if (err) {
         errno = err;
@@ -1024,10 +1083,11 @@ static PyObject *rec_stop(PyObject *self, PyObject *unused) {
 static PyObject *rec_stats(PyObject *self, PyObject *unused) {
     (void)self;
     (void)unused;
-    return Py_BuildValue("{sKsKsisKsI}", "records", (unsigned long long)R.nrecords, "dropped",
-                         (unsigned long long)R.dropped, "patched_types", ntramp,
+    return Py_BuildValue("{sKsKsisKsIsisK}", "records", (unsigned long long)R.nrecords,
+                         "dropped", (unsigned long long)R.dropped, "patched_types", ntramp,
                          "unpatched_types", (unsigned long long)tramp_exhausted, "types",
-                         (unsigned int)ntypes);
+                         (unsigned int)ntypes, "pending", pdepth, "pending_dropped",
+                         (unsigned long long)pending_dropped);
 }
 
 static PyObject *rec_active(PyObject *self, PyObject *unused) {

@@ -19,6 +19,8 @@
 //! * what the program sees (argv, sys.path\[0\], `__file__`, environment, the gc functions'
 //!   results and errors) and prints is byte-identical with and without the recorder, for a
 //!   script and for `-m`;
+//! * containers nested 100000 deep are freed (CPython's trashcan still bounds the recursion with
+//!   the dealloc trampolines in place), one DESTROY per CREATE;
 //! * threads and a forked child do not break the log; a program that closes the log's
 //!   descriptor and reuses its number never receives records.
 //!
@@ -525,7 +527,7 @@ fn exits(minor: u32) {
     let dir = tempfile::tempdir().unwrap();
     // sys.exit(3)
     let raw_path = dir.path().join("exit.raw");
-    let opts = options(&interp, script("exit3.py", &[]), &raw_path);
+    let opts = options(&interp, script("exit3.py", &["talk"]), &raw_path);
     let out = record_captured(&opts, None);
     assert_eq!(
         status(&out),
@@ -536,7 +538,8 @@ fn exits(minor: u32) {
     assert_eq!(text(&out.stdout), "leaving with 3\n");
     assert_eq!(text(&out.stderr), "");
     check_structure(&read_raw(&raw_path), &interp);
-    // the same through record_in (inherited stdio)
+    // the same through record_in (inherited stdio; silent)
+    let opts = options(&interp, script("exit3.py", &[]), &raw_path);
     let outcome = launch::record_in(&opts, &cache_root()).unwrap();
     assert_eq!(outcome.status, ExitStatusInfo::Code(3));
 
@@ -617,13 +620,18 @@ fn identical_output(minor: u32) {
         },
         &raw_path,
     );
-    opts.env = vec![("GCLAB_PROBE_VAR".into(), "set".into())];
+    let extra = root.join("tests").join("no-such-dir");
+    opts.env = vec![
+        ("GCLAB_PROBE_VAR".into(), "set".into()),
+        ("PYTHONPATH".into(), extra.to_string_lossy().into_owned()),
+    ];
     let out = record_captured(&opts, Some(root));
     let mut p = Command::new(&interp.path);
     p.arg(&rel)
         .args(["one", "two words"])
         .current_dir(root)
-        .env("GCLAB_PROBE_VAR", "set");
+        .env("GCLAB_PROBE_VAR", "set")
+        .env("PYTHONPATH", &extra);
     let reference = p.output().unwrap();
     assert_eq!(
         status(&reference),
@@ -714,6 +722,39 @@ fn threads_and_fork(minor: u32) {
     );
 }
 
+fn deep_nesting(minor: u32) {
+    let Some(interp) = interpreter(minor, "deep_nesting") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let raw_path = dir.path().join("deep.raw");
+    let out = record_captured(&options(&interp, script("deep.py", &[]), &raw_path), None);
+    assert_eq!(
+        status(&out),
+        ExitStatusInfo::Code(0),
+        "{}",
+        text(&out.stderr)
+    );
+    assert_eq!(text(&out.stdout), "freed\n");
+    let raw = read_raw(&raw_path);
+    check_structure(&raw, &interp);
+    let (from, to) = (raw.marks(MARK_DISABLE)[0].0, raw.marks(MARK_ENABLE)[0].0);
+    for ty in ["list", "dict", "tuple"] {
+        let count = |kind| {
+            raw.recs[from..to]
+                .iter()
+                .filter(|r| r.kind == kind && raw.type_name(r) == ty)
+                .count()
+        };
+        assert!(count(CREATE) >= 100_000, "{ty} CREATE {}", count(CREATE));
+        assert_eq!(
+            count(DESTROY),
+            count(CREATE),
+            "{ty}: one DESTROY per CREATE"
+        );
+    }
+}
+
 fn closed_descriptor(minor: u32) {
     let Some(interp) = interpreter(minor, "closed_descriptor") else {
         return;
@@ -767,6 +808,10 @@ macro_rules! per_version {
             #[test]
             fn threads_and_fork() {
                 super::threads_and_fork($minor);
+            }
+            #[test]
+            fn deeply_nested_containers_are_freed() {
+                super::deep_nesting($minor);
             }
             #[test]
             fn a_closed_descriptor_is_never_written() {
@@ -838,6 +883,32 @@ fn a_missing_script_or_python_is_a_usage_error() {
     };
     let e = launch::record_in(&opts, &cache_root()).unwrap_err();
     assert!(matches!(e, RecordError::BadModuleName { .. }), "{e:?}");
+}
+
+#[test]
+fn odd_environment_entries_give_errors_not_panics() {
+    let Some(interp) = interpreter(13, "odd_environment_entries_give_errors_not_panics")
+        .or_else(|| interpreter(12, "odd_environment_entries_give_errors_not_panics"))
+    else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    for (k, v) in [
+        ("NUL\0KEY", "x"),
+        ("KEY", "nul\0value"),
+        ("", "x"),
+        ("A=B", "c"),
+    ] {
+        let mut opts = options(&interp, script("exit3.py", &[]), &dir.path().join("x.raw"));
+        opts.env = vec![(k.to_string(), v.to_string())];
+        match launch::record_in(&opts, &cache_root()) {
+            Ok(outcome) => assert_eq!(outcome.status, ExitStatusInfo::Code(3), "{k:?}={v:?}"),
+            Err(e) => assert!(
+                matches!(e, RecordError::Launch { .. }),
+                "{k:?}={v:?}: {e:?}"
+            ),
+        }
+    }
 }
 
 #[test]

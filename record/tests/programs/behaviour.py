@@ -6,8 +6,8 @@ import sys
 
 print("argv", sys.argv)
 print("orig_argv tail", sys.orig_argv[1:])
-print("path0", sys.path[0])
-print("path has no recorder dir", not any("gclab" in p for p in sys.path))
+print("path", sys.path[:2])
+print("no recorder dir on the path", not any(os.path.isfile(os.path.join(p, "_gclab_boot.py")) for p in sys.path))
 print("file", __file__, __name__)
 print("globals", [k for k in globals() if k.startswith("__")])
 print("main is this module", sys.modules["__main__"].__dict__ is globals())

@@ -1,5 +1,6 @@
 import sys
 
 x = [[i] for i in range(100)]
-print("leaving with 3")
+if sys.argv[1:] == ["talk"]:
+    print("leaving with 3")
 sys.exit(3)
