@@ -463,6 +463,30 @@ fn resolve_strategies(file: &ExperimentFile) -> Result<Vec<StrategyCfg>, String>
 fn resolve_workloads(file: &ExperimentFile) -> Result<Vec<WorkloadCfg>, String> {
     let mut workloads = Vec::new();
     for (i, e) in file.workloads.iter().enumerate() {
+        if let Some(path) = e.name.strip_prefix("trace:") {
+            // A recorded trace (a real program): no parameters; the header must read.
+            if !e.params.is_empty() || !e.vary.is_empty() {
+                return Err(format!(
+                    "workload #{} ('{}'): a trace takes no parameters",
+                    i + 1,
+                    e.name
+                ));
+            }
+            gclab_core::trace::open_file(std::path::Path::new(path))
+                .map_err(|err| format!("workload #{} ('{}'): {err}", i + 1, e.name))?;
+            let stem = std::path::Path::new(path)
+                .file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_else(|| path.to_string());
+            workloads.push(WorkloadCfg {
+                label: e.label.clone().unwrap_or(stem),
+                name: e.name.clone(),
+                params: Vec::new(),
+                resolved: Vec::new(),
+                max_heap: e.max_heap,
+            });
+            continue;
+        }
         for (label, params) in expand(e) {
             let given: Vec<String> = params.iter().map(|(k, v)| format!("{k}={v}")).collect();
             let built = gclab_workloads::find(&e.name, &given)

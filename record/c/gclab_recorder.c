@@ -116,6 +116,7 @@ enum { F_GC_TYPE = 1, F_IN_GC = 4, F_HEAPTYPE = 8, F_VIA_WRAPPER = 16 };
 enum {
     MARK_COLLECT = 1, MARK_FREEZE = 2, MARK_UNFREEZE = 3, MARK_ENABLE = 4,
     MARK_DISABLE = 5, MARK_SET_THRESHOLD = 6, MARK_START = 7, MARK_END = 8,
+    MARK_EVENT = 9, /* a named point of the program (payload: 1 = start-up over) */
 };
 #define FORMAT_VERSION 1
 #define ADDR_MASK 0xFFFFFFFFFFFFull
@@ -1145,6 +1146,7 @@ PyMODINIT_FUNC PyInit__gclab_recorder(void) {
         {"MARK_UNFREEZE", MARK_UNFREEZE}, {"MARK_ENABLE", MARK_ENABLE},
         {"MARK_DISABLE", MARK_DISABLE},   {"MARK_SET_THRESHOLD", MARK_SET_THRESHOLD},
         {"MARK_START", MARK_START},       {"MARK_END", MARK_END},
+        {"MARK_EVENT", MARK_EVENT},
         {"FORMAT_VERSION", FORMAT_VERSION},
     };
     for (size_t i = 0; i < sizeof consts / sizeof consts[0]; i++)

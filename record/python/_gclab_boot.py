@@ -155,7 +155,19 @@ def _runner(module_mode, target):
     )
 
 
+def _marker():
+    """The ``gclab_marker`` module a program may look up in ``sys.modules`` to mark a point
+    of its run (``startup()``: its start-up is over), without importing anything: a program
+    run without the recorder finds nothing there and does nothing."""
+    import functools
+    import types
+    m = types.ModuleType("gclab_marker")
+    m.startup = functools.partial(_gclab_recorder.mark, _gclab_recorder.MARK_EVENT, 1)
+    return m
+
+
 def _install(callback):
+    sys.modules["gclab_marker"] = _marker()
     gc.callbacks.append(callback)
     originals = {}
     for name, kind in _WRAPPED:
@@ -166,6 +178,7 @@ def _install(callback):
 
 
 def _uninstall(callback, originals):
+    sys.modules.pop("gclab_marker", None)
     for i, cb in enumerate(gc.callbacks):
         if cb is callback:
             del gc.callbacks[i]

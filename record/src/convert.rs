@@ -47,6 +47,10 @@ use thiserror::Error;
 
 /// No object.
 const NONE: u32 = u32::MAX;
+/// The stream's event names: the program marked the end of its start-up
+/// (`sys.modules["gclab_marker"].startup()`).
+pub const EVENT_NAMES: [&str; 1] = ["startup"];
+const STARTUP_EVENT: u32 = 0;
 /// The register that is never written: storing it stores `None`.
 const NIL_REG: u32 = 0;
 
@@ -171,6 +175,7 @@ pub fn convert<R: Read>(
     let header = StreamHeader::new(registers as u32)
         .workload(workload)
         .params(params)
+        .names(EVENT_NAMES)
         .types(first.type_table());
     // Pass 2: the stream.
     let mut second = Converter::new(Some(first.death_size));
@@ -933,7 +938,8 @@ impl Converter {
                 }))?;
                 self.threshold0 = t0 as i64;
             }
-            Mark::Start | Mark::End | Mark::Other(..) => {}
+            Mark::Event(1) => out.emit(Op::Event { id: STARTUP_EVENT })?,
+            Mark::Start | Mark::End | Mark::Event(_) | Mark::Other(..) => {}
         }
         Ok(())
     }

@@ -49,6 +49,8 @@ pub enum Mark {
     Start,
     /// The program has ended (before the recorder stops).
     End,
+    /// A point the program marked through the `gclab_marker` module (1: its start-up is over).
+    Event(u64),
     /// A mark this reader does not know (kind byte, payload).
     Other(u8, u64),
 }
@@ -332,6 +334,7 @@ impl<R: Read> RawReader<R> {
                 ),
                 7 => Mark::Start,
                 8 => Mark::End,
+                9 => Mark::Event(a),
                 k => Mark::Other(k, a),
             }),
             7 => Event::GcState {

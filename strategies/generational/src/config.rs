@@ -17,6 +17,9 @@ pub struct Config {
     pub every_ms: u64,
     /// Manual policy: collect `manual_generation` when the workload emits this event.
     pub on_event: Option<String>,
+    /// `gc.freeze()` when the workload emits this event (`startup` in a recording: the program's
+    /// start-up is over).
+    pub freeze_on_event: Option<String>,
     /// The generation the manual policies collect.
     pub manual_generation: usize,
 }
@@ -31,6 +34,7 @@ impl Default for Config {
             every_ops: 0,
             every_ms: 0,
             on_event: None,
+            freeze_on_event: None,
             manual_generation: 2,
         }
     }

@@ -17,6 +17,7 @@ const PARAMS: &[ParamSpec] = &[
     ParamSpec { name: "every_ops", ty: ParamType::U64, default: "0", help: "manual policy: collect `generation` every N ops of simulated time (0: off)" },
     ParamSpec { name: "every_ms", ty: ParamType::U64, default: "0", help: "manual policy: collect `generation` every T ms of wall time (0: off)" },
     ParamSpec { name: "on_event", ty: ParamType::Text, default: "", help: "manual policy: collect `generation` when the workload emits this event (e.g. request_end; empty: off)" },
+    ParamSpec { name: "freeze_on_event", ty: ParamType::Text, default: "", help: "gc.freeze() when the workload emits this event (e.g. startup, marked by a recorded program; empty: off)" },
     ParamSpec { name: "generation", ty: ParamType::I64, default: "2", help: "generation the manual policies collect (0, 1 or 2)" },
 ];
 
@@ -69,6 +70,7 @@ impl StrategyFactory for Generational {
             ));
         }
         let ev = p.text("on_event");
+        let freeze = p.text("freeze_on_event");
         let cfg = Config {
             thresholds: [c_int(p, "t0")?, c_int(p, "t1")?, c_int(p, "t2")?],
             deferred: p.bool("deferred"),
@@ -77,6 +79,7 @@ impl StrategyFactory for Generational {
             every_ops: p.u64("every_ops"),
             every_ms: p.u64_in("every_ms", 0, 1 << 40)?,
             on_event: (!ev.is_empty()).then(|| ev.to_string()),
+            freeze_on_event: (!freeze.is_empty()).then(|| freeze.to_string()),
             manual_generation: g as usize,
         };
         Ok(Generational::new(cfg))

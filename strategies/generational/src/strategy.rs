@@ -135,6 +135,9 @@ impl Strategy for Generational {
         if self.cfg.on_event.as_deref() == Some(name) {
             self.collect_explicit(heap, self.cfg.manual_generation, Reason::Policy);
         }
+        if self.cfg.freeze_on_event.as_deref() == Some(name) {
+            self.gc(heap, &GcOp::Freeze);
+        }
     }
 
     fn gc(&mut self, heap: &mut Heap, op: &GcOp) -> GcReply {
