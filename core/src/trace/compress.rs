@@ -40,6 +40,15 @@ impl<W: Write> Out<W> {
         }
     }
 
+    /// Flushes: zstd compresses and writes out what it holds (ending a block), then `W` is
+    /// flushed.
+    pub(super) fn flush(&mut self) -> io::Result<()> {
+        match self {
+            Out::Plain(w) => w.flush(),
+            Out::Zstd(z) => z.flush(),
+        }
+    }
+
     /// Ends the zstd frame (if any), flushes and returns the underlying writer.
     pub(super) fn finish(self) -> io::Result<W> {
         let mut w = match self {
@@ -141,13 +150,17 @@ fn classify(e: io::Error) -> io::Error {
     // refuses in the data (bad magic of a later frame, corrupt blocks, a checksum mismatch, a
     // window too large) as another kind, with zstd's own message.
     if e.kind() == io::ErrorKind::UnexpectedEof {
-        io::Error::new(io::ErrorKind::UnexpectedEof, ZstdFault::Truncated)
-    } else {
-        io::Error::new(
-            io::ErrorKind::InvalidData,
-            ZstdFault::Corrupt(e.to_string()),
-        )
+        return io::Error::new(io::ErrorKind::UnexpectedEof, ZstdFault::Truncated);
     }
+    let mut msg = e.to_string();
+    if msg.contains("memory") {
+        // "Frame requires too much memory for decoding": a window beyond the reader's bound.
+        msg.push_str(&format!(
+            " (traces may use zstd windows of at most {} MiB: levels 1 to 19, without --long)",
+            (1u64 << MAX_ZSTD_WINDOW_LOG) >> 20
+        ));
+    }
+    io::Error::new(io::ErrorKind::InvalidData, ZstdFault::Corrupt(msg))
 }
 
 /// An error met while reading a compressed trace, restated for it: positions in bytes become

@@ -107,6 +107,29 @@ impl<W: Write> TraceWriter<W> {
         self.out.is_compressed()
     }
 
+    /// Flushes what has been written so far through to the underlying writer (zstd ends its
+    /// current block and writes it out), so that a process killed afterwards leaves a file whose
+    /// readers get every op written before the flush (and report the rest missing: a plain
+    /// trace as truncated, a compressed one as [`TraceError::CompressedTruncated`], with the
+    /// count of ops read). Each flush of a compressed trace costs a little compression; a
+    /// recorder might flush every few seconds, not after every chunk.
+    ///
+    /// Fails with the first failure of an earlier write, or this flush's.
+    pub fn flush(&mut self) -> Result<(), TraceError> {
+        if let Some(stop) = self.earlier_failure() {
+            return Err(TraceError::Unwritable(stop.to_string()));
+        }
+        let at = self.position(self.bytes);
+        self.out.flush().map_err(|error| {
+            let source = io::Error::new(error.kind(), error.to_string());
+            self.failure = Some(WriteFailure::Io {
+                at: self.bytes,
+                error,
+            });
+            TraceError::Io { at, source }
+        })
+    }
+
     /// Where the `at`-th byte of the trace is, for an error message.
     fn position(&self, at: u64) -> Position {
         if self.out.is_compressed() {
