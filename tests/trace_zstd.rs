@@ -3,7 +3,7 @@
 //! compressed trace cut short or corrupt is bad input (exit 2) with a message that says where,
 //! in the decompressed trace, and how many ops were read.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 fn gclab(args: &[&str]) -> Output {
@@ -40,7 +40,7 @@ fn trace(name: &str, extra: &[&str]) -> (PathBuf, String) {
     (path, String::from_utf8_lossy(&out.stderr).into_owned())
 }
 
-fn replay(path: &PathBuf) -> Output {
+fn replay(path: &Path) -> Output {
     let t = format!("trace:{}", path.display());
     gclab(&["run", "-s", "generational", "-w", &t])
 }
@@ -61,7 +61,7 @@ fn compressed_traces_replay_like_plain_ones() {
     );
     let want = ok(&replay(&plain));
     // The summary names the trace file and the wall time; everything else is the same.
-    let same = |s: &str, p: &PathBuf| {
+    let same = |s: &str, p: &Path| {
         s.replace(&p.display().to_string(), "FILE")
             .lines()
             .filter(|l| !l.contains("wall time"))
