@@ -7,7 +7,7 @@ cd "$(dirname "$0")"
 SECONDS_EACH=${1:-600}
 shift || true
 TARGETS=("$@")
-[ ${#TARGETS[@]} -eq 0 ] && TARGETS=(trace_read trace_replay trace_replay_generational experiment_read)
+[ ${#TARGETS[@]} -eq 0 ] && TARGETS=(trace_read trace_read_compressed trace_replay trace_replay_generational experiment_read)
 cargo +nightly fuzz build -O
 for t in "${TARGETS[@]}"; do
   mkdir -p "corpus/$t"

@@ -14,7 +14,9 @@
 //! What is checked beyond the universal properties depends on the [`Guarantee`] the strategy
 //! declares in its `StrategyInfo`; the suite reads it from there.
 //!
-//! It runs the strategy on thousands of random, always-valid op streams (proptest; see [`gen`])
+//! It runs the strategy on thousands of random, always-valid op streams (proptest; see [`gen`]:
+//! generated programs, then a quarter as many again of streams shaped like recordings of real
+//! programs, with a type table, `New` objects and the interpreter's own collector ops)
 //! under the executor's sanity mode (`ExecConfig { verify: true }`: freed ids are quarantined,
 //! so a use of a freed object is caught deterministically, and the oracle re-traces after every
 //! collection), beside a *shadow* run that never frees (see [`model`]). After **every op** it
@@ -291,25 +293,55 @@ pub fn find_failure<S: Strategy>(
     }
     let mut runner = TestRunner::new_with_rng(pt, TestRng::from_seed(RngAlgorithm::ChaCha, &seed));
     let regs = cfg.registers.max(1);
-    let result = runner.run(&gen::raw_stream(regs, cfg.max_ops), |raws| {
-        match run_raw(&make, expect, regs as u32, &raws).violation {
-            None => Ok(()),
-            Some(v) => Err(TestCaseError::fail(v.to_string())),
-        }
-    });
+    let generated = header(regs as u32);
+    let check = |header: &StreamHeader, raws: Vec<RawOp>| match run_raw_with(
+        &make,
+        expect,
+        header.clone(),
+        &raws,
+    )
+    .violation
+    {
+        None => Ok(()),
+        Some(v) => Err(TestCaseError::fail(v.to_string())),
+    };
+    let mut result = runner
+        .run(&gen::raw_stream(regs, cfg.max_ops), |raws| {
+            check(&generated, raws)
+        })
+        .map_err(|e| (e, generated.clone()));
+    if result.is_ok() && cfg.cases >= 4 {
+        // Then recorded streams, a quarter as many, from a seed of their own (the generated
+        // streams above are what they were before recorded ops existed).
+        let recorded = recorded_header(regs as u32);
+        let pt = PtConfig {
+            cases: cfg.cases / 4,
+            failure_persistence: None,
+            ..PtConfig::default()
+        };
+        let mut seed = seed;
+        seed[0] ^= 0x5e;
+        let mut runner =
+            TestRunner::new_with_rng(pt, TestRng::from_seed(RngAlgorithm::ChaCha, &seed));
+        result = runner
+            .run(&gen::recorded_stream(regs, cfg.max_ops), |raws| {
+                check(&recorded, raws)
+            })
+            .map_err(|e| (e, recorded));
+    }
     let (violation, header, ops) = match result {
         Ok(()) => return None,
-        Err(TestError::Abort(why)) => (
+        Err((TestError::Abort(why), header)) => (
             Violation {
                 property: "proptest ran",
                 op_index: None,
                 detail: format!("proptest aborted: {why}"),
             },
-            header(regs as u32),
+            header,
             Vec::new(),
         ),
-        Err(TestError::Fail(why, raws)) => {
-            let out = run_raw(&make, expect, regs as u32, &raws);
+        Err((TestError::Fail(why, raws), header)) => {
+            let out = run_raw_with(&make, expect, header, &raws);
             let v = out.violation.unwrap_or(Violation {
                 property: "reproducible failure",
                 op_index: None,
@@ -345,6 +377,11 @@ pub fn header(registers: u32) -> StreamHeader {
     StreamHeader::new(registers)
         .workload("conformance")
         .names(gen::NAMES)
+}
+
+/// The header of every recorded stream: [`header`] with the type table [`gen::types`].
+pub fn recorded_header(registers: u32) -> StreamHeader {
+    header(registers).types(gen::types())
 }
 
 fn failure_dir(cfg: &Config) -> PathBuf {
@@ -391,7 +428,17 @@ pub fn run_raw<S: Strategy>(
     registers: u32,
     raws: &[RawOp],
 ) -> Outcome {
-    run_source(make, expect, header(registers), Source::Raw(raws))
+    run_raw_with(make, expect, header(registers), raws)
+}
+
+/// [`run_raw`] with a header of the caller's (for recorded streams, [`recorded_header`]).
+pub fn run_raw_with<S: Strategy>(
+    make: &dyn Fn() -> S,
+    expect: Guarantee,
+    header: StreamHeader,
+    raws: &[RawOp],
+) -> Outcome {
+    run_source(make, expect, header, Source::Raw(raws))
 }
 
 /// Runs an explicit op stream (for example a saved failure, or a hand-written regression)

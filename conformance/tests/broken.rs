@@ -10,11 +10,13 @@ use gclab_core::strategy::GcReply;
 use gclab_core::workload::{OpSink, Stop};
 use gclab_core::Strategy;
 
-/// Reference counting with an optional bug: it forgets the INCREF of a value stored into a dict.
+/// Reference counting with an optional bug: it forgets the INCREF of a value stored into a dict,
+/// or never frees a recorded object (`Kind::Object`).
 #[derive(Default)]
 struct Rc {
     counts: Vec<u32>,
     forget_dict_incref: bool,
+    leak_recorded_objects: bool,
 }
 
 impl Rc {
@@ -24,6 +26,9 @@ impl Rc {
             let n = &mut self.counts[o.index()];
             *n = n.saturating_sub(1);
             if *n == 0 && heap.is_live(o) {
+                if self.leak_recorded_objects && heap.kind(o) == Kind::Object {
+                    continue;
+                }
                 for c in heap.free(o).iter().filter(|c| !c.is_nil()) {
                     work.push(*c);
                 }
@@ -164,6 +169,28 @@ fn catches_a_leak_under_the_refcount_expectation() {
         "refcount keeps exactly what is reachable from the registers or a cycle",
         3,
     );
+}
+
+/// Only the recorded streams hold `New` objects: the bug is found there, shrunk, and saved as a
+/// version-2 trace (with its type table) that replays the same way.
+#[test]
+fn catches_a_refcount_that_leaks_recorded_objects() {
+    let make = || Rc {
+        leak_recorded_objects: true,
+        ..Rc::default()
+    };
+    let f = find_failure(make, Guarantee::Refcount, &cfg("leaks-recorded-objects"));
+    // Minimal: new r0 T N; clear r0 (or overwrite r0).
+    let f = assert_caught(
+        f,
+        "refcount keeps exactly what is reachable from the registers or a cycle",
+        3,
+    );
+    assert!(f.ops.iter().any(|op| matches!(op, Op::New { .. })), "{f}");
+    assert!(!f.header.types.is_empty());
+    let text = std::fs::read_to_string(f.trace.as_ref().expect("saved")).expect("readable");
+    assert!(text.starts_with("gclab-trace text 2\n"), "{text}");
+    assert_replays(&f, &make, Guarantee::Refcount);
 }
 
 #[test]

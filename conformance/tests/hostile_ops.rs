@@ -1,11 +1,13 @@
 //! Hostile op streams straight into the executor (what a crafted trace can feed it): registers
-//! that do not exist, huge lengths and slots, bad name ids, invalid generations, any thresholds.
+//! that do not exist, huge lengths and slots, bad name ids, invalid generations, any thresholds,
+//! recorded objects of types that do not exist or of any size, interpreter ops with any values
+//! (generations past the ones a trace may hold too).
 //! The executor must answer each with an error or an out-of-memory stop — never a panic, never a
 //! gigantic real allocation, and never a "reachable object freed" from a correct strategy.
 
 use gclab_core::executor::{ExecConfig, Executor};
 use gclab_core::kind::ALL_KINDS;
-use gclab_core::op::{GcOp, Op};
+use gclab_core::op::{GcOp, InterpOp, Op};
 use gclab_core::strategy::StrategyFactory;
 use gclab_core::workload::{ExecErrorKind, OpSink, Stop};
 use gclab_core::Strategy as GcStrategy;
@@ -30,11 +32,24 @@ fn hostile_op() -> impl Strategy<Value = Op> {
         }),
         (-2i32..4, -2i32..4, -2i32..4).prop_map(|(t0, t1, t2)| GcOp::SetThreshold { t0, t1, t2 }),
     ];
+    let interp = prop_oneof![
+        any::<i32>().prop_map(|delta| InterpOp::Count { delta }),
+        (-3i32..4).prop_map(|delta| InterpOp::Count { delta }),
+        (small_or_any(), any::<u8>())
+            .prop_map(|(reg, generation)| InterpOp::Track { reg, generation }),
+        small_or_any().prop_map(|reg| InterpOp::Untrack { reg }),
+        (any::<u8>(), any::<u32>())
+            .prop_map(|(generation, value)| InterpOp::SetCount { generation, value }),
+        (any::<u32>(), any::<u32>())
+            .prop_map(|(total, pending)| InterpOp::LongLived { total, pending }),
+    ];
     prop_oneof![
-        (small_or_any(), 0usize..8, small_or_any()).prop_map(|(dst, k, len)| Op::Alloc {
-            dst,
-            kind: ALL_KINDS[k],
-            len
+        (small_or_any(), 0usize..ALL_KINDS.len(), small_or_any()).prop_map(|(dst, k, len)| {
+            Op::Alloc {
+                dst,
+                kind: ALL_KINDS[k],
+                len,
+            }
         }),
         (small_or_any(), small_or_any(), small_or_any()).prop_map(|(obj, slot, src)| Op::Store {
             obj,
@@ -53,6 +68,12 @@ fn hostile_op() -> impl Strategy<Value = Op> {
         (small_or_any(), small_or_any()).prop_map(|(reg, label)| Op::Probe { reg, label }),
         Just(Op::SafePoint),
         gc.prop_map(Op::Gc),
+        (small_or_any(), small_or_any(), small_or_any()).prop_map(|(dst, ty, size)| Op::New {
+            dst,
+            ty,
+            size
+        }),
+        interp.prop_map(Op::Interp),
     ]
 }
 
@@ -63,7 +84,7 @@ fn feed<S: GcStrategy>(
     ops: &[Op],
     max_heap: Option<u64>,
 ) -> Result<(), TestCaseError> {
-    let header = gclab_conformance::header(4);
+    let header = gclab_conformance::recorded_header(4);
     let cfg = ExecConfig {
         verify: true,
         max_heap,

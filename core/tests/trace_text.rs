@@ -3,10 +3,10 @@
 
 mod common;
 
-use common::{read, tiny, write};
+use common::{read, sample_types, tiny, tiny_v2, write};
 use gclab_core::trace::TraceFormat;
 use gclab_core::workload::CHUNK;
-use gclab_core::{GcOp, Kind, Op, StreamHeader};
+use gclab_core::{GcOp, InterpOp, Kind, Op, StreamHeader, TypeInfo};
 
 #[test]
 fn text_encoding_is_exact() {
@@ -115,4 +115,106 @@ fn hand_written_text() {
     // No newline after the end line is fine too.
     let short = "gclab-trace text 1\nworkload w\nseed 1\nregisters 1\nend 0";
     assert!(read(short.as_bytes()).is_ok());
+}
+
+/// Version 2: the type table after the names, `new` and the `interp` ops.
+#[test]
+fn text_encoding_of_version_2_is_exact() {
+    let (header, ops) = tiny_v2();
+    let bytes = write(TraceFormat::Text, &header, &ops, CHUNK);
+    let want = "gclab-trace text 2
+workload rec
+seed 0
+registers 2
+type Node gc
+type str leaf
+interp set-count 1 3
+interp long-lived 200 7
+new r0 0 56
+interp count 1
+interp track r0 0
+new r1 1 300
+store r0 0 r1
+interp untrack r0
+interp count -1
+clear r0
+end 10
+";
+    assert_eq!(String::from_utf8(bytes).unwrap(), want);
+}
+
+/// Type names are quoted like every other string; `gc` and `leaf` as names are fine.
+#[test]
+fn type_names_are_quoted() {
+    let header = StreamHeader::new(0).types(sample_types());
+    let text = String::from_utf8(write(TraceFormat::Text, &header, &[], 1)).unwrap();
+    assert_eq!(
+        text,
+        "gclab-trace text 2\nworkload \"\"\nseed 0\nregisters 0\ntype dict gc\ntype str leaf\n\
+         type module.Node gc\ntype \"\" leaf\ntype \"with space\" gc\n\
+         type \"q\\\"uote\\\\ \\u{2028}é\" leaf\ntype gc gc\nend 0\n"
+    );
+    assert_eq!(read(text.as_bytes()).unwrap().0, header);
+}
+
+#[test]
+fn hand_written_version_2_text() {
+    let text = "gclab-trace text 2\n\
+        # a recording\n\
+        registers 2\n\
+        type   Node\tgc\n\
+        seed 0\n\
+        workload rec\n\
+        type \"a b\" leaf  \n\
+        name ev\n\
+        \n\
+        new r0 0 0056\n\
+        \tinterp   track r0 3\n\
+        # between ops\n\
+        interp count -2147483648\n\
+        interp set-count 0 4294967295\n\
+        interp long-lived 0 0\n\
+        interp untrack r1\n\
+        end 6\n";
+    let (h, ops) = read(text.as_bytes()).unwrap();
+    assert_eq!(
+        h,
+        StreamHeader::new(2)
+            .workload("rec")
+            .names(["ev"])
+            .types(vec![
+                TypeInfo {
+                    name: "Node".into(),
+                    gc: true
+                },
+                TypeInfo {
+                    name: "a b".into(),
+                    gc: false
+                }
+            ])
+    );
+    assert_eq!(
+        ops,
+        vec![
+            Op::New {
+                dst: 0,
+                ty: 0,
+                size: 56
+            },
+            Op::Interp(InterpOp::Track {
+                reg: 0,
+                generation: 3
+            }),
+            Op::Interp(InterpOp::Count { delta: i32::MIN }),
+            Op::Interp(InterpOp::SetCount {
+                generation: 0,
+                value: u32::MAX
+            }),
+            Op::Interp(InterpOp::LongLived {
+                total: 0,
+                pending: 0
+            }),
+            Op::Interp(InterpOp::Untrack { reg: 1 }),
+        ]
+    );
 }

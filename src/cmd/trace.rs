@@ -1,5 +1,5 @@
 //! `gclab trace`: a workload's op stream written to a trace file (binary, or text with
-//! `--text`).
+//! `--text`; zstd-compressed with `--zstd`).
 
 use super::run::StreamArgs;
 use crate::classify::{ClassifyExt, CmdContext, CmdError, CmdResult, UserError};
@@ -19,7 +19,22 @@ pub struct Args {
     /// Write the readable text form instead of the compact binary form.
     #[arg(long)]
     pub text: bool,
+    /// Compress the trace with zstd as it is written, at LEVEL (1 to 19; `--zstd` alone is
+    /// level 3). Every command that reads traces reads compressed ones without a flag.
+    #[arg(
+        long,
+        value_name = "LEVEL",
+        num_args = 0..=1,
+        require_equals = true,
+        default_missing_value = DEFAULT_LEVEL,
+        value_parser = clap::value_parser!(i32).range(1..=19),
+    )]
+    pub zstd: Option<i32>,
 }
+
+/// `--zstd` without a level: [`gclab_core::trace::DEFAULT_ZSTD_LEVEL`], as clap wants it
+/// (checked by a test).
+const DEFAULT_LEVEL: &str = "3";
 
 /// Runs `gclab trace`.
 pub fn run(a: Args) -> CmdResult {
@@ -35,7 +50,13 @@ pub fn run(a: Args) -> CmdResult {
     } else {
         TraceFormat::Binary
     };
-    let mut w = TraceWriter::new(std::io::BufWriter::new(file), format);
+    let out = std::io::BufWriter::new(file);
+    let mut w = match a.zstd {
+        Some(level) => TraceWriter::compressed(out, format, level)
+            .internal()
+            .context("setting up zstd")?,
+        None => TraceWriter::new(out, format),
+    };
     gclab_core::workload::stream(
         &a.stream.workload,
         &built.params,
@@ -44,11 +65,31 @@ pub fn run(a: Args) -> CmdResult {
         &mut w,
     )
     .map_err(|e| CmdError::internal(anyhow::anyhow!("writing {}: {e}", a.output.display())))?;
+    let (ops, bytes) = (w.ops_written(), w.bytes_written());
     let mut inner = w.finish()?;
     inner
         .flush()
         .internal()
         .with_context(|| format!("writing {}", a.output.display()))?;
-    eprintln!("wrote {}", a.output.display());
+    if a.zstd.is_some() {
+        let size = inner.get_ref().metadata().map(|m| m.len()).unwrap_or(0);
+        eprintln!(
+            "wrote {} ({ops} ops, {size} bytes compressed from {bytes})",
+            a.output.display()
+        );
+    } else {
+        eprintln!("wrote {} ({ops} ops, {bytes} bytes)", a.output.display());
+    }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_default_level_is_the_trace_modules() {
+        assert_eq!(
+            super::DEFAULT_LEVEL.parse::<i32>().ok(),
+            Some(gclab_core::trace::DEFAULT_ZSTD_LEVEL)
+        );
+    }
 }

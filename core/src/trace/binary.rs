@@ -3,8 +3,8 @@
 //! replay's hot loop.
 
 use super::{
-    Position, TraceError, MAGIC, MAX_NAMES, MAX_PARAMS, MAX_REGISTERS, MAX_STRING_BYTES, MAX_TYPES,
-    VERSION,
+    Position, TraceError, MAGIC, MAX_COUNT_GENERATION, MAX_NAMES, MAX_PARAMS, MAX_REGISTERS,
+    MAX_STRING_BYTES, MAX_TRACK_GENERATION, MAX_TYPES, VERSION,
 };
 use crate::kind::Kind;
 use crate::op::{GcOp, InterpOp, Op, StreamHeader, TypeInfo};
@@ -557,19 +557,25 @@ impl<R: Read> BinaryDecoder<R> {
     /// bytes are buffered; anything else (other opcodes, malformed or unusual encodings, the
     /// end marker, the last bytes of the file) goes one op at a time through
     /// [`Self::next_op`], which has every check and error.
-    pub(super) fn feed<K: OpSink + ?Sized>(&mut self, sink: &mut K) -> Result<u64, TraceError> {
-        let mut count: u64 = 0;
+    ///
+    /// `count` follows the ops handed over (it starts at 0), so that it says how many were read
+    /// completely when a decoding error stops the stream.
+    pub(super) fn feed<K: OpSink + ?Sized>(
+        &mut self,
+        sink: &mut K,
+        count: &mut u64,
+    ) -> Result<u64, TraceError> {
         loop {
-            count += self.run_fast(sink)?;
+            *count += self.run_fast(sink)?;
             if self.end - self.pos < FAST_MIN && self.read_ahead() {
                 continue;
             }
-            match self.next_op(count)? {
+            match self.next_op(*count)? {
                 Some(op) => {
                     sink.op(&op).map_err(TraceError::Stopped)?;
-                    count += 1;
+                    *count += 1;
                 }
-                None => return Ok(count),
+                None => return Ok(*count),
             }
         }
     }
@@ -699,6 +705,26 @@ impl<R: Read> BinaryDecoder<R> {
 
     fn zigzag_i32(&mut self, what: &str) -> Result<i32, TraceError> {
         Ok(unzigzag(self.varint_u32(what)?))
+    }
+
+    /// A generation byte of at most `max`.
+    fn generation(
+        &mut self,
+        byte_what: &str,
+        what: &'static str,
+        max: u8,
+    ) -> Result<u8, TraceError> {
+        let at = self.at();
+        let g = self.need(byte_what)?;
+        if g > max {
+            return Err(TraceError::LimitExceeded {
+                at,
+                what,
+                value: g.into(),
+                limit: max.into(),
+            });
+        }
+        Ok(g)
     }
 
     fn bounded(&mut self, what: &'static str, limit: u64) -> Result<u64, TraceError> {
@@ -901,14 +927,22 @@ impl<R: Read> BinaryDecoder<R> {
             }),
             INTERP_TRACK => {
                 let reg = self.varint_u32("the register of interp track")?;
-                let generation = self.need("the generation byte of interp track")?;
+                let generation = self.generation(
+                    "the generation byte of interp track",
+                    "generation of interp track",
+                    MAX_TRACK_GENERATION,
+                )?;
                 Op::Interp(InterpOp::Track { reg, generation })
             }
             INTERP_UNTRACK => Op::Interp(InterpOp::Untrack {
                 reg: self.varint_u32("the register of interp untrack")?,
             }),
             INTERP_SET_COUNT => {
-                let generation = self.need("the generation byte of interp set-count")?;
+                let generation = self.generation(
+                    "the generation byte of interp set-count",
+                    "generation of interp set-count",
+                    MAX_COUNT_GENERATION,
+                )?;
                 let value = self.varint_u32("the value of interp set-count")?;
                 Op::Interp(InterpOp::SetCount { generation, value })
             }

@@ -29,9 +29,9 @@ pub enum TraceError {
         #[source]
         source: io::Error,
     },
-    /// The file starts with neither `GCLT` nor `gclab-trace text`.
+    /// The file starts with none of `GCLT`, `gclab-trace text` and the zstd frame magic.
     #[error(
-        "bad magic at {at}: expected `GCLT` (binary trace) or `{TEXT_MAGIC} {VERSION}` (text trace), found {found}"
+        "bad magic at {at}: expected `GCLT` (binary trace), `{TEXT_MAGIC} {VERSION}` (text trace) or 28 b5 2f fd (zstd-compressed trace), found {found}"
     )]
     BadMagic {
         /// Where.
@@ -129,6 +129,30 @@ pub enum TraceError {
         /// What was found.
         found: String,
     },
+    /// A zstd-compressed trace ends inside its zstd frame: the file was cut short (for example
+    /// its writer was killed before [`TraceWriter::finish`](super::TraceWriter::finish)). The ops
+    /// before `at` were read (and fed) completely.
+    #[error(
+        "truncated compressed trace at {at}: the zstd data ends inside its frame (was the writer killed before it finished?); {ops} ops were read completely"
+    )]
+    CompressedTruncated {
+        /// Where the decompressed bytes ended ([`Position::Decompressed`] or a line).
+        at: Position,
+        /// Ops read completely before the end.
+        ops: u64,
+    },
+    /// The zstd data of a compressed trace is corrupt (a bad block, a checksum mismatch, bytes
+    /// after the last frame that are no frame) or needs more than this reader allows (a window
+    /// above 2^[`MAX_ZSTD_WINDOW_LOG`](super::MAX_ZSTD_WINDOW_LOG) bytes).
+    #[error("corrupt compressed trace at {at}: {message}; {ops} ops were read completely")]
+    CompressedCorrupt {
+        /// How far the decompressed bytes got ([`Position::Decompressed`] or a line).
+        at: Position,
+        /// Ops read completely before it.
+        ops: u64,
+        /// zstd's message.
+        message: String,
+    },
     /// The sink stopped the stream (for example the executor failed on an op). The trace itself
     /// may be fine.
     #[error("the sink stopped the stream: {0}")]
@@ -157,7 +181,33 @@ impl TraceError {
             | TraceError::CountMismatch { at, .. }
             | TraceError::TrailingGarbage { at }
             | TraceError::LimitExceeded { at, .. }
-            | TraceError::Syntax { at, .. } => Some(*at),
+            | TraceError::Syntax { at, .. }
+            | TraceError::CompressedTruncated { at, .. }
+            | TraceError::CompressedCorrupt { at, .. } => Some(*at),
+            TraceError::File { .. }
+            | TraceError::Stopped(_)
+            | TraceError::AlreadyFed
+            | TraceError::Unwritable(_) => None,
+        }
+    }
+
+    /// [`Self::position`], to rewrite it.
+    pub(super) fn position_mut(&mut self) -> Option<&mut Position> {
+        match self {
+            TraceError::Io { at, .. }
+            | TraceError::BadMagic { at, .. }
+            | TraceError::UnsupportedVersion { at, .. }
+            | TraceError::Truncated { at, .. }
+            | TraceError::VarintOverflow { at, .. }
+            | TraceError::UnknownOpcode { at, .. }
+            | TraceError::UnknownKind { at, .. }
+            | TraceError::InvalidUtf8 { at, .. }
+            | TraceError::CountMismatch { at, .. }
+            | TraceError::TrailingGarbage { at }
+            | TraceError::LimitExceeded { at, .. }
+            | TraceError::Syntax { at, .. }
+            | TraceError::CompressedTruncated { at, .. }
+            | TraceError::CompressedCorrupt { at, .. } => Some(at),
             TraceError::File { .. }
             | TraceError::Stopped(_)
             | TraceError::AlreadyFed

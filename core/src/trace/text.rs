@@ -1,9 +1,9 @@
-//! The text form (first line `gclab-trace text 1`): the encoder and the [`TextDecoder`], with
-//! the line [`Cursor`] that tokenises it.
+//! The text form (first line `gclab-trace text 1`, or `2` with a type table): the encoder and
+//! the [`TextDecoder`], with the line [`Cursor`] that tokenises it.
 
 use super::{
-    Position, TraceError, MAX_NAMES, MAX_PARAMS, MAX_REGISTERS, MAX_STRING_BYTES,
-    MAX_TEXT_LINE_BYTES, MAX_TYPES, TEXT_MAGIC, VERSION,
+    Position, TraceError, MAX_COUNT_GENERATION, MAX_NAMES, MAX_PARAMS, MAX_REGISTERS,
+    MAX_STRING_BYTES, MAX_TEXT_LINE_BYTES, MAX_TRACK_GENERATION, MAX_TYPES, TEXT_MAGIC, VERSION,
 };
 use crate::kind::Kind;
 use crate::op::{GcOp, InterpOp, Op, StreamHeader, TypeInfo};
@@ -232,7 +232,7 @@ impl<R: Read> TextDecoder<R> {
                 expected: format!("the line `{TEXT_MAGIC} {VERSION}`"),
             });
         }
-        self.cursor().magic_line()?;
+        let version = self.cursor().magic_line()?;
 
         let mut workload: Option<String> = None;
         let mut seed: Option<u64> = None;
@@ -292,6 +292,14 @@ impl<R: Read> TextDecoder<R> {
                     names.push(c.string("a name", false)?);
                 }
                 "type" => {
+                    if version < 2 {
+                        return Err(c.syntax(
+                            pos,
+                            "a header line of version 1 (a type table needs version 2: \
+                             `gclab-trace text 2`)",
+                            word,
+                        ));
+                    }
                     if types.len() as u64 >= MAX_TYPES {
                         return Err(TraceError::LimitExceeded {
                             at: c.at(pos),
@@ -559,8 +567,8 @@ impl<'a> Cursor<'a> {
     }
 
     /// The rest of the first line of a text trace, after the bytes format detection matched:
-    /// `gclab-trace text VERSION` and nothing else.
-    fn magic_line(&mut self) -> Result<(), TraceError> {
+    /// `gclab-trace text VERSION` and nothing else. Returns the version.
+    fn magic_line(&mut self) -> Result<u64, TraceError> {
         let found = self.s.chars().take(40).collect::<String>();
         let bad = || TraceError::BadMagic {
             at: Position::Line { line: 1, column: 1 },
@@ -581,7 +589,8 @@ impl<'a> Cursor<'a> {
                 version,
             });
         }
-        self.end()
+        self.end()?;
+        Ok(version)
     }
 
     /// The operand of a `registers` header line: at most [`MAX_REGISTERS`].
@@ -628,7 +637,7 @@ impl<'a> Cursor<'a> {
                 TraceError::UnknownKind {
                     at: self.at(kpos),
                     found: format!("`{}`", clip(k)),
-                    expected: "int, float, str, bytes, tuple, list, dict or instance",
+                    expected: "int, float, str, bytes, tuple, list, dict, instance, object or leaf",
                 }
             }
         })
@@ -670,14 +679,22 @@ impl<'a> Cursor<'a> {
             },
             "track" => {
                 let reg = self.reg("the register of interp track")?;
-                let generation = self.u8("the generation of interp track")?;
+                let generation = self.generation(
+                    "the generation of interp track",
+                    "generation of interp track",
+                    MAX_TRACK_GENERATION,
+                )?;
                 InterpOp::Track { reg, generation }
             }
             "untrack" => InterpOp::Untrack {
                 reg: self.reg("the register of interp untrack")?,
             },
             "set-count" => {
-                let generation = self.u8("the generation of interp set-count")?;
+                let generation = self.generation(
+                    "the generation of interp set-count",
+                    "generation of interp set-count",
+                    MAX_COUNT_GENERATION,
+                )?;
                 let value = self.u32("the value of interp set-count")?;
                 InterpOp::SetCount { generation, value }
             }
@@ -696,12 +713,19 @@ impl<'a> Cursor<'a> {
         })
     }
 
-    /// An integer operand of at most 255.
-    fn u8(&mut self, what: &str) -> Result<u8, TraceError> {
+    /// A generation operand of at most `max`.
+    fn generation(&mut self, operand: &str, what: &'static str, max: u8) -> Result<u8, TraceError> {
         let pos = self.peek_pos();
-        let v = self.u32(what)?;
-        u8::try_from(v)
-            .map_err(|_| self.syntax(pos, format!("{what} (at most 255)"), &v.to_string()))
+        let v = self.u32(operand)?;
+        match u8::try_from(v) {
+            Ok(g) if g <= max => Ok(g),
+            _ => Err(TraceError::LimitExceeded {
+                at: self.at(pos),
+                what,
+                value: v.into(),
+                limit: max.into(),
+            }),
+        }
     }
 
     /// A bare or quoted string. A bare key stops at `=`.

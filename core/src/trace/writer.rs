@@ -1,23 +1,48 @@
-//! The [`TraceWriter`]: an [`OpSink`] that checks the header against the readers' limits and
-//! hands each chunk of ops to the encoder of its form (`binary` or `text`).
+//! The [`TraceWriter`]: an [`OpSink`] that checks the header and ops against the readers'
+//! limits and hands each chunk of ops to the encoder of its form (`binary` or `text`), and the
+//! encoded bytes to the output, plain or through zstd (`compress`).
 
 use super::binary::{encode_binary_header, encode_binary_op, opcode, put_varint};
+use super::compress::Out;
 use super::text::{encode_text_header, encode_text_op, push_line};
 use super::{
-    Position, TraceError, TraceFormat, MAX_NAMES, MAX_PARAMS, MAX_REGISTERS, MAX_STRING_BYTES,
+    Position, TraceError, TraceFormat, MAX_COUNT_GENERATION, MAX_NAMES, MAX_PARAMS, MAX_REGISTERS,
+    MAX_STRING_BYTES, MAX_TRACK_GENERATION, MAX_TYPES,
 };
-use crate::op::{Op, StreamHeader};
+use crate::op::{InterpOp, Op, StreamHeader};
 use crate::workload::{OpSink, Stop};
 use std::io::{self, Write};
 
-/// Writes an op stream as a trace. It is an [`OpSink`]: pass it to
-/// [`stream`](crate::workload::stream) or [`TraceReader::feed`](super::TraceReader::feed), then
-/// call [`finish`](TraceWriter::finish) to write the end marker.
+/// Writes an op stream as a trace, plain ([`TraceWriter::new`]) or zstd-compressed
+/// ([`TraceWriter::compressed`]). It is an [`OpSink`]: pass it to
+/// [`stream`](crate::workload::stream) or [`TraceReader::feed`](super::TraceReader::feed), or
+/// call [`OpSink::begin`] and then [`OpSink::ops`] yourself, then call
+/// [`finish`](TraceWriter::finish) to write the end marker (and end the zstd frame).
 ///
-/// The writer encodes each chunk into an internal buffer and hands it to `W` with one
-/// `write_all`, so `W` need not be buffered.
+/// The writer encodes each chunk into an internal buffer and hands it to `W` (or to the zstd
+/// encoder in front of it) with one `write_all`, so `W` need not be buffered. Nothing is held
+/// beyond one chunk (and zstd's window), whatever the length of the stream.
+///
+/// ```
+/// use gclab_core::trace::{TraceFormat, TraceWriter, DEFAULT_ZSTD_LEVEL};
+/// use gclab_core::workload::OpSink;
+/// use gclab_core::{Op, StreamHeader};
+///
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// # let dir = std::env::temp_dir().join(format!("gclab-writer-doc-{}", std::process::id()));
+/// # std::fs::create_dir_all(&dir)?;
+/// # let path = dir.join("run.gclt.zst");
+/// let file = std::io::BufWriter::new(std::fs::File::create(&path)?);
+/// let mut w = TraceWriter::compressed(file, TraceFormat::Binary, DEFAULT_ZSTD_LEVEL)?;
+/// w.begin(&StreamHeader::new(1).workload("mine"))?;
+/// w.ops(&[Op::SafePoint, Op::SafePoint])?;
+/// w.finish()?; // the end marker, the end of the zstd frame, and a flush
+/// # std::fs::remove_dir_all(&dir)?;
+/// # Ok(())
+/// # }
+/// ```
 pub struct TraceWriter<W: Write> {
-    w: W,
+    out: Out<W>,
     format: TraceFormat,
     buf: Vec<u8>,
     started: bool,
@@ -34,8 +59,24 @@ enum WriteFailure {
 impl<W: Write> TraceWriter<W> {
     /// A writer of `format` onto `w`. Nothing is written before [`OpSink::begin`].
     pub fn new(w: W, format: TraceFormat) -> TraceWriter<W> {
+        TraceWriter::with_out(Out::Plain(w), format)
+    }
+
+    /// A writer of `format` onto `w`, zstd-compressed at `level` (one of
+    /// [`ZSTD_LEVELS`](super::ZSTD_LEVELS); [`DEFAULT_ZSTD_LEVEL`](super::DEFAULT_ZSTD_LEVEL) is
+    /// the usual choice) as it goes: one zstd frame with a content checksum, streamed, ended by
+    /// [`finish`](TraceWriter::finish). A writer dropped without `finish` leaves a frame that
+    /// readers report as [`TraceError::CompressedTruncated`], with the ops it holds.
+    ///
+    /// Fails for a level outside [`ZSTD_LEVELS`](super::ZSTD_LEVELS) (or if zstd cannot set up its
+    /// context), before anything is written.
+    pub fn compressed(w: W, format: TraceFormat, level: i32) -> Result<TraceWriter<W>, TraceError> {
+        Ok(TraceWriter::with_out(Out::zstd(w, level)?, format))
+    }
+
+    fn with_out(out: Out<W>, format: TraceFormat) -> TraceWriter<W> {
         TraceWriter {
-            w,
+            out,
             format,
             buf: Vec::with_capacity(16 * 1024),
             started: false,
@@ -55,12 +96,51 @@ impl<W: Write> TraceWriter<W> {
         self.ops
     }
 
-    /// Bytes handed to the underlying writer so far.
+    /// Bytes of the trace encoded so far: handed to the underlying writer, or, for a
+    /// compressed trace, to the zstd encoder (the size of the decompressed trace).
     pub fn bytes_written(&self) -> u64 {
         self.bytes
     }
 
-    /// Writes the end marker (with the op count), flushes and returns the underlying writer.
+    /// True if the trace is zstd-compressed as it is written.
+    pub fn is_compressed(&self) -> bool {
+        self.out.is_compressed()
+    }
+
+    /// Flushes what has been written so far through to the underlying writer (zstd ends its
+    /// current block and writes it out), so that a process killed afterwards leaves a file whose
+    /// readers get every op written before the flush (and report the rest missing: a plain
+    /// trace as truncated, a compressed one as [`TraceError::CompressedTruncated`], with the
+    /// count of ops read). Each flush of a compressed trace costs a little compression; a
+    /// recorder might flush every few seconds, not after every chunk.
+    ///
+    /// Fails with the first failure of an earlier write, or this flush's.
+    pub fn flush(&mut self) -> Result<(), TraceError> {
+        if let Some(stop) = self.earlier_failure() {
+            return Err(TraceError::Unwritable(stop.to_string()));
+        }
+        let at = self.position(self.bytes);
+        self.out.flush().map_err(|error| {
+            let source = io::Error::new(error.kind(), error.to_string());
+            self.failure = Some(WriteFailure::Io {
+                at: self.bytes,
+                error,
+            });
+            TraceError::Io { at, source }
+        })
+    }
+
+    /// Where the `at`-th byte of the trace is, for an error message.
+    fn position(&self, at: u64) -> Position {
+        if self.out.is_compressed() {
+            Position::Decompressed(at)
+        } else {
+            Position::Byte(at)
+        }
+    }
+
+    /// Writes the end marker (with the op count), ends the zstd frame of a compressed trace,
+    /// flushes and returns the underlying writer.
     ///
     /// Fails if [`OpSink::begin`] was never called or if an earlier write failed (the first
     /// failure is returned).
@@ -68,7 +148,7 @@ impl<W: Write> TraceWriter<W> {
         if let Some(failure) = self.failure.take() {
             return Err(match failure {
                 WriteFailure::Io { at, error } => TraceError::Io {
-                    at: Position::Byte(at),
+                    at: self.position(at),
                     source: error,
                 },
                 WriteFailure::Invalid(msg) => TraceError::Unwritable(msg),
@@ -89,25 +169,21 @@ impl<W: Write> TraceWriter<W> {
                 push_line(&mut self.buf, format_args!("end {}", self.ops));
             }
         }
-        let at = self.bytes;
-        let io_err = |error| TraceError::Io {
-            at: Position::Byte(at),
-            source: error,
-        };
-        self.w.write_all(&self.buf).map_err(io_err)?;
+        let at = self.position(self.bytes);
+        self.out
+            .write_all(&self.buf)
+            .map_err(|source| TraceError::Io { at, source })?;
         self.bytes += self.buf.len() as u64;
-        let at = self.bytes;
-        self.w.flush().map_err(|error| TraceError::Io {
-            at: Position::Byte(at),
-            source: error,
-        })?;
-        Ok(self.w)
+        let at = self.position(self.bytes);
+        self.out
+            .finish()
+            .map_err(|source| TraceError::Io { at, source })
     }
 
-    /// Hands the buffer to `w`; on failure, remembers it and stops the stream.
+    /// Hands the buffer to the output; on failure, remembers it and stops the stream.
     fn write_buf(&mut self) -> Result<(), Stop> {
-        if let Err(error) = self.w.write_all(&self.buf) {
-            let msg = format!("writing trace at byte offset {}: {error}", self.bytes);
+        if let Err(error) = self.out.write_all(&self.buf) {
+            let msg = format!("writing trace at {}: {error}", self.position(self.bytes));
             self.failure = Some(WriteFailure::Io {
                 at: self.bytes,
                 error,
@@ -128,7 +204,7 @@ impl<W: Write> TraceWriter<W> {
     fn earlier_failure(&self) -> Option<Stop> {
         self.failure.as_ref().map(|f| match f {
             WriteFailure::Io { at, error } => {
-                Stop::Sink(format!("writing trace at byte offset {at}: {error}"))
+                Stop::Sink(format!("writing trace at {}: {error}", self.position(*at)))
             }
             WriteFailure::Invalid(msg) => Stop::Sink(format!("cannot write trace: {msg}")),
         })
@@ -173,7 +249,35 @@ fn check_header(h: &StreamHeader) -> Result<(), String> {
     for n in &h.names {
         long("a name", n)?;
     }
+    if h.types.len() as u64 > MAX_TYPES {
+        return Err(format!(
+            "{} types exceed the limit of {MAX_TYPES}",
+            h.types.len()
+        ));
+    }
+    for t in &h.types {
+        long("a type name", &t.name)?;
+    }
     Ok(())
+}
+
+/// Checks that an op is within the bounds a reader accepts (only the generations of the
+/// interpreter ops have bounds narrower than their type's).
+#[inline]
+fn check_op(op: &Op) -> Result<(), String> {
+    match *op {
+        Op::Interp(InterpOp::Track { generation, .. }) if generation > MAX_TRACK_GENERATION => {
+            Err(format!(
+                "interp track into generation {generation}: the generations are 0 to {MAX_TRACK_GENERATION}"
+            ))
+        }
+        Op::Interp(InterpOp::SetCount { generation, .. }) if generation > MAX_COUNT_GENERATION => {
+            Err(format!(
+                "interp set-count of generation {generation}: the generations are 0 to {MAX_COUNT_GENERATION}"
+            ))
+        }
+        _ => Ok(()),
+    }
 }
 
 impl<W: Write> OpSink for TraceWriter<W> {
@@ -202,6 +306,9 @@ impl<W: Write> OpSink for TraceWriter<W> {
         }
         if !self.started {
             return Err(self.fail("ops() called before begin()".into()));
+        }
+        if let Some(msg) = ops.iter().find_map(|op| check_op(op).err()) {
+            return Err(self.fail(msg));
         }
         self.buf.clear();
         match self.format {

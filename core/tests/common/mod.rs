@@ -1,5 +1,5 @@
 //! Helpers the trace tests share: a sink that keeps what it is fed, sample and tiny streams,
-//! and writing and reading a stream to and from bytes.
+//! and writing (plain or zstd-compressed) and reading a stream to and from bytes.
 
 // Each test file uses a part of these.
 #![allow(dead_code)]
@@ -7,7 +7,7 @@
 use gclab_core::kind::ALL_KINDS;
 use gclab_core::trace::{TraceError, TraceFormat, TraceReader, TraceWriter};
 use gclab_core::workload::{OpSink, Stop, CHUNK};
-use gclab_core::{GcOp, Kind, Op, StreamHeader};
+use gclab_core::{GcOp, InterpOp, Kind, Op, StreamHeader, TypeInfo};
 
 /// Collects everything it is fed.
 #[derive(Default)]
@@ -55,8 +55,25 @@ pub fn sample_header() -> StreamHeader {
             "#not a comment".into(),
             "\u{7f}\u{1}\u{85}".into(),
         ],
-        types: Vec::new(),
+        types: sample_types(),
     }
+}
+
+/// A type table with container and non-container types and names that need quoting.
+pub fn sample_types() -> Vec<TypeInfo> {
+    let t = |name: &str, gc: bool| TypeInfo {
+        name: name.into(),
+        gc,
+    };
+    vec![
+        t("dict", true),
+        t("str", false),
+        t("module.Node", true),
+        t("", false),
+        t("with space", true),
+        t("q\"uote\\ \u{2028}é", false),
+        t("gc", true),
+    ]
 }
 
 /// Every op and gc op, with edge values, in a deterministic order.
@@ -80,7 +97,8 @@ pub fn sample_ops(n: usize) -> Vec<Op> {
             };
             let b = (r >> 40) as u32 % 1000;
             let s = signed[(r >> 50) as usize % signed.len()];
-            match i % 15 {
+            let g = (r >> 60) as u8;
+            match i % 21 {
                 0 => Op::Alloc {
                     dst: a,
                     kind: ALL_KINDS[(r >> 3) as usize % ALL_KINDS.len()],
@@ -107,10 +125,29 @@ pub fn sample_ops(n: usize) -> Vec<Op> {
                 11 => Op::Gc(GcOp::Unfreeze),
                 12 => Op::Gc(GcOp::Enable),
                 13 => Op::Gc(GcOp::Disable),
-                _ => Op::Gc(GcOp::SetThreshold {
+                14 => Op::Gc(GcOp::SetThreshold {
                     t0: s,
                     t1: -s.wrapping_add(3),
                     t2: (r as i32),
+                }),
+                15 => Op::New {
+                    dst: a,
+                    ty: b % 9,
+                    size: edge[(r >> 30) as usize % edge.len()],
+                },
+                16 => Op::Interp(InterpOp::Count { delta: s }),
+                17 => Op::Interp(InterpOp::Track {
+                    reg: a,
+                    generation: g % 4,
+                }),
+                18 => Op::Interp(InterpOp::Untrack { reg: b }),
+                19 => Op::Interp(InterpOp::SetCount {
+                    generation: g % 3,
+                    value: a,
+                }),
+                _ => Op::Interp(InterpOp::LongLived {
+                    total: a,
+                    pending: edge[(r >> 33) as usize % edge.len()],
                 }),
             }
         })
@@ -118,7 +155,28 @@ pub fn sample_ops(n: usize) -> Vec<Op> {
 }
 
 pub fn write(format: TraceFormat, header: &StreamHeader, ops: &[Op], chunk: usize) -> Vec<u8> {
-    let mut w = TraceWriter::new(Vec::new(), format);
+    write_to(TraceWriter::new(Vec::new(), format), header, ops, chunk)
+}
+
+/// [`write`], zstd-compressed at `level`.
+pub fn write_zstd(
+    format: TraceFormat,
+    header: &StreamHeader,
+    ops: &[Op],
+    chunk: usize,
+    level: i32,
+) -> Vec<u8> {
+    let w = TraceWriter::compressed(Vec::new(), format, level).unwrap();
+    assert!(w.is_compressed());
+    write_to(w, header, ops, chunk)
+}
+
+fn write_to(
+    mut w: TraceWriter<Vec<u8>>,
+    header: &StreamHeader,
+    ops: &[Op],
+    chunk: usize,
+) -> Vec<u8> {
     w.begin(header).unwrap();
     for c in ops.chunks(chunk.max(1)) {
         w.ops(c).unwrap();
@@ -137,6 +195,55 @@ pub fn read(bytes: &[u8]) -> Result<(StreamHeader, Vec<Op>), TraceError> {
     let header = sink.header.expect("begin was called");
     assert_eq!(&header, r.header());
     Ok((header, sink.ops))
+}
+
+/// A small recorded stream (a type table, `new` and every `interp` op): the version-2 worked
+/// example of `docs/trace-format.md`.
+pub fn tiny_v2() -> (StreamHeader, Vec<Op>) {
+    let header = StreamHeader::new(2).workload("rec").types(vec![
+        TypeInfo {
+            name: "Node".into(),
+            gc: true,
+        },
+        TypeInfo {
+            name: "str".into(),
+            gc: false,
+        },
+    ]);
+    let ops = vec![
+        Op::Interp(InterpOp::SetCount {
+            generation: 1,
+            value: 3,
+        }),
+        Op::Interp(InterpOp::LongLived {
+            total: 200,
+            pending: 7,
+        }),
+        Op::New {
+            dst: 0,
+            ty: 0,
+            size: 56,
+        },
+        Op::Interp(InterpOp::Count { delta: 1 }),
+        Op::Interp(InterpOp::Track {
+            reg: 0,
+            generation: 0,
+        }),
+        Op::New {
+            dst: 1,
+            ty: 1,
+            size: 300,
+        },
+        Op::Store {
+            obj: 0,
+            slot: 0,
+            src: 1,
+        },
+        Op::Interp(InterpOp::Untrack { reg: 0 }),
+        Op::Interp(InterpOp::Count { delta: -1 }),
+        Op::Clear { dst: 0 },
+    ];
+    (header, ops)
 }
 
 /// A small stream using a few ops: the worked example of `docs/trace-format.md`.
