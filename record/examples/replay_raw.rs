@@ -36,6 +36,35 @@ fn main() {
     .expect("converts");
     eprintln!("converted in {:?}: {:?}", t.elapsed(), conv.diagnostics);
     let header = sink.1.expect("header");
+    if std::env::var_os("OPSTATS").is_some() {
+        let mut tally: std::collections::BTreeMap<String, (u64, u64)> = Default::default();
+        let vl = |x: u64| (64 - x.max(1).leading_zeros() as u64).div_ceil(7).max(1);
+        for op in &sink.0 {
+            let (k, b) = match *op {
+                Op::New { dst, ty, size } => {
+                    ("new", 1 + vl(dst as u64) + vl(ty as u64) + vl(size as u64))
+                }
+                Op::Clear { dst } => ("clear", 1 + vl(dst as u64)),
+                Op::Store { obj, slot, src } => (
+                    "store",
+                    1 + vl(obj as u64) + vl(slot as u64) + vl(src as u64),
+                ),
+                Op::SafePoint => ("safepoint", 1),
+                Op::Interp(InterpOp::Count { delta }) => {
+                    (if delta > 0 { "count+" } else { "count-" }, 2)
+                }
+                Op::Interp(_) => ("interp", 4),
+                _ => ("other", 3),
+            };
+            let e = tally.entry(k.to_string()).or_default();
+            e.0 += 1;
+            e.1 += b;
+        }
+        for (k, (n, b)) in tally {
+            println!("{k:10} {n:10} ops {b:12} bytes");
+        }
+        return;
+    }
     let mut ex = Executor::new(
         Generational::new(Config {
             thresholds: [t0, 10, 10],

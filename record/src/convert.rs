@@ -53,6 +53,11 @@ pub const EVENT_NAMES: [&str; 1] = ["startup"];
 const STARTUP_EVENT: u32 = 0;
 /// The register that is never written: storing it stores `None`.
 const NIL_REG: u32 = 0;
+/// The register pools, as [start, end): see `Converter::alloc_reg`.
+const POOLS: [(u32, u32); 3] = [(NIL_REG + 1, 128), (128, 16384), (16384, u32::MAX)];
+/// An object that dies within this many records of its creation goes to the first pool, within
+/// the second bound to the second pool.
+const LIFETIME_CLASSES: [u64; 2] = [4096, 1 << 20];
 
 /// What made a real collection run.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -172,14 +177,16 @@ pub fn convert<R: Read>(
     if registers > MAX_REGISTERS as u64 {
         return Err(ConvertError::TooManyObjects(registers));
     }
+    let (types, type_map) = first.sorted_type_table();
     let header = StreamHeader::new(registers as u32)
         .workload(workload)
         .params(params)
         .names(EVENT_NAMES)
-        .types(first.type_table());
+        .types(types);
     // Pass 2: the stream.
-    let mut second = Converter::new(Some(first.death_size));
+    let mut second = Converter::new(Some((first.death_size, first.young)));
     second.types = first.types;
+    second.type_map = type_map;
     let mut out = Out {
         sink,
         buf: Vec::with_capacity(CHUNK),
@@ -318,13 +325,23 @@ struct Converter {
     objs: Vec<Obj>,
     live: HashMap<u64, u32>,
     gens: [BTreeSet<u32>; 4],
-    free_regs: Vec<u32>,
-    next_reg: u32,
+    /// Per register pool, its freed registers and its next unused one.
+    free: [Vec<u32>; 3],
+    next: [u32; 3],
+    /// Pass 1: the record number each object was created at.
+    born: Vec<u64>,
     max_reg: u32,
     /// Known types by recorder id: (name, gc, basic size).
     types: Vec<Option<(String, bool, u16)>>,
     /// Pass 1 fills it; pass 2 reads it: size at death by object number.
     death_size: Vec<u32>,
+    /// Objects created per stream type (before `type_map`).
+    type_uses: Vec<u64>,
+    /// Pass 2: the stream's type index of each type (the most used types first, so that their
+    /// index takes one byte).
+    type_map: Vec<u32>,
+    /// Pass 1 fills it; pass 2 reads it: the object's lifetime class (see `alloc_reg`).
+    young: Vec<u8>,
     sizes_known: bool,
     prev_gc0: u16,
     count0: i64,
@@ -346,17 +363,25 @@ struct Converter {
 }
 
 impl Converter {
-    fn new(death_size: Option<Vec<u32>>) -> Converter {
+    fn new(first: Option<(Vec<u32>, Vec<u8>)>) -> Converter {
+        let (death_size, young) = match first {
+            Some((d, y)) => (Some(d), y),
+            None => (None, Vec::new()),
+        };
         Converter {
             objs: Vec::new(),
             live: HashMap::new(),
             gens: Default::default(),
-            free_regs: Vec::new(),
-            next_reg: NIL_REG + 1,
+            free: Default::default(),
+            next: [POOLS[0].0, POOLS[1].0, POOLS[2].0],
+            born: Vec::new(),
             max_reg: NIL_REG,
             types: Vec::new(),
             sizes_known: death_size.is_some(),
             death_size: death_size.unwrap_or_default(),
+            young,
+            type_uses: Vec::new(),
+            type_map: Vec::new(),
             prev_gc0: 0,
             count0: 0,
             threshold0: 0,
@@ -372,8 +397,21 @@ impl Converter {
         }
     }
 
-    /// The header's type table: one entry per recorder type id, then the two catch-alls for
-    /// objects whose type overflowed the 16-bit id.
+    /// The header's type table, most used types first, and for each type of
+    /// [`Converter::type_table`] its index in it.
+    fn sorted_type_table(&self) -> (Vec<TypeInfo>, Vec<u32>) {
+        let table = self.type_table();
+        let mut order: Vec<usize> = (0..table.len()).collect();
+        order.sort_by_key(|&i| std::cmp::Reverse(self.type_uses.get(i).copied().unwrap_or(0)));
+        let mut map = vec![0u32; table.len()];
+        for (new, &old) in order.iter().enumerate() {
+            map[old] = new as u32;
+        }
+        (order.iter().map(|&i| table[i].clone()).collect(), map)
+    }
+
+    /// The type table by recorder type id, then the two catch-alls for objects whose type
+    /// overflowed the 16-bit id.
     fn type_table(&self) -> Vec<TypeInfo> {
         let mut t: Vec<TypeInfo> = self
             .types
@@ -419,14 +457,34 @@ impl Converter {
             .is_some_and(|t| t.1)
     }
 
-    fn alloc_reg(&mut self) -> u32 {
-        let r = self.free_regs.pop().unwrap_or_else(|| {
-            let r = self.next_reg;
-            self.next_reg += 1;
-            r
-        });
-        self.max_reg = self.max_reg.max(r);
-        r
+    /// A register for a new object, by how long pass 1 saw it live: registers below 128 (a
+    /// one-byte operand) for objects that die young, below 16384 (two bytes) for objects that
+    /// die within a while, the rest above, each pool reusing its most recently freed register
+    /// first. Most objects are temporaries, so most register operands of the stream take one
+    /// byte: that is most of what makes a recording compress well.
+    fn alloc_reg(&mut self, class: u8) -> u32 {
+        for pool in class as usize..POOLS.len() {
+            if let Some(r) = self.free[pool].pop() {
+                self.max_reg = self.max_reg.max(r);
+                return r;
+            }
+            if self.next[pool] < POOLS[pool].1 {
+                self.next[pool] += 1;
+                let r = self.next[pool] - 1;
+                self.max_reg = self.max_reg.max(r);
+                return r;
+            }
+        }
+        unreachable!("the last pool is unbounded")
+    }
+
+    /// Gives a register back to its pool.
+    fn free_reg(&mut self, r: u32) {
+        let pool = POOLS
+            .iter()
+            .position(|&(_, end)| r < end)
+            .unwrap_or(POOLS.len() - 1);
+        self.free[pool].push(r);
     }
 
     /// A new model object at `addr` (the caller has handled an old one there).
@@ -439,18 +497,30 @@ impl Converter {
         size: u64,
     ) -> Result<u32, ConvertError> {
         let id = self.objs.len() as u32;
-        let reg = self.alloc_reg();
         let known = self.death_size.get(id as usize).copied().unwrap_or(0);
+        let class = if self.sizes_known {
+            self.young.get(id as usize).copied().unwrap_or(2)
+        } else {
+            2
+        };
+        let reg = self.alloc_reg(class);
+        if !self.sizes_known {
+            self.born.push(self.diag.records);
+        }
         let size = if self.sizes_known && known > 0 {
             known
         } else {
             size.min(u32::MAX as u64) as u32
         };
-        out.emit(Op::New {
-            dst: reg,
-            ty: self.ty(tid, gc),
-            size,
-        })?;
+        let ty = self.ty(tid, gc);
+        if let Some(n) = self.type_uses.get_mut(ty as usize) {
+            *n += 1;
+        } else {
+            self.type_uses.resize(ty as usize + 1, 0);
+            self.type_uses[ty as usize] = 1;
+        }
+        let ty = self.type_map.get(ty as usize).copied().unwrap_or(ty);
+        out.emit(Op::New { dst: reg, ty, size })?;
         self.objs.push(Obj {
             reg,
             gc,
@@ -583,7 +653,7 @@ impl Converter {
         let reg = std::mem::replace(&mut self.objs[o as usize].reg, NIL_REG);
         if reg != NIL_REG {
             out.emit(Op::Clear { dst: reg })?;
-            self.free_regs.push(reg);
+            self.free_reg(reg);
         }
         Ok(())
     }
@@ -612,8 +682,13 @@ impl Converter {
         if !self.sizes_known {
             if self.death_size.len() <= o as usize {
                 self.death_size.resize(o as usize + 1, 0);
+                self.young.resize(o as usize + 1, 2);
             }
             self.death_size[o as usize] = size;
+            let born = self.born.get(o as usize).copied().unwrap_or(0);
+            let age = self.diag.records.saturating_sub(born);
+            self.young[o as usize] =
+                LIFETIME_CLASSES.iter().take_while(|&&c| age >= c).count() as u8;
         }
     }
 

@@ -17,6 +17,9 @@ use std::io::{BufRead, BufReader, BufWriter, Write};
 use std::path::{Path, PathBuf};
 use thiserror::Error;
 
+/// The zstd level recordings are compressed with.
+pub const ZSTD_LEVEL: i32 = 3;
+
 /// What is known about a recorded run, beside its trace.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RecordingMeta {
@@ -111,7 +114,11 @@ pub fn convert_to_trace(
     params: Vec<(String, String)>,
 ) -> Result<Conversion, FilesError> {
     let file = File::create(trace).map_err(io(trace))?;
-    let mut w = TraceWriter::new(BufWriter::new(file), TraceFormat::Binary);
+    let mut w = TraceWriter::compressed(BufWriter::new(file), TraceFormat::Binary, ZSTD_LEVEL)
+        .map_err(|e| FilesError::Trace {
+            path: trace.to_path_buf(),
+            msg: e.to_string(),
+        })?;
     let conv = convert(
         || File::open(raw).map(|f| BufReader::with_capacity(1 << 20, f)),
         workload,
