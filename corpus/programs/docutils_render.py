@@ -1,9 +1,9 @@
-"""docutils rendering: a generated 150-section reStructuredText document (lists, tables, literal
+"""docutils rendering: a generated 80-section reStructuredText document (lists, tables, literal
 blocks, references) rendered to HTML."""
 import docutils.core
 
 parts = ["=========\nThe title\n=========\n\n.. contents::\n\n"]
-for i in range(150):
+for i in range(80):
     parts.append(
         "Section %d\n%s\n\nSome *emphasis* and **strong** text with a reference_%d_ and "
         "``literal`` words, repeated.\n\n- item one of %d\n- item two with `a link "

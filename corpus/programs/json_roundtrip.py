@@ -1,4 +1,4 @@
-"""A large JSON round trip: a nested document of about 3 MB dumped and loaded 4 times."""
+"""A large JSON round trip: a nested document of about 2 MB dumped and loaded 4 times."""
 import json
 
 doc = {
@@ -7,7 +7,7 @@ doc = {
          "tags": ["t%d" % (i % 7), "t%d" % (i % 11)], "score": i * 0.25,
          "address": {"street": "%d Main St" % i, "zip": "%05d" % (i * 7 % 100000)},
          "friends": list(range(i % 5))}
-        for i in range(12000)
+        for i in range(8000)
     ]
 }
 # Start-up is over: a recording under `gclab record` marks this point (gc.freeze() after

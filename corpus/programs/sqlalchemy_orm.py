@@ -1,4 +1,4 @@
-"""An ORM session over sqlite: SQLAlchemy models with a relationship, 600 authors with 3 books
+"""An ORM session over sqlite: SQLAlchemy models with a relationship, 400 authors with 3 books
 each inserted, queried with a join, updated and deleted, in an in-memory database."""
 from sqlalchemy import ForeignKey, String, create_engine, select
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship
@@ -32,7 +32,7 @@ _marker = __import__("sys").modules.get("gclab_marker")
 if _marker is not None:
     _marker.startup()
 with Session(engine) as s:
-    for i in range(600):
+    for i in range(400):
         a = Author(name="author %d" % i)
         a.books = [Book(title="book %d.%d" % (i, j)) for j in range(3)]
         s.add(a)

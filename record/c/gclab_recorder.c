@@ -342,6 +342,9 @@ static uint8_t size_kind(PyTypeObject *tp) {
     if (f & Py_TPFLAGS_DICT_SUBCLASS) return SK_DICT;
     if (PyType_IsSubtype(tp, &PySet_Type) || PyType_IsSubtype(tp, &PyFrozenSet_Type))
         return SK_SET;
+    /* A frame object has a tp_itemsize (its embedded interpreter frame) but no ob_size:
+     * the word Py_SIZE would read is another field. */
+    if (tp == &PyFrame_Type) return SK_FIXED;
     return tp->tp_itemsize ? SK_VAR : SK_FIXED;
 }
 

@@ -53,6 +53,8 @@ pub const EVENT_NAMES: [&str; 1] = ["startup"];
 const STARTUP_EVENT: u32 = 0;
 /// The register that is never written: storing it stores `None`.
 const NIL_REG: u32 = 0;
+/// Larger than any object of a recorded program (1 GiB): a size beyond it was misread.
+const MAX_PLAUSIBLE_SIZE: u32 = 1 << 30;
 /// The register pools, as [start, end): see `Converter::alloc_reg`.
 const POOLS: [(u32, u32); 3] = [(NIL_REG + 1, 128), (128, 16384), (16384, u32::MAX)];
 /// An object that dies within this many records of its creation goes to the first pool, within
@@ -129,6 +131,8 @@ pub struct Diagnostics {
     pub edge_stores: u64,
     /// Ops in the stream.
     pub ops: u64,
+    /// Objects whose recorded size was implausible (over 1 GiB): given their type's basic size.
+    pub implausible_sizes: u64,
     /// The recording had no END record (the program was killed): what was complete was kept.
     pub truncated: Option<String>,
 }
@@ -511,6 +515,16 @@ impl Converter {
             known
         } else {
             size.min(u32::MAX as u64) as u32
+        };
+        // A size no Python object has is a field the recorder misread: the type's basic size.
+        let size = if size > MAX_PLAUSIBLE_SIZE {
+            self.diag.implausible_sizes += 1;
+            self.types
+                .get(tid as usize)
+                .and_then(|t| t.as_ref())
+                .map_or(0, |t| t.2 as u32)
+        } else {
+            size
         };
         let ty = self.ty(tid, gc);
         if let Some(n) = self.type_uses.get_mut(ty as usize) {
