@@ -46,14 +46,14 @@ class Node:
         self.peer = None
         self.data = [i, str(i)]
 keep = []
-for i in range(30000):
+for i in range(6000):
     a = Node(i); b = Node(-i); a.peer = b; b.peer = a
     d = {"k": i, "v": [i], "t": (i, str(i))}
     if i % 50 == 0:
         keep.append((a, d))
 gc.collect()
 gc.set_threshold(500, 5, 5)
-for i in range(20000):
+for i in range(5000):
     x = [Node(i)]; x.append(x)
 print("kept", len(keep))
 "#;
@@ -64,11 +64,11 @@ import json
 class Res:
     def __init__(self): self.me = self
     def __del__(self): pass
-data = [{"id": i, "tags": ["a", "b", str(i)], "pos": [i * 0.5, -i]} for i in range(20000)]
+data = [{"id": i, "tags": ["a", "b", str(i)], "pos": [i * 0.5, -i]} for i in range(4000)]
 for r in range(3):
     text = json.dumps(data)
     data = json.loads(text)
-    junk = [Res() for _ in range(500)]
+    junk = [Res() for _ in range(300)]
 print(len(text))
 "#;
 
