@@ -38,6 +38,18 @@ fi
 cargo build --release --quiet -p gclab
 GCLAB=$PWD/target/release/gclab
 status=0
+# The fidelity table of every recording made by this run (docs/recording.md quotes it).
+table=corpus/recordings/fidelity.md
+mkdir -p corpus/recordings
+{
+  echo "# Replay fidelity of the corpus recordings"
+  echo
+  echo "Written by \`scripts/record_corpus.sh\` on $(date -u +%Y-%m-%d): each recording replayed under"
+  echo "its interpreter's preset by \`gclab fidelity --recording\`."
+  echo
+  echo "| recording | CPython | preset | collections equal | per generation (real) | per generation (model) | collected (real) | collected (model) | refcount frees (real) | refcount frees (model) |"
+  echo "|---|---|---|---:|---|---|---:|---:|---:|---:|"
+} > "$table"
 for v in "${VERSIONS[@]}"; do
   py="$HOME/.pyenv/versions/$v/bin/python3"
   venv="target/corpus-venv/$v"
@@ -54,14 +66,19 @@ for v in "${VERSIONS[@]}"; do
     args=()
     if [ "$prog" = mypy_check ]; then
       # mypy's stub cache is filled outside the recording (see the program's docstring).
-      cache="$PWD/target/corpus-mypy-cache/$v"
-      rm -rf "$cache"
+      # (relative to corpus/programs, so that the recording names no path of this machine)
+      cache="../../target/corpus-mypy-cache/$v"
+      rm -rf "target/corpus-mypy-cache/$v"
       (cd corpus/programs && PYTHONHASHSEED=0 "../../$venv/bin/python" mypy_check.py "$cache" --warm)
       args=("$cache")
     fi
     (cd corpus/programs && PYTHONHASHSEED=0 "$GCLAB" record --python "$PWD/../../$venv/bin/python" \
         -o "../../$out/$prog.gctrace" -- "$prog.py" "${args[@]}" >/dev/null 2>&1)
-    if ! "$GCLAB" fidelity --recording "$out/$prog.gctrace" | tail -1; then status=1; fi
+    if ! "$GCLAB" fidelity --recording "$out/$prog.gctrace" --out "$out/$prog.fidelity.md" | tail -1; then
+      status=1
+    fi
+    sed -n 3p "$out/$prog.fidelity.md" >> "$table"
+    rm -f "$out/$prog.fidelity.md"
   done
 done
 exit $status
