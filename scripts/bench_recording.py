@@ -13,6 +13,7 @@ import argparse
 import json
 import os
 import platform
+import shutil
 import statistics
 import subprocess
 import sys
@@ -48,26 +49,40 @@ def main():
     env = dict(os.environ, PYTHONHASHSEED="0")
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
+        # mypy's stub cache, filled once and copied back before every mypy run (a run also
+        # caches the package it checked, which would make the next run do less).
+        pristine = os.path.join(tmp, "mypy-cache-pristine")
         cache = os.path.join(tmp, "mypy-cache")
-        subprocess.run([py, "mypy_check.py", cache, "--warm"], cwd=progdir, env=env, check=True,
-                       stdout=subprocess.DEVNULL)
+        subprocess.run([py, "mypy_check.py", pristine, "--warm"], cwd=progdir, env=env,
+                       check=True, stdout=subprocess.DEVNULL)
+
+        def fresh_cache():
+            shutil.rmtree(cache, ignore_errors=True)
+            shutil.copytree(pristine, cache)
+
         for prog in PROGRAMS:
             if a.only and a.only != prog:
                 continue
             args = [cache] if prog == "mypy_check" else []
             trace = os.path.join(tmp, prog + ".gctrace")
             plain, rec, replay = [], [], []
+            recorded, converts = [], []
             for _ in range(a.runs):
+                fresh_cache()
                 plain.append(wall([py, prog + ".py", *args], progdir, env))
+                fresh_cache()
                 rec.append(wall([gclab, "record", "--python", py, "-o", trace, "--",
                                  prog + ".py", *args], progdir, env))
                 meta = json.load(open(trace + ".meta.json"))
+                # The recorded run alone: the interpreter's start to its exit, as measured by
+                # gclab around the process (the conversion runs after it).
+                recorded.append(meta["wall_ns"] / 1e9)
+                converts.append(meta["convert_ns"] / 1e9)
                 replay.append(wall([gclab, "run", "-w", "trace:" + trace, "-s", preset], tmp, env))
             d = meta["diagnostics"]
             mp, mr, mx = (statistics.median(v) for v in (plain, rec, replay))
-            # The recorded run alone (without the conversion that follows it).
-            rec_run = statistics.median([r - meta["convert_ns"] / 1e9 for r in rec])
-            rows.append((prog, mp, rec_run, rec_run / mp, mr, meta["convert_ns"] / 1e9,
+            rec_run = statistics.median(recorded)
+            rows.append((prog, mp, rec_run, rec_run / mp, mr, statistics.median(converts),
                          d["records"], meta["trace_bytes"],
                          meta["trace_bytes"] / (d["records"] / 1e6) / 1e6, mx, mp / mx))
             print(prog, " ".join("%.3f" % x if isinstance(x, float) else str(x) for x in rows[-1][1:]),
@@ -76,10 +91,9 @@ def main():
     lines = [
         "# Recording and replay costs",
         "",
-        "Measured by `scripts/bench_recording.py --runs %d` on %s (%s, %d cores), CPython %s, "
+        "Measured by `scripts/bench_recording.py --runs %d` (%s, %d cores), CPython %s, "
         "medians of %d runs each; wall times in seconds." % (
-            a.runs, platform.node() and "this machine", platform.processor() or platform.machine(),
-            os.cpu_count(), version, a.runs),
+            a.runs, platform.machine(), os.cpu_count(), version, a.runs),
         "",
         "| program | plain run | recorded run | overhead | record + convert | convert | recorded events | trace bytes | MB per million events | replay (%s) | replay speed-up |" % preset,
         "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
