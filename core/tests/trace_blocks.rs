@@ -567,13 +567,37 @@ fn in_decompressed(msg: &str) -> String {
     out
 }
 
+/// Reads `bytes` with the decompression in a thread of its own
+/// ([`TraceReader::open_threaded`]), delivered in pieces of `sizes`.
+fn read_threaded(bytes: &[u8], sizes: &'static [usize]) -> Result<Vec<Op>, String> {
+    let data: &'static [u8] = Box::leak(bytes.to_vec().into_boxed_slice());
+    let reader = Pieces {
+        data,
+        sizes,
+        i: 0,
+        interrupt: if sizes.len() > 1 { 5 } else { 0 },
+        fail: false,
+    };
+    let mut r = TraceReader::open_threaded(reader).map_err(|e| format!("open: {e}"))?;
+    let mut sink = VecSink::default();
+    r.feed(&mut sink).map_err(|e| e.to_string())?;
+    Ok(sink.ops)
+}
+
 /// Reads `bytes` zstd-compressed, from a slice and through every delivery of the compressed
-/// bytes: the same ops as the plain bytes, or the same error at the same offset, of the
-/// decompressed trace.
+/// bytes, decompressed in the reader's thread and ahead in a thread of its own: the same ops as
+/// the plain bytes, or the same error at the same offset, of the decompressed trace.
 fn check_compressed(bytes: &[u8], level: i32) {
     let plain = read_all_ways(bytes).map_err(|e| in_decompressed(&e));
     let z = zstd::encode_all(bytes, level).unwrap();
     assert_eq!(read_all_ways(&z), plain);
+    for sizes in [DELIVERIES[0], DELIVERIES[2], DELIVERIES[6]] {
+        assert_eq!(
+            read_threaded(&z, sizes),
+            plain,
+            "threaded, delivery {sizes:?}"
+        );
+    }
 }
 
 #[test]

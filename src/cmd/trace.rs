@@ -65,20 +65,19 @@ pub fn run(a: Args) -> CmdResult {
         &mut w,
     )
     .map_err(|e| CmdError::internal(anyhow::anyhow!("writing {}: {e}", a.output.display())))?;
-    let (ops, bytes) = (w.ops_written(), w.bytes_written());
+    let ops = w.ops_written();
     let mut inner = w.finish()?;
     inner
         .flush()
         .internal()
         .with_context(|| format!("writing {}", a.output.display()))?;
-    if a.zstd.is_some() {
-        let size = inner.get_ref().metadata().map(|m| m.len()).unwrap_or(0);
-        eprintln!(
-            "wrote {} ({ops} ops, {size} bytes compressed from {bytes})",
+    let size = inner.get_ref().metadata().map(|m| m.len()).unwrap_or(0);
+    match a.zstd {
+        Some(level) => eprintln!(
+            "wrote {} ({ops} ops, {size} bytes, zstd level {level})",
             a.output.display()
-        );
-    } else {
-        eprintln!("wrote {} ({ops} ops, {bytes} bytes)", a.output.display());
+        ),
+        None => eprintln!("wrote {} ({ops} ops, {size} bytes)", a.output.display()),
     }
     Ok(())
 }

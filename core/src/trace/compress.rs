@@ -1,10 +1,12 @@
 //! zstd on both sides of a trace: the writer's output (plain or compressed, streamed), the
-//! reader's decompressing source, and telling zstd's failures (a frame cut short, corrupt data)
-//! apart from the file's own I/O errors, so that the reader can report each clearly.
+//! reader's decompressing source (in the reader's thread, or ahead of it in a thread of its
+//! own), and telling zstd's failures (a frame cut short, corrupt data) apart from the file's own
+//! I/O errors, so that the reader can report each clearly.
 
 use super::{Position, TraceError, MAX_ZSTD_WINDOW_LOG, ZSTD_LEVELS};
 use std::fmt;
 use std::io::{self, BufReader, Read, Write};
+use std::sync::mpsc;
 
 /// Where a writer's bytes go: straight to `W`, or through a streaming zstd encoder.
 pub(super) enum Out<W: Write> {
@@ -188,5 +190,122 @@ pub(super) fn in_decompressed(e: TraceError, ops: u64) -> TraceError {
             }
         }
         other => other,
+    }
+}
+
+/// Bytes [`Ahead`]'s thread decompresses per block it hands over.
+const AHEAD_BLOCK: usize = 256 * 1024;
+/// Blocks decompressed ahead of the decoder, at most (besides the one it reads from).
+const AHEAD_BLOCKS: usize = 2;
+
+/// What [`Ahead`]'s thread sends: a block of decompressed bytes (the buffer and how many of its
+/// bytes are filled), the error that ended decompression, or the end of the data.
+enum Msg {
+    Block(Vec<u8>, usize),
+    Failed(io::Error),
+    End,
+}
+
+/// The decompressed bytes of a compressed trace, decompressed ahead in a thread of their own
+/// while the decoder works through the previous block: on a machine with a core to spare, the
+/// decompression costs the replay almost no time. At most [`AHEAD_BLOCKS`] blocks of
+/// [`AHEAD_BLOCK`] bytes are in flight (buffers are handed back and reused), and the thread
+/// ends when the data does or when the reader is dropped. The bytes and errors are exactly
+/// those of [`Unzstd`], in the same order.
+pub(super) struct Ahead {
+    rx: mpsc::Receiver<Msg>,
+    /// Emptied buffers, back to the thread.
+    back: mpsc::SyncSender<Vec<u8>>,
+    /// The block being read, and its filled length.
+    cur: Vec<u8>,
+    len: usize,
+    pos: usize,
+    done: bool,
+}
+
+impl Ahead {
+    /// Starts the thread decompressing `z`.
+    pub(super) fn spawn<R: Read + Send + 'static>(z: Unzstd<R>) -> io::Result<Ahead> {
+        let (tx, rx) = mpsc::sync_channel(AHEAD_BLOCKS);
+        let (back, spare) = mpsc::sync_channel(AHEAD_BLOCKS + 1);
+        std::thread::Builder::new()
+            .name("gclab-unzstd".into())
+            .spawn(move || pump(z, &tx, &spare))?;
+        Ok(Ahead {
+            rx,
+            back,
+            cur: Vec::new(),
+            len: 0,
+            pos: 0,
+            done: false,
+        })
+    }
+}
+
+/// The thread of an [`Ahead`]: decompresses block after block and sends each, until the end of
+/// the data, an error, or the reader going away.
+fn pump<R: Read>(mut z: Unzstd<R>, tx: &mpsc::SyncSender<Msg>, spare: &mpsc::Receiver<Vec<u8>>) {
+    loop {
+        let mut buf = spare.try_recv().unwrap_or_else(|_| vec![0u8; AHEAD_BLOCK]);
+        let mut n = 0;
+        let last = loop {
+            if n == buf.len() {
+                break None;
+            }
+            match z.read(&mut buf[n..]) {
+                Ok(0) => break Some(Msg::End),
+                Ok(k) => n += k,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => break Some(Msg::Failed(e)),
+            }
+        };
+        if n > 0 && tx.send(Msg::Block(buf, n)).is_err() {
+            return;
+        }
+        if let Some(msg) = last {
+            let _ = tx.send(msg);
+            return;
+        }
+    }
+}
+
+impl Read for Ahead {
+    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+        loop {
+            if self.pos < self.len {
+                let k = out.len().min(self.len - self.pos);
+                out[..k].copy_from_slice(&self.cur[self.pos..self.pos + k]);
+                self.pos += k;
+                return Ok(k);
+            }
+            if self.done || out.is_empty() {
+                return Ok(0);
+            }
+            if !self.cur.is_empty() {
+                // Back to the thread for reuse (dropped if it has enough).
+                let _ = self.back.try_send(std::mem::take(&mut self.cur));
+            }
+            match self.rx.recv() {
+                Ok(Msg::Block(buf, n)) => {
+                    self.cur = buf;
+                    self.len = n;
+                    self.pos = 0;
+                }
+                Ok(Msg::End) => {
+                    self.done = true;
+                    return Ok(0);
+                }
+                Ok(Msg::Failed(e)) => {
+                    self.done = true;
+                    return Err(e);
+                }
+                Err(_) => {
+                    self.done = true;
+                    return Err(io::Error::other(
+                        "the decompression thread stopped before the end of the data",
+                    ));
+                }
+            }
+        }
     }
 }

@@ -147,13 +147,14 @@ impl fmt::Display for Position {
     }
 }
 
-/// Opens the trace file at `path` and reads its header.
+/// Opens the trace file at `path` and reads its header; a compressed trace is decompressed
+/// ahead in a thread of its own ([`TraceReader::open_threaded`]).
 pub fn open_file(path: &Path) -> Result<TraceReader<File>, TraceError> {
     let file = File::open(path).map_err(|source| TraceError::File {
         path: path.to_path_buf(),
         source,
     })?;
-    TraceReader::open(file)
+    TraceReader::open_threaded(file)
 }
 
 /// `label` made safe as the stem of a trace file's name: ASCII letters, digits and `-` kept,

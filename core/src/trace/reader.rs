@@ -2,7 +2,7 @@
 //! reads the header and feeds the ops to a sink through the decoder of that form.
 
 use super::binary::{BinaryDecoder, BLOCK};
-use super::compress::{in_decompressed, Unzstd};
+use super::compress::{in_decompressed, Ahead, Unzstd};
 use super::text::TextDecoder;
 use super::{Position, TraceError, TraceFormat, MAGIC, TEXT_MAGIC, VERSION, ZSTD_MAGIC};
 use crate::op::StreamHeader;
@@ -21,8 +21,13 @@ enum Decoder<R: Read> {
     Plain(Form<R>),
     /// A compressed trace: the decoder of its form over the decompressed bytes (the bytes format
     /// detection read from the file, then the rest of it).
-    Zstd(Form<Unzstd<io::Chain<io::Cursor<Vec<u8>>, R>>>),
+    Zstd(Form<Unzstd<Start<R>>>),
+    /// A compressed trace decompressed ahead in a thread of its own.
+    Ahead(Form<Ahead>),
 }
+
+/// A file whose first bytes format detection has read: those bytes, then the rest.
+type Start<R> = io::Chain<io::Cursor<Vec<u8>>, R>;
 
 /// The decoder of one form over the bytes of `S`.
 enum Form<S: Read> {
@@ -43,28 +48,33 @@ impl<R: Read> TraceReader<R> {
     /// ([`Position::Decompressed`], or a line and column of the text form), and zstd data that
     /// ends early or is corrupt is [`TraceError::CompressedTruncated`] or
     /// [`TraceError::CompressedCorrupt`].
-    pub fn open(mut r: R) -> Result<TraceReader<R>, TraceError> {
+    pub fn open(r: R) -> Result<TraceReader<R>, TraceError> {
+        TraceReader::start(r, |z| {
+            let (header, form) = detect_in(z)?;
+            Ok((header, Decoder::Zstd(form)))
+        })
+    }
+
+    /// Reads the first bytes of `r`; a compressed trace goes to `compressed` (which detects the
+    /// form of the decompressed bytes and reads the header), anything else is detected here.
+    fn start(
+        mut r: R,
+        compressed: impl FnOnce(Unzstd<Start<R>>) -> Result<(StreamHeader, Decoder<R>), TraceError>,
+    ) -> Result<TraceReader<R>, TraceError> {
         let (buf, got, eof) = read_start(&mut r)?;
-        let decoder;
-        let header;
-        if buf[..got].starts_with(&ZSTD_MAGIC) {
+        let (header, decoder) = if buf[..got].starts_with(&ZSTD_MAGIC) {
             let mut start = buf;
             start.truncate(got);
-            let source = io::Cursor::new(start).chain(r);
-            let mut z = Unzstd::new(source).map_err(|source| TraceError::Io {
-                at: Position::Byte(0),
-                source,
-            })?;
-            let opened = read_start(&mut z)
-                .and_then(|(buf, got, eof)| Form::detect(z, buf, got, eof))
-                .map_err(|e| in_decompressed(e, 0))?;
-            header = opened.0;
-            decoder = Decoder::Zstd(opened.1);
+            let z =
+                Unzstd::new(io::Cursor::new(start).chain(r)).map_err(|source| TraceError::Io {
+                    at: Position::Byte(0),
+                    source,
+                })?;
+            compressed(z).map_err(|e| in_decompressed(e, 0))?
         } else {
-            let opened = Form::detect(r, buf, got, eof)?;
-            header = opened.0;
-            decoder = Decoder::Plain(opened.1);
-        }
+            let (header, form) = Form::detect(r, buf, got, eof)?;
+            (header, Decoder::Plain(form))
+        };
         Ok(TraceReader {
             header,
             decoder,
@@ -82,12 +92,13 @@ impl<R: Read> TraceReader<R> {
         match &self.decoder {
             Decoder::Plain(f) => f.format(),
             Decoder::Zstd(f) => f.format(),
+            Decoder::Ahead(f) => f.format(),
         }
     }
 
     /// True if the file is zstd-compressed.
     pub fn is_compressed(&self) -> bool {
-        matches!(self.decoder, Decoder::Zstd(_))
+        !matches!(self.decoder, Decoder::Plain(_))
     }
 
     /// Calls `sink.begin(header)`, then decodes the ops and hands each to `sink` with
@@ -108,14 +119,41 @@ impl<R: Read> TraceReader<R> {
         self.fed = true;
         sink.begin(&self.header).map_err(TraceError::Stopped)?;
         let mut count = 0;
+        let compressed = |e, count| match e {
+            TraceError::Stopped(_) => e,
+            e => in_decompressed(e, count),
+        };
         match &mut self.decoder {
             Decoder::Plain(f) => f.feed(sink, &mut count),
-            Decoder::Zstd(f) => f.feed(sink, &mut count).map_err(|e| match e {
-                TraceError::Stopped(_) => e,
-                e => in_decompressed(e, count),
-            }),
+            Decoder::Zstd(f) => f.feed(sink, &mut count).map_err(|e| compressed(e, count)),
+            Decoder::Ahead(f) => f.feed(sink, &mut count).map_err(|e| compressed(e, count)),
         }
     }
+}
+
+impl<R: Read + Send + 'static> TraceReader<R> {
+    /// [`TraceReader::open`], but a compressed trace is decompressed ahead in a thread of its
+    /// own (a few blocks of 256 KiB at most), so that decompression overlaps decoding and
+    /// replay: on a machine with a core to spare, a compressed trace then replays about as fast
+    /// as a plain one. The ops, the header and every error are exactly those of
+    /// [`TraceReader::open`]. A plain trace is read in the caller's thread, as by `open`.
+    /// [`open_file`](super::open_file) opens files this way.
+    pub fn open_threaded(r: R) -> Result<TraceReader<R>, TraceError> {
+        TraceReader::start(r, |z| {
+            let ahead = Ahead::spawn(z).map_err(|source| TraceError::Io {
+                at: Position::Byte(0),
+                source,
+            })?;
+            let (header, form) = detect_in(ahead)?;
+            Ok((header, Decoder::Ahead(form)))
+        })
+    }
+}
+
+/// Detects the form of `s` from its first bytes and reads the header.
+fn detect_in<S: Read>(mut s: S) -> Result<(StreamHeader, Form<S>), TraceError> {
+    let (buf, got, eof) = read_start(&mut s)?;
+    Form::detect(s, buf, got, eof)
 }
 
 impl<S: Read> Form<S> {
