@@ -467,19 +467,22 @@ impl Converter {
     /// first. Most objects are temporaries, so most register operands of the stream take one
     /// byte: that is most of what makes a recording compress well.
     fn alloc_reg(&mut self, class: u8) -> u32 {
-        for pool in class as usize..POOLS.len() {
+        let class = (class as usize).min(POOLS.len() - 1);
+        for (pool, &(_, end)) in POOLS.iter().enumerate().skip(class) {
             if let Some(r) = self.free[pool].pop() {
                 self.max_reg = self.max_reg.max(r);
                 return r;
             }
-            if self.next[pool] < POOLS[pool].1 {
+            if self.next[pool] < end {
                 self.next[pool] += 1;
                 let r = self.next[pool] - 1;
                 self.max_reg = self.max_reg.max(r);
                 return r;
             }
         }
-        unreachable!("the last pool is unbounded")
+        // The last pool ends at u32::MAX: more registers than a stream may have, refused by
+        // `convert` (TooManyObjects) from pass 1's count before pass 2 runs.
+        u32::MAX
     }
 
     /// Gives a register back to its pool.
