@@ -509,6 +509,23 @@ impl<S: Strategy> Executor<S> {
                 self.strategy.alloc(&mut self.heap, id);
                 self.set_reg(r, id);
             }
+            Op::New { dst, ty, size } => {
+                let r = dst as usize;
+                let Some(&kind) = self.type_kinds.get(ty as usize) else {
+                    return false;
+                };
+                if r >= self.heap.registers().len() {
+                    return false;
+                }
+                let Ok(id) = self.heap.alloc(kind, size) else {
+                    return false;
+                };
+                self.strategy.alloc(&mut self.heap, id);
+                self.set_reg(r, id);
+            }
+            Op::Interp(i @ InterpOp::Count { .. }) => {
+                self.strategy.interp(&mut self.heap, &i, ObjId::NIL);
+            }
             _ => return false,
         }
         true

@@ -363,6 +363,19 @@ fn fast_step<const FAST: bool, K: OpSink + ?Sized>(
             operands!(at: reg, label);
             done!(Op::Probe { reg, label }, at)
         }
+        // A recording's ops: most of its stream.
+        NEW => {
+            operands!(at: dst, ty, size);
+            done!(Op::New { dst, ty, size }, at)
+        }
+        INTERP_COUNT => {
+            operands!(at: z);
+            done!(Op::Interp(InterpOp::Count { delta: unzigzag(z) }), at)
+        }
+        INTERP_UNTRACK => {
+            operands!(at: reg);
+            done!(Op::Interp(InterpOp::Untrack { reg }), at)
+        }
         // Explicit arms at both ends of the byte range, answered differently from the rest,
         // let the jump table cover every opcode byte, with no range check before it.
         0x00 | END => STEP_CAREFUL,
@@ -440,6 +453,18 @@ fn fast_op_long(w: &[u8; FAST_MIN]) -> Option<(Op, usize)> {
             Op::Probe { reg, label }
         }
         SAFE_POINT => Op::SafePoint,
+        NEW => {
+            let dst = window_u32(w, &mut p)?;
+            let ty = window_u32(w, &mut p)?;
+            let size = window_u32(w, &mut p)?;
+            Op::New { dst, ty, size }
+        }
+        INTERP_COUNT => Op::Interp(InterpOp::Count {
+            delta: unzigzag(window_u32(w, &mut p)?),
+        }),
+        INTERP_UNTRACK => Op::Interp(InterpOp::Untrack {
+            reg: window_u32(w, &mut p)?,
+        }),
         _ => return None,
     };
     Some((op, p))
