@@ -10,7 +10,7 @@
 //!                                                      |  _gclab_recorder (C extension)
 //!                                                      |  + libgclab_shim.so (3.11/3.12)
 //!                                                      v
-//!              raw event log (raw.rs) --> convert.rs --> trace + collector log (files.rs)
+//!              raw event log (raw.rs) --> convert/ --> trace + collector log (files.rs)
 //! ```
 //!
 //! * [`python`] asks an interpreter about itself and decides whether and how it can be recorded:
