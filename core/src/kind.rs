@@ -58,19 +58,6 @@ pub const ALL_KINDS: [Kind; NUM_KINDS] = [
     Kind::Leaf,
 ];
 
-/// The kinds a workload generates (everything but the recorded kinds [`Kind::Object`] and
-/// [`Kind::Leaf`]): the per-kind columns every run record carries.
-pub const SYNTHETIC_KINDS: [Kind; 8] = [
-    Kind::Int,
-    Kind::Float,
-    Kind::Str,
-    Kind::Bytes,
-    Kind::Tuple,
-    Kind::List,
-    Kind::Dict,
-    Kind::Instance,
-];
-
 /// The per-kind counts a report lists, as (kind, count): every synthetic kind, and a recorded
 /// kind ([`Kind::Object`], [`Kind::Leaf`]) only when its count is not zero, so that the records
 /// of generated streams are what they were before recorded kinds existed.
@@ -78,7 +65,7 @@ pub fn reported_by_kind(counts: &[u64; NUM_KINDS]) -> impl Iterator<Item = (Kind
     ALL_KINDS
         .iter()
         .map(|&k| (k, counts[k as usize]))
-        .filter(|&(k, n)| SYNTHETIC_KINDS.contains(&k) || n != 0)
+        .filter(|&(k, n)| !k.is_recorded() || n != 0)
 }
 
 impl Kind {
@@ -110,6 +97,13 @@ impl Kind {
         } else {
             None
         }
+    }
+
+    /// True for the kinds only a recording of a real program makes ([`Kind::Object`],
+    /// [`Kind::Leaf`]); a workload generates the others.
+    #[inline]
+    pub const fn is_recorded(self) -> bool {
+        matches!(self, Kind::Object | Kind::Leaf)
     }
 
     /// True for kinds that can hold references (CPython's GC-capable types).

@@ -2,7 +2,7 @@
 //! collection triggered, and the events inside it replayed.
 
 use super::{ConvertError, Converter, Emit, RealCollection, Trigger, NIL_REG};
-use crate::raw::{Event, RawError, RawReader, F_IN_GC};
+use crate::raw::{Event, RawReader, F_IN_GC};
 use gclab_core::op::{GcOp, Op};
 use std::collections::{HashMap, HashSet};
 use std::io::Read;
@@ -15,6 +15,45 @@ pub(super) struct Snap {
     pub(super) refcount: u32,
     pub(super) edges: Vec<u64>,
     pub(super) size: u64,
+}
+
+impl Snap {
+    /// Adds what a snapshot record says to `snaps`: a new object (`SnapObj`, `InitObj`), or a
+    /// referent (`Edge`) or the size (`Size`) of the last one. Other events are ignored.
+    pub(super) fn add(snaps: &mut Vec<Snap>, ev: &Event) {
+        match *ev {
+            Event::SnapObj {
+                addr,
+                tid,
+                generation,
+                refcount,
+            }
+            | Event::InitObj {
+                addr,
+                tid,
+                generation,
+                refcount,
+            } => snaps.push(Snap {
+                addr,
+                tid,
+                generation,
+                refcount,
+                edges: Vec::new(),
+                size: 0,
+            }),
+            Event::Edge { addr } => {
+                if let Some(s) = snaps.last_mut() {
+                    s.edges.push(addr);
+                }
+            }
+            Event::Size(n) => {
+                if let Some(s) = snaps.last_mut() {
+                    s.size = n;
+                }
+            }
+            _ => {}
+        }
+    }
 }
 
 /// CPython's `deduce_unreachable` on a snapshot: `gc_refs` = reference count minus references
@@ -148,44 +187,10 @@ impl Converter {
             stop: None,
         };
         let mut seen_counts = false;
-        loop {
-            let (ev, c) = match reader.next_event() {
-                Ok(Some(e)) => e,
-                Ok(None) => break,
-                Err(RawError::Truncated { offset, records }) => {
-                    self.diag.truncated = Some(format!(
-                        "the recording stops at byte offset {offset}, inside a collection, \
-                         without its END record; the {records} complete records before it were \
-                         converted"
-                    ));
-                    break;
-                }
-                Err(e) => return Err(e.into()),
-            };
-            self.diag.records += 1;
+        while let Some((ev, c)) = self.next_record(reader, ", inside a collection,")? {
             match ev {
-                Event::SnapObj {
-                    addr,
-                    tid,
-                    generation,
-                    refcount,
-                } => span.snaps.push(Snap {
-                    addr,
-                    tid,
-                    generation,
-                    refcount,
-                    edges: Vec::new(),
-                    size: 0,
-                }),
-                Event::Edge { addr } => {
-                    if let Some(s) = span.snaps.last_mut() {
-                        s.edges.push(addr);
-                    }
-                }
-                Event::Size(n) => {
-                    if let Some(s) = span.snaps.last_mut() {
-                        s.size = n;
-                    }
+                Event::SnapObj { .. } | Event::Edge { .. } | Event::Size(_) => {
+                    Snap::add(&mut span.snaps, &ev);
                 }
                 Event::Untracked { addr } => span.untracked.push(addr),
                 Event::Time(ns) => span.times.push(ns),

@@ -14,20 +14,7 @@ impl Converter {
     ) -> Result<(), ConvertError> {
         let mut init: Vec<Snap> = Vec::new();
         let mut init_state: (Option<(u64, u32)>, Option<[u32; 3]>) = (None, None);
-        loop {
-            let (ev, gc0) = match reader.next_event() {
-                Ok(Some(e)) => e,
-                Ok(None) => break,
-                Err(RawError::Truncated { offset, records }) => {
-                    self.diag.truncated = Some(format!(
-                        "the recording stops at byte offset {offset} without its END record; \
-                         the {records} complete records before it were converted"
-                    ));
-                    break;
-                }
-                Err(e) => return Err(e.into()),
-            };
-            self.diag.records += 1;
+        while let Some((ev, gc0)) = self.next_record(&mut reader, "")? {
             if !self.started {
                 match ev {
                     Event::Type { .. } | Event::Thresholds(_) => self.note(&ev),
@@ -44,28 +31,8 @@ impl Converter {
                         init_state.1 = Some([count0, count1, count2]);
                         self.enabled = enabled;
                     }
-                    Event::InitObj {
-                        addr,
-                        tid,
-                        generation,
-                        refcount,
-                    } => init.push(Snap {
-                        addr,
-                        tid,
-                        generation,
-                        refcount,
-                        edges: Vec::new(),
-                        size: 0,
-                    }),
-                    Event::Edge { addr } => {
-                        if let Some(s) = init.last_mut() {
-                            s.edges.push(addr);
-                        }
-                    }
-                    Event::Size(n) => {
-                        if let Some(s) = init.last_mut() {
-                            s.size = n;
-                        }
+                    Event::InitObj { .. } | Event::Edge { .. } | Event::Size(_) => {
+                        Snap::add(&mut init, &ev);
                     }
                     _ => {
                         // The program starts: the initial heap and state go first.
@@ -84,6 +51,30 @@ impl Converter {
             self.start(out, &init, init_state)?;
         }
         Ok(())
+    }
+
+    /// The next record, counted; `None` at the end of the log, or where a truncated log stops
+    /// (noted in the diagnostics, `inside` saying where: empty, or ", inside a collection,").
+    pub(super) fn next_record<R: Read>(
+        &mut self,
+        reader: &mut RawReader<R>,
+        inside: &str,
+    ) -> Result<Option<(Event, u16)>, ConvertError> {
+        match reader.next_event() {
+            Ok(Some(e)) => {
+                self.diag.records += 1;
+                Ok(Some(e))
+            }
+            Ok(None) => Ok(None),
+            Err(RawError::Truncated { offset, records }) => {
+                self.diag.truncated = Some(format!(
+                    "the recording stops at byte offset {offset}{inside} without its END record; \
+                     the {records} complete records before it were converted"
+                ));
+                Ok(None)
+            }
+            Err(e) => Err(e.into()),
+        }
     }
 
     /// Records what a type or threshold event says.
