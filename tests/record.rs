@@ -209,4 +209,34 @@ fn bad_input_exits_2() {
     }
     let r = gclab(&["fidelity", "--recording", "missing.gctrace"], dir);
     assert_eq!(r.status.code(), Some(2));
+    // Real runs: a missing file, a bad policy, a program without a recording.
+    let r = gclab(&["fidelity", "--real-runs", "missing.jsonl"], dir);
+    assert_eq!(r.status.code(), Some(2));
+    let line = |policy: &str, program: &str| {
+        format!(
+            "{{\"program\":\"{program}\",\"version\":\"3.13.0\",\"policy\":\"{policy}\",\
+             \"run\":0,\"wall_s\":0.5,\"peak_rss_kb\":10000,\"collections\":[[0,1,1000]]}}\n"
+        )
+    };
+    std::fs::write(dir.join("bad.jsonl"), line("sometimes", "p")).expect("write");
+    let r = gclab(&["fidelity", "--real-runs", "bad.jsonl"], dir);
+    assert_eq!(r.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&r.stderr).contains("unknown policy 'sometimes'"));
+    std::fs::write(dir.join("none.jsonl"), line("default", "p")).expect("write");
+    let r = gclab(
+        &[
+            "fidelity",
+            "--real-runs",
+            "none.jsonl",
+            "--recordings",
+            "nowhere",
+        ],
+        dir,
+    );
+    assert_eq!(r.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&r.stderr);
+    assert!(
+        err.contains("no recording") && err.contains("record_corpus.sh"),
+        "{err}"
+    );
 }

@@ -1,7 +1,8 @@
 //! `gclab fidelity`: the `generational` model against real CPython 3.11/3.12/3.13, collection
 //! by collection, for the `fidelity` workload's cases or (with `--workload`) one trace of any
 //! catalogue workload. Prints the markdown table row by row; exits 1 if any pair differs. The
-//! comparison itself is the library module [`crate::fidelity`].
+//! comparison itself is the library module [`crate::fidelity`]. With `--recording`, one recording
+//! against its real run; with `--real-runs`, real runs under several policies against the model.
 
 use crate::classify::{ClassifyExt, CmdContext, CmdError, CmdResult};
 use crate::fidelity::{self as f, Report};
@@ -46,6 +47,19 @@ pub struct Args {
     /// With --recording: the preset to replay (default: the recording interpreter's).
     #[arg(long, requires = "recording")]
     pub preset: Option<String>,
+    /// Compare real runs under several collector policies (`scripts/real_runs.py`'s JSON lines,
+    /// one CPython version) with replays of their recordings under the matching settings, fit
+    /// the version's cost model, and print the comparison as markdown.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["workload", "cases", "recording"])]
+    pub real_runs: Option<PathBuf>,
+    /// With --real-runs: the directory of recordings, `DIR/<version>/<program>.gctrace`.
+    #[arg(
+        long,
+        value_name = "DIR",
+        default_value = "corpus/recordings",
+        requires = "real_runs"
+    )]
+    pub recordings: PathBuf,
 }
 
 /// The trace directory when `--dir` is not given.
@@ -55,6 +69,9 @@ fn temp_dir() -> PathBuf {
 
 /// Runs `gclab fidelity`.
 pub fn run(a: Args) -> CmdResult {
+    if let Some(r) = &a.real_runs {
+        return run_real_runs(r, &a.recordings, a.out.clone());
+    }
     if let Some(r) = &a.recording {
         return run_recording(r, a.preset.as_deref(), a.out.clone());
     }
@@ -128,6 +145,24 @@ fn run_recording(trace: &std::path::Path, preset: Option<&str>, out: Option<Path
         "all {} collections match, and refcount frees what the real run freed by reference counting",
         check.real.len()
     );
+    Ok(())
+}
+
+/// `gclab fidelity --real-runs FILE`: real runs under several policies against the model.
+fn run_real_runs(
+    runs: &std::path::Path,
+    recordings: &std::path::Path,
+    out: Option<PathBuf>,
+) -> CmdResult {
+    let real = f::policies::read_real_runs(runs)?;
+    let report = f::policies::compare(&real, recordings)?;
+    let md = f::policies::report_markdown(&report);
+    print!("{md}");
+    if let Some(path) = out {
+        std::fs::write(&path, &md)
+            .internal()
+            .with_context(|| format!("writing {}", path.display()))?;
+    }
     Ok(())
 }
 

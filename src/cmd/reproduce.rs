@@ -102,6 +102,7 @@ pub fn run(a: Args) -> CmdResult {
         } else {
             let exp = Experiment::load(&dir)?;
             let done = pipeline::regenerate(&exp, &a.regenerate_options())?;
+            model_vs_real(&dir, false)?;
             if !done.summary.failed.is_empty() {
                 eprintln!(
                     "{}: {} cell(s) failed",
@@ -247,6 +248,39 @@ pub fn check_dir(dir: &Path, a: &Args) -> CmdResult<Vec<String>> {
     let rs = ResultSet::load(&work)?;
     crate::plot::write_all(&rs, &work, &PlotOptions { png: false })?;
     found.extend(compare_figures(dir, &work));
+    found.extend(model_vs_real(dir, true)?);
+    Ok(found)
+}
+
+/// The model-against-real-runs comparisons of `dir` (`real-runs/*.jsonl`, see
+/// [`crate::fidelity::policies`]): recomputed from the committed real runs and recordings, and
+/// either compared with the committed markdown (`check`, returning what differs) or written.
+fn model_vs_real(dir: &Path, check: bool) -> CmdResult<Vec<String>> {
+    use crate::fidelity::policies::{regenerate, Published};
+    let mut found = Vec::new();
+    for p in regenerate(dir, Path::new("corpus/recordings"))? {
+        match p {
+            Published::Skipped(v, why) => println!(
+                "{}: model-vs-real/{v}.md not rechecked: {why}",
+                dir.display()
+            ),
+            Published::Done(v, path, md) if check => {
+                if std::fs::read_to_string(&path).ok().as_deref() != Some(md.as_str()) {
+                    found.push(format!(
+                        "model-vs-real/{v}.md: differs from its recomputation"
+                    ));
+                }
+            }
+            Published::Done(_, path, md) => {
+                if let Some(parent) = path.parent() {
+                    std::fs::create_dir_all(parent).internal()?;
+                }
+                std::fs::write(&path, md)
+                    .internal()
+                    .with_context(|| format!("writing {}", path.display()))?;
+            }
+        }
+    }
     Ok(found)
 }
 

@@ -8,6 +8,7 @@
 //! two sequences of collections (generation, collected, uncollectable), the per-generation
 //! statistics and the final counts are compared.
 
+pub mod policies;
 pub mod recording;
 
 use crate::classify::{Classify, ExitClass};
