@@ -4,7 +4,8 @@
 //! [`Interpreter`], [`ensure_built`] compiles
 //!
 //! * the extension `_gclab_recorder<EXT_SUFFIX>`:
-//!   `cc -O2 -fPIC -shared -I<include> gclab_recorder.c -o ... -ldl -lpthread`, and
+//!   `cc -O2 -fPIC -shared -I<include> gclab_recorder.c -o ... -ldl -lpthread` (with the parts
+//!   it `#include`s, [`RECORDER_PARTS`], written beside it), and
 //! * on 3.11/3.12 the shim `libgclab_shim.so`: `cc -O2 -fPIC -shared gclab_shim.c -o ... -ldl`,
 //!
 //! and writes the boot script `_gclab_boot.py` beside them, in
@@ -27,6 +28,12 @@ use crate::python::{Interpreter, Mechanism};
 
 /// The CPython extension module `_gclab_recorder` (3.11, 3.12, 3.13).
 pub const RECORDER_C: &str = include_str!("../c/gclab_recorder.c");
+/// The parts `gclab_recorder.c` `#include`s, by file name: one translation unit in several
+/// files, so that the build stays one compiler call.
+pub const RECORDER_PARTS: [(&str, &str); 2] = [
+    ("gclab_sizes.c", include_str!("../c/gclab_sizes.c")),
+    ("gclab_marks.c", include_str!("../c/gclab_marks.c")),
+];
 /// The `LD_PRELOAD` shim for 3.11/3.12.
 pub const SHIM_C: &str = include_str!("../c/gclab_shim.c");
 /// The launcher script the interpreter runs.
@@ -99,6 +106,8 @@ pub fn cache_key(interp: &Interpreter) -> String {
     let mut parts: Vec<Vec<u8>> = vec![
         CACHE_LAYOUT.as_bytes().to_vec(),
         RECORDER_C.as_bytes().to_vec(),
+        RECORDER_PARTS[0].1.as_bytes().to_vec(),
+        RECORDER_PARTS[1].1.as_bytes().to_vec(),
         SHIM_C.as_bytes().to_vec(),
         BOOT_PY.as_bytes().to_vec(),
         os(&interp.path),
@@ -204,6 +213,9 @@ fn compile_into(interp: &Interpreter, cc: &[OsString], dir: &Path) -> Result<(),
         Ok::<PathBuf, RecordError>(p)
     };
     let recorder_c = write("gclab_recorder.c", RECORDER_C)?;
+    for (name, text) in RECORDER_PARTS {
+        write(name, text)?;
+    }
     write(BOOT_NAME, BOOT_PY)?;
     let mut include = OsString::from("-I");
     include.push(&interp.include_dir);
@@ -369,6 +381,12 @@ mod tests {
     #[test]
     fn sources_are_embedded() {
         assert!(RECORDER_C.contains("PyInit__gclab_recorder"));
+        for (name, _) in RECORDER_PARTS {
+            assert!(
+                RECORDER_C.contains(&format!("#include \"{name}\"")),
+                "{name}"
+            );
+        }
         assert!(SHIM_C.contains("gclab_shim_set_tracer"));
         assert!(BOOT_PY.contains("GCLAB_RECORD_RAW"));
     }
