@@ -45,7 +45,8 @@ use gclab_core::op::{Op, StreamHeader, TypeInfo};
 use gclab_core::trace::MAX_REGISTERS;
 use gclab_core::workload::{OpSink, Stop};
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeSet, HashMap};
+use std::cmp::Reverse;
+use std::collections::{BTreeSet, BinaryHeap, HashMap};
 use std::io::Read;
 use thiserror::Error;
 
@@ -59,11 +60,21 @@ const STARTUP_EVENT: u32 = 0;
 const NIL_REG: u32 = 0;
 /// Larger than any object of a recorded program (1 GiB): a size beyond it was misread.
 const MAX_PLAUSIBLE_SIZE: u32 = 1 << 30;
-/// The register pools, as [start, end): see `Converter::alloc_reg`.
-const POOLS: [(u32, u32); 3] = [(NIL_REG + 1, 128), (128, 16384), (16384, u32::MAX)];
-/// An object that dies within this many records of its creation goes to the first pool, within
-/// the second bound to the second pool.
-const LIFETIME_CLASSES: [u64; 2] = [4096, 1 << 20];
+/// The register pools, as [start, end), one per lifetime class: see `Converter::alloc_reg`. The
+/// first two hold one-byte register operands, the next two two-byte ones.
+const POOLS: [(u32, u32); 5] = [
+    (NIL_REG + 1, 64),
+    (64, 128),
+    (128, 2048),
+    (2048, 16384),
+    (16384, u32::MAX),
+];
+/// An object that dies within `LIFETIME_CLASSES[0]` records of its creation is of class 0 (the
+/// first pool), within `LIFETIME_CLASSES[1]` of class 1, and so on; one that lives longer, or
+/// never dies, is of the last class.
+const LIFETIME_CLASSES: [u64; POOLS.len() - 1] = [128, 4096, 1 << 16, 1 << 20];
+/// The lifetime class of objects that live longest (and of every object in pass 1).
+const LONGEST: u8 = (POOLS.len() - 1) as u8;
 
 /// What made a real collection run.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -287,9 +298,9 @@ struct Converter {
     objs: Vec<Obj>,
     live: HashMap<u64, u32>,
     gens: [BTreeSet<u32>; 4],
-    /// Per register pool, its freed registers and its next unused one.
-    free: [Vec<u32>; 3],
-    next: [u32; 3],
+    /// Per register pool, its freed registers (lowest first) and its next unused one.
+    free: [BinaryHeap<Reverse<u32>>; POOLS.len()],
+    next: [u32; POOLS.len()],
     /// Pass 1: the record number each object was created at.
     born: Vec<u64>,
     max_reg: u32,
@@ -335,7 +346,7 @@ impl Converter {
             live: HashMap::new(),
             gens: Default::default(),
             free: Default::default(),
-            next: [POOLS[0].0, POOLS[1].0, POOLS[2].0],
+            next: POOLS.map(|(start, _)| start),
             born: Vec::new(),
             max_reg: NIL_REG,
             types: Vec::new(),
