@@ -138,6 +138,13 @@ impl Heap {
         }
     }
 
+    /// True if the live object `id` is of kind `kind`: [`Heap::kind`] as one compare, for a
+    /// hot path that asks about one kind.
+    #[inline]
+    pub fn kind_is(&self, id: ObjId, kind: Kind) -> bool {
+        self.kinds[id.index()] == kind as u8
+    }
+
     /// The modelled size in bytes of a live object.
     #[inline]
     pub fn size(&self, id: ObjId) -> u32 {
