@@ -19,7 +19,7 @@ impl Generational {
                 // `free_cascade` would untrack nothing and release no child. Freed here,
                 // without the call.
                 self.freed_by_refcount += 1;
-                heap.free_with(id, |_| {});
+                heap.free_atom(id);
             } else {
                 self.free_cascade::<false>(heap, id);
             }
