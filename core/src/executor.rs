@@ -413,7 +413,7 @@ impl<S: Strategy> Executor<S> {
             Op::New { dst, ty, size } => {
                 let r = self.reg(dst)?;
                 let kind = self.type_kind(ty)?;
-                let id = self.heap.alloc(kind, size)?;
+                let id = self.heap.alloc_recorded(kind, size);
                 self.strategy.alloc(&mut self.heap, id);
                 self.set_reg(r, id);
             }
@@ -517,14 +517,20 @@ impl<S: Strategy> Executor<S> {
                 if r >= self.heap.registers().len() {
                     return false;
                 }
-                let Ok(id) = self.heap.alloc(kind, size) else {
-                    return false;
-                };
+                let id = self.heap.alloc_recorded(kind, size);
                 self.strategy.alloc(&mut self.heap, id);
                 self.set_reg(r, id);
             }
             Op::Interp(i @ InterpOp::Count { .. }) => {
                 self.strategy.interp(&mut self.heap, &i, ObjId::NIL);
+            }
+            Op::Interp(i @ InterpOp::Untrack { reg }) => {
+                let Some(v) = self.heap.fast_value(reg as usize) else {
+                    return false;
+                };
+                if !v.is_nil() {
+                    self.strategy.interp(&mut self.heap, &i, v);
+                }
             }
             _ => return false,
         }

@@ -88,6 +88,22 @@ impl Heap {
         }
     }
 
+    /// Frees a live object that has no slots (an atom, which can never hold a reference):
+    /// [`Heap::free_with`] without the loop over the children, small enough to inline into a
+    /// strategy's `Py_DECREF`.
+    ///
+    /// # Panics
+    /// If `id` is not live (a double free: a strategy bug).
+    #[inline(always)]
+    pub fn free_atom(&mut self, id: ObjId) {
+        let (off, code) = self.free_common(id);
+        if off != NO_BLOCK {
+            // Not reached for an atom; kept so that a misuse frees like `free_with` rather than
+            // leaking the block.
+            self.release_block(off, code);
+        }
+    }
+
     /// Frees a live object and returns all its slots (nil ones included), so that a strategy can
     /// release its children. Allocates the returned vector; [`Heap::free_into`] does not.
     ///

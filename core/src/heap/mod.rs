@@ -138,6 +138,13 @@ impl Heap {
         }
     }
 
+    /// True if the live object `id` is of kind `kind`: [`Heap::kind`] as one compare, for a
+    /// hot path that asks about one kind.
+    #[inline]
+    pub fn kind_is(&self, id: ObjId, kind: Kind) -> bool {
+        self.kinds[id.index()] == kind as u8
+    }
+
     /// The modelled size in bytes of a live object.
     #[inline]
     pub fn size(&self, id: ObjId) -> u32 {
@@ -192,6 +199,23 @@ impl Heap {
         } else {
             NO_BLOCK
         };
+        Ok(self.alloc_block(kind, size, slots))
+    }
+
+    /// [`Heap::alloc`] of a recording's object ([`Kind::Object`] or [`Kind::Leaf`]) of `size`
+    /// bytes, for the executor's `New`: such an object starts without slots and its size is its
+    /// length, so this cannot fail and needs no dispatch on the kind.
+    #[inline(always)]
+    pub(crate) fn alloc_recorded(&mut self, kind: Kind, size: u32) -> ObjId {
+        debug_assert!(kind.is_recorded());
+        debug_assert_eq!(kind.initial_size(size), size);
+        self.alloc_block(kind, size, NO_BLOCK)
+    }
+
+    /// The allocation of an object of `size` bytes whose slot block (or [`NO_BLOCK`]) is
+    /// `slots`.
+    #[inline(always)]
+    fn alloc_block(&mut self, kind: Kind, size: u32, slots: u32) -> ObjId {
         let bump = self.bump;
         self.bump += size as u64;
         let id = match self.free_ids.pop() {
@@ -222,7 +246,7 @@ impl Heap {
         self.acct.live_objects += 1;
         self.acct.live_bytes += size as u64;
         self.bump_peaks();
-        Ok(id)
+        id
     }
 
     #[inline]

@@ -180,25 +180,50 @@ pub(super) fn encode_binary_op(buf: &mut Vec<u8>, op: &Op) {
     }
 }
 
-/// An operand of one or two varint bytes at `w[p..]` (values below 2^14: registers, slots and
-/// lengths almost always): the value and its length in bytes, without a branch on the length;
-/// `None` for a longer varint.
+/// A varint operand (a u32: at most 5 bytes) at `w[p..]`: its value and its length in bytes,
+/// decoded from one 8-byte load without a loop or a branch on the length (the lengths of a
+/// recording's operands vary from op to op: one byte for a temporary's register, three for a
+/// long-lived object's, which a branch per byte would mispredict). `None` for a longer or
+/// overflowing varint, which [`BinaryDecoder::next_op`] then decodes or rejects with its error.
 #[inline(always)]
-fn small(w: &[u8; FAST_MIN], p: usize) -> Option<(u32, usize)> {
+fn varint_at(w: &[u8; FAST_MIN], p: usize) -> Option<(u32, usize)> {
+    let x = u64::from_le_bytes(*w.get(p..)?.first_chunk::<8>()?);
+    // The high bit of the last byte's high bit (the first byte without continuation).
+    let stop = !x & 0x8080_8080_8080_8080;
+    let len = (stop.trailing_zeros() / 8 + 1) as usize;
+    if len > 5 {
+        return None;
+    }
+    let x = x & (u64::MAX >> (64 - 8 * len));
+    let v = (x & 0x7f)
+        | ((x >> 1) & (0x7f << 7))
+        | ((x >> 2) & (0x7f << 14))
+        | ((x >> 3) & (0x7f << 21))
+        | ((x >> 4) & (0x7f << 28));
+    // A fifth byte above 0x0f overflows 32 bits.
+    let v = u32::try_from(v).ok()?;
+    Some((v, len))
+}
+
+/// A varint operand at `w[p..]`: [`varint_at`], with the one- and two-byte encodings (values
+/// below 2^14: registers of short-lived objects, slots, sizes) decoded first without a branch on
+/// the length.
+#[inline(always)]
+fn operand(w: &[u8; FAST_MIN], p: usize) -> Option<(u32, usize)> {
     let b0 = u32::from(*w.get(p)?);
     let b1 = u32::from(*w.get(p + 1)?);
     // 1 if the first byte has its continuation bit set.
     let more = b0 >> 7;
     if more & (b1 >> 7) != 0 {
-        return None;
+        return varint_at(w, p);
     }
     let v = (b0 & 0x7f) | ((b1 << 7) & more.wrapping_neg());
     Some((v, 1 + more as usize))
 }
 
-/// The `N` operands after the opcode at the start of `w`, each of one or two varint bytes: their
-/// values and the op's length so far. When every operand is one byte (the common case) this is
-/// one test for all of them; otherwise each takes [`small`]. `None` for a longer operand.
+/// The `N` operands after the opcode at the start of `w`, each a varint: their values and the
+/// op's length so far. When every operand is one byte (the common case) this is one test for
+/// all of them; otherwise each takes [`operand`]. `None` for an operand it declines.
 #[inline(always)]
 fn operands<const N: usize>(w: &[u8; FAST_MIN]) -> Option<([u32; N], usize)> {
     let mut v = [0u32; N];
@@ -214,29 +239,30 @@ fn operands<const N: usize>(w: &[u8; FAST_MIN]) -> Option<([u32; N], usize)> {
     }
     let mut at = 1;
     for x in v.iter_mut() {
-        let (value, len) = small(w, at)?;
+        let (value, len) = operand(w, at)?;
         *x = value;
         at += len;
     }
     Some((v, at))
 }
 
-/// [`fast_step`]'s answer when the op is a common one with an operand of more than two bytes:
-/// for [`fast_op_long`]. (An answer that executed ops is the number of bytes they took, 1 to
-/// [`STEP_MAX_LEN`].)
-const STEP_LONG: usize = 0x10;
+/// [`fast_step`]'s answer when the sink's fast path declined the op, or the op is one that
+/// [`fast_step`] does not decode (event, probe): for [`fast_op_long`] and [`OpSink::op`]. (An
+/// answer that executed ops is the number of bytes they took, 1 to [`STEP_MAX_LEN`].)
+const STEP_LONG: usize = 0x20;
 /// [`fast_step`]'s answer when the sink stopped the stream (the [`Stop`] is in its out-param).
-const STEP_STOPPED: usize = 0x20;
-/// [`fast_step`]'s answer for anything else (another opcode, a bad kind): for the careful path.
-const STEP_CAREFUL: usize = 0x40;
-/// The most bytes [`fast_step`] decodes in one step (an op of at most 8 bytes and a safe point):
-/// every other answer is larger.
-const STEP_MAX_LEN: usize = 0x0f;
+const STEP_STOPPED: usize = 0x40;
+/// [`fast_step`]'s answer for anything else (another opcode, a bad kind, a varint it declines):
+/// for the careful path.
+const STEP_CAREFUL: usize = 0x80;
+/// The most bytes [`fast_step`] decodes in one step (an op of at most 16 bytes and a safe
+/// point): every other answer is larger.
+const STEP_MAX_LEN: usize = 0x11;
 
 /// Decodes the op at the start of the window `w` when it is one of the common ops (alloc,
-/// store, append, load, copy, clear, event, probe, safe point) with operands of one or two
-/// bytes, and hands it to the sink's fast path ([`OpSink::op_fast`]): one opcode dispatch, no
-/// per-byte loop. Each arm calls the sink with an op of a known variant, so that an executor's
+/// store, append, load, copy, clear, event, probe, safe point, and a recording's new, interp
+/// count and interp untrack), and hands it to the sink's fast path ([`OpSink::op_fast`]): one
+/// opcode dispatch, no per-byte loop. Each arm calls the sink with an op of a known variant, so that an executor's
 /// `op_fast`, inlined here, needs no second dispatch on the op; as that path cannot fail, the
 /// op and a `Result` are built only when the sink declines it: the loop then decodes the op
 /// again ([`fast_op_long`]) and hands it to [`OpSink::op`].
@@ -257,11 +283,12 @@ fn fast_step<const FAST: bool, K: OpSink + ?Sized>(
     n: &mut u64,
 ) -> usize {
     use opcode::*;
-    // Decodes the named operands in order after the opcode; `$at` ends up just past them.
+    // Decodes the named operands in order after the opcode; `$at` ends up just past them. An
+    // encoding `varint_at` declines (longer than 5 bytes, overflowing) is the careful path's.
     macro_rules! operands {
         ($at:ident: $($name:ident),+) => {
             let Some(([$($name),+], $at)) = operands(w) else {
-                return STEP_LONG;
+                return STEP_CAREFUL;
             };
         };
     }
@@ -274,7 +301,7 @@ fn fast_step<const FAST: bool, K: OpSink + ?Sized>(
                     // Declined, nothing done: the loop decodes it again for `OpSink::op`.
                     return STEP_LONG;
                 }
-                // `len` is at most 7 here, so the next op's first byte is in the window.
+                // `len` is at most 16 here, so the next op's first byte is in the window.
                 if w.get(len) == Some(&SAFE_POINT) && sink.op_fast(&Op::SafePoint) {
                     *n += 2;
                     return len + 1;
@@ -333,12 +360,12 @@ fn fast_step<const FAST: bool, K: OpSink + ?Sized>(
             let (dst, code, len, at) = if (w[1] | w[3]) < 0x80 {
                 (u32::from(w[1]), w[2], u32::from(w[3]), 4)
             } else {
-                let Some((dst, a)) = small(w, 1) else {
-                    return STEP_LONG;
+                let Some((dst, a)) = operand(w, 1) else {
+                    return STEP_CAREFUL;
                 };
                 let code = w[1 + a];
-                let Some((len, c)) = small(w, 2 + a) else {
-                    return STEP_LONG;
+                let Some((len, c)) = operand(w, 2 + a) else {
+                    return STEP_CAREFUL;
                 };
                 (dst, code, len, 2 + a + c)
             };
@@ -384,29 +411,17 @@ fn fast_step<const FAST: bool, K: OpSink + ?Sized>(
     }
 }
 
-/// A LEB128 varint of at most 5 bytes that fits in 32 bits, from `w[*p..]`; `None` for anything
-/// else (overflow, more than 5 bytes), which [`BinaryDecoder::next_op`] then decodes or rejects
-/// with its error.
+/// [`varint_at`] at `*p`, moving `*p` past it.
 #[inline(always)]
 fn window_u32(w: &[u8; FAST_MIN], p: &mut usize) -> Option<u32> {
-    let mut v: u32 = 0;
-    for i in 0..5 {
-        let x = *w.get(*p + i)?;
-        if i == 4 && x > 0x0f {
-            return None;
-        }
-        v |= u32::from(x & 0x7f) << (7 * i);
-        if x & 0x80 == 0 {
-            *p += i + 1;
-            return Some(v);
-        }
-    }
-    None
+    let (v, len) = varint_at(w, *p)?;
+    *p += len;
+    Some(v)
 }
 
-/// [`fast_step`] for the common ops with varint operands of more than two bytes (all within the
-/// window: the longest such op is 16 bytes): the op and its length. `None` for any other opcode
-/// or encoding, left to [`BinaryDecoder::next_op`].
+/// The op [`fast_step`] answered [`STEP_LONG`] for (the sink's fast path declined it), decoded
+/// again for [`OpSink::op`] (all within the window: the longest such op is 16 bytes): the op
+/// and its length. `None` for any other opcode or encoding, left to [`BinaryDecoder::next_op`].
 #[inline(never)]
 fn fast_op_long(w: &[u8; FAST_MIN]) -> Option<(Op, usize)> {
     use opcode::*;
@@ -470,8 +485,10 @@ fn fast_op_long(w: &[u8; FAST_MIN]) -> Option<(Op, usize)> {
     Some((op, p))
 }
 
-/// Bytes that must be buffered for [`fast_step`]: the longest op it decodes is 16 bytes.
-const FAST_MIN: usize = 16;
+/// Bytes that must be buffered for [`fast_step`]: the longest op it decodes is 16 bytes, the
+/// byte after it is read for a safe point, and [`varint_at`] loads 8 bytes at an operand that
+/// starts at most 11 bytes in.
+const FAST_MIN: usize = 24;
 
 /// Size of the binary decoder's block buffer.
 pub(super) const BLOCK: usize = 64 * 1024;
@@ -637,7 +654,7 @@ impl<R: Read> BinaryDecoder<R> {
             };
             let step = fast_step::<FAST, K>(w, sink, &mut stopped, &mut n);
             if step <= STEP_MAX_LEN {
-                // The window holds 16 bytes and `step` is at most 15: no bounds check.
+                // The window holds 24 bytes and `step` is at most 17: no bounds check.
                 rest = &rest[step..];
                 continue;
             }
@@ -659,7 +676,7 @@ impl<R: Read> BinaryDecoder<R> {
             } else {
                 break Ok(n);
             };
-            // `len` is at most the window's 16 bytes, so this never fails.
+            // `len` is at most 16, within the window, so this never fails.
             rest = rest.get(len..).unwrap_or_default();
         };
         self.pos = buf.len() - rest.len();

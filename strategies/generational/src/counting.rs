@@ -63,7 +63,7 @@ impl Generational {
             IS_DICT => put(&mut self.dict_free, DICT_FREELIST_MAX),
             // an instance, or a recording's object (whose count the recording carries)
             0 => {
-                if heap.kind(id) == Kind::Object {
+                if heap.kind_is(id, Kind::Object) {
                     return;
                 }
                 false

@@ -14,7 +14,15 @@ impl Generational {
         let n = &mut self.rc[id.index()];
         *n -= 1;
         if *n == 0 {
-            self.free_cascade::<false>(heap, id);
+            if self.flags[id.index()] & CONTAINER == 0 && !heap.cow_active() {
+                // An atom (most deaths of a recording, its leaves): never tracked, no slots, so
+                // `free_cascade` would untrack nothing and release no child. Freed here,
+                // without the call.
+                self.freed_by_refcount += 1;
+                heap.free_atom(id);
+            } else {
+                self.free_cascade::<false>(heap, id);
+            }
         }
     }
 

@@ -224,11 +224,13 @@ impl Generational {
         unreachable: &mut u64,
         writes: &mut u64,
     ) {
-        if c.is_nil() {
-            return;
-        }
         let ci = c.index();
-        let cf = self.flags[ci];
+        // Nil (index u32::MAX) is past the end of `flags`: one test skips it and checks the
+        // bounds of a live child.
+        let Some(&cf) = self.flags.get(ci) else {
+            debug_assert!(c.is_nil(), "child {c:?} beyond the flags");
+            return;
+        };
         if cf & COLLECTING == 0 {
             return;
         }
