@@ -1,0 +1,164 @@
+//! Figure provenance: every figure a published result's README (or the project's README and
+//! docs) shows or names exists, and is what `gclab plot` draws from that result's own committed
+//! files. No hand-placed image can pass: the test redraws every result into a temporary
+//! directory from its `experiment.toml`, `runs.jsonl` and sidecars alone, and compares each
+//! named figure's SVG byte for byte (a PNG is checked through the SVG drawn with it: bitmaps
+//! depend on the machine's font rasteriser). `reproduce --check` separately reruns the
+//! experiments and compares the deterministic figures with what is committed.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// The figure paths (`figures/...png|svg`) that follow `prefix` in `text`, without the prefix.
+fn figure_mentions(text: &str, prefix: &str) -> BTreeSet<String> {
+    let mut out = BTreeSet::new();
+    let mut rest = text;
+    let needle = format!("{prefix}figures/");
+    while let Some(i) = rest.find(&needle) {
+        let after = &rest[i + prefix.len()..];
+        let end = after
+            .find(|c: char| !(c.is_ascii_alphanumeric() || "_-./".contains(c)))
+            .unwrap_or(after.len());
+        let path = after[..end].trim_end_matches('.');
+        if path.ends_with(".png") || path.ends_with(".svg") {
+            // A mention must be preceded by something that is not part of a longer path.
+            let before = rest[..i].chars().last();
+            if prefix.is_empty() && before.is_some_and(|c| c.is_ascii_alphanumeric() || c == '/') {
+                rest = &after[end..];
+                continue;
+            }
+            out.insert(path.to_string());
+        }
+        rest = &after[end..];
+    }
+    out
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("create dir");
+    for e in std::fs::read_dir(from).expect("read dir") {
+        let p = e.expect("dir entry").path();
+        let name = p.file_name().expect("file name");
+        if p.is_dir() {
+            copy_dir(&p, &to.join(name));
+        } else {
+            std::fs::copy(&p, to.join(name)).expect("copy");
+        }
+    }
+}
+
+#[test]
+fn every_figure_shown_is_drawn_by_gclab_plot_from_its_results() {
+    let results = root().join("results");
+    // Result name -> figures named anywhere (its README, the project's README, the docs).
+    let mut named: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    let mut dirs: Vec<PathBuf> = std::fs::read_dir(&results)
+        .expect("results/")
+        .map(|e| e.expect("entry").path())
+        .filter(|p| p.join("README.md").is_file())
+        .collect();
+    dirs.sort();
+    for d in &dirs {
+        let name = d.file_name().expect("name").to_string_lossy().into_owned();
+        let text = std::fs::read_to_string(d.join("README.md")).expect("README");
+        named
+            .entry(name)
+            .or_default()
+            .extend(figure_mentions(&text, ""));
+    }
+    // Every markdown file that may name a result's figure by its full path.
+    let mut docs = vec![root().join("README.md"), root().join("ARCHITECTURE.md")];
+    if let Ok(it) = std::fs::read_dir(root().join("docs")) {
+        docs.extend(it.map(|e| e.expect("entry").path()));
+    }
+    docs.extend(dirs.iter().map(|d| d.join("README.md")));
+    for doc in docs
+        .iter()
+        .filter(|p| p.extension().is_some_and(|x| x == "md"))
+    {
+        let text = std::fs::read_to_string(doc).expect("doc");
+        for d in &dirs {
+            let name = d.file_name().expect("name").to_string_lossy().into_owned();
+            let found = figure_mentions(&text, &format!("results/{name}/"));
+            named.entry(name).or_default().extend(found);
+        }
+    }
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let mut problems = Vec::new();
+    let mut checked = 0;
+    for d in &dirs {
+        let name = d.file_name().expect("name").to_string_lossy().into_owned();
+        let figures = &named[&name];
+        if figures.is_empty() {
+            continue;
+        }
+        if !d.join("experiment.toml").is_file() {
+            problems.push(format!(
+                "results/{name} shows figures but has no experiment.toml to draw them from"
+            ));
+            continue;
+        }
+        let work = tmp.path().join(&name);
+        std::fs::create_dir_all(&work).expect("work dir");
+        for f in ["experiment.toml", "runs.jsonl"] {
+            std::fs::copy(d.join(f), work.join(f)).expect("copy result file");
+        }
+        if d.join("runs").is_dir() {
+            copy_dir(&d.join("runs"), &work.join("runs"));
+        }
+        let out = Command::new(env!("CARGO_BIN_EXE_gclab"))
+            .args(["plot", "--no-png"])
+            .arg(&work)
+            .output()
+            .expect("run gclab plot");
+        assert!(
+            out.status.success(),
+            "gclab plot results/{name}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        for fig in figures {
+            let committed = d.join(fig);
+            if !committed.is_file() {
+                problems.push(format!("results/{name}/{fig}: named but not committed"));
+                continue;
+            }
+            let svg = fig
+                .trim_end_matches(".png")
+                .trim_end_matches(".svg")
+                .to_string()
+                + ".svg";
+            let drawn = std::fs::read(work.join(&svg)).ok();
+            if drawn.is_none() {
+                problems.push(format!(
+                    "results/{name}/{fig}: gclab plot does not draw {svg} from the result's files"
+                ));
+            } else if drawn != std::fs::read(d.join(&svg)).ok() {
+                problems.push(format!(
+                    "results/{name}/{svg}: differs from what gclab plot draws from runs.jsonl"
+                ));
+            }
+            checked += 1;
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+    // The published results show figures: a test that found none would prove nothing.
+    assert!(checked >= 10, "only {checked} figures found");
+}
+
+#[test]
+fn mentions_are_found_and_longer_paths_are_not() {
+    let text = "![p](figures/pauses.png) and `figures/wall/throughput.png`, \
+                not otherfigures/x.png, and results/a/figures/b.svg.";
+    let m = figure_mentions(text, "");
+    assert_eq!(
+        m.into_iter().collect::<Vec<_>>(),
+        ["figures/pauses.png", "figures/wall/throughput.png"]
+    );
+    let m = figure_mentions(text, "results/a/");
+    assert_eq!(m.into_iter().collect::<Vec<_>>(), ["figures/b.svg"]);
+}
