@@ -119,8 +119,10 @@ def measure(version, a, out_dir):
     venv = os.path.join(ROOT, "target/corpus-venv", version)
     py = os.path.join(venv, "bin/python")
     if not os.path.exists(py):
-        sys.exit("real_runs.py: no venv for CPython %s; run scripts/record_corpus.sh --versions %s"
-                 % (version, version))
+        print("real_runs.py: no venv for CPython %s under target/corpus-venv; "
+              "scripts/record_corpus.sh --versions %s makes it" % (version, version),
+              file=sys.stderr)
+        sys.exit(2)
     progdir = os.path.join(ROOT, "corpus/programs")
     env = dict(os.environ, PYTHONHASHSEED="0")
     path = os.path.join(out_dir, version + ".jsonl")

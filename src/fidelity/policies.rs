@@ -9,10 +9,11 @@
 //!
 //! - **collections per generation**: the model's count against the median of the real runs';
 //! - **collector time and pauses**: a per-version cost model, `duration = fixed + per_visited *
-//!   examined + per_collected * collected`, is fitted by least squares (coefficients kept
-//!   non-negative) to the default policy's real collections, each paired with the model's
-//!   collection at the same position (same generation); it then predicts every collection of
-//!   every policy's replay, and so the collector time and the pause percentiles;
+//!   examined + per_work * work units + per_collected * collected` ([`CostModel`]), is fitted by
+//!   weighted least squares (coefficients kept non-negative) to the default policy's real
+//!   collections, each paired with the model's collection of the same generation and rank; it
+//!   then predicts every collection of every policy's replay, and so the collector time and the
+//!   pause percentiles;
 //! - **peak memory and wall time**: the model predicts how a policy *changes* them. Peak RSS is
 //!   predicted as the default run's real peak RSS plus the change in the model's peak live bytes;
 //!   wall time as the default run's real wall time plus the change in predicted collector time.
@@ -605,11 +606,18 @@ pub fn report_markdown(r: &VersionReport) -> String {
         r.version, r.version, r.preset
     );
     let _ = writeln!(s, "## Cost model\n");
-    let _ = writeln!(
+    if c.samples == 0 {
+        let _ = writeln!(
+            s,
+            "No default-policy runs paired with the model's collections: the cost model is not \
+             fitted, and every predicted pause below is 0.\n"
+        );
+    } else {
+        let _ = writeln!(
         s,
         "Fitted to the default policy's {} real collections, each paired with the model's \
-         collection of the same generation and rank, by least squares on the relative error with \
-         non-negative coefficients: a collection takes **{:.1} µs + {:.2} ns per object in the \
+         collection of the same generation and rank, by least squares weighted by the inverse of \
+         the duration, with non-negative coefficients: a collection takes **{:.1} µs + {:.2} ns per object in the \
          generations collected + {:.2} ns per work unit (object visited or reference traversed) \
          + {:.2} ns per object collected**. Median error of a fitted collection's duration: \
          {:.0}%.\n",
@@ -620,6 +628,7 @@ pub fn report_markdown(r: &VersionReport) -> String {
         c.per_collected_ns,
         c.median_rel_error * 100.0
     );
+    }
     let _ = writeln!(s, "## Collections and collector time\n");
     let _ = writeln!(
         s,
