@@ -338,7 +338,7 @@ pub struct ProgramRows {
     /// Its recording.
     pub recording: PathBuf,
     /// Default-policy real collections that paired with a model collection of the same
-    /// generation, out of all default-policy real collections.
+    /// generation and rank, out of all default-policy real collections.
     pub paired: (usize, usize),
     /// The cost model fitted to this program's default runs alone.
     pub own: CostModel,
@@ -378,53 +378,23 @@ fn replay(trace: &Path, preset: &str, p: &Policy) -> Result<RunOutput, FidelityE
     })
 }
 
-/// Compares the real runs `runs` (one CPython version) with replays of the recordings in
-/// `recordings/<version>/<program>.gctrace`.
-pub fn compare(runs: &[RealRun], recordings: &Path) -> Result<VersionReport, FidelityError> {
-    let version = runs[0].version.clone();
-    if let Some(r) = runs.iter().find(|r| r.version != version) {
-        return Err(FidelityError::Usage(format!(
-            "real runs of CPython {} and {} in one file; write one file per version",
-            version, r.version
-        )));
-    }
-    let preset = preset_for(&version)?.to_string();
-    // program -> policy -> runs, programs in the file's order.
-    let mut order: Vec<&str> = Vec::new();
-    let mut by: BTreeMap<(&str, &str), Vec<&RealRun>> = BTreeMap::new();
-    for r in runs {
-        if !order.contains(&r.program.as_str()) {
-            order.push(&r.program);
-        }
-        by.entry((&r.program, &r.policy)).or_default().push(r);
-    }
-    // Replays first: the cost model needs every program's default collections.
-    let mut replays: Vec<(String, PathBuf, Vec<Option<RunOutput>>)> = Vec::new();
-    for prog in &order {
-        let trace = recordings.join(&version).join(format!("{prog}.gctrace"));
-        if !trace.is_file() {
-            return Err(FidelityError::Usage(format!(
-                "no recording {} for the real runs of {prog}; make it with \
-                 scripts/record_corpus.sh --versions {version} --only {prog}",
-                trace.display()
-            )));
-        }
-        let mut outs = Vec::new();
-        for p in &POLICIES {
-            outs.push(if by.contains_key(&(*prog, p.name)) {
-                Some(replay(&trace, &preset, p)?)
-            } else {
-                None
-            });
-        }
-        replays.push((prog.to_string(), trace, outs));
-    }
-    // Calibration: the default policy's real collections, the k-th of each generation paired
-    // with the model's k-th of that generation.
+/// A replayed program: its name, its recording, and its replay under each of [`POLICIES`]
+/// that has real runs.
+type Replayed = (String, PathBuf, Vec<Option<RunOutput>>);
+/// The real runs by (program, policy).
+type RunsBy<'a> = BTreeMap<(&'a str, &'a str), Vec<&'a RealRun>>;
+
+/// The cost model's samples: the default policy's real collections, the k-th of each
+/// generation paired with the model's k-th of that generation; with, per program, the
+/// collections paired out of all, and the cost model fitted to that program alone.
+fn calibration(
+    replays: &[Replayed],
+    by: &RunsBy<'_>,
+) -> (Vec<(Shape, u64)>, Vec<(usize, usize)>, Vec<CostModel>) {
     let mut samples = Vec::new();
     let mut paired = Vec::new();
     let mut own = Vec::new();
-    for (prog, _, outs) in &replays {
+    for (prog, _, outs) in replays {
         let (mut n, mut total) = (0, 0);
         let first = samples.len();
         if let (Some(model), Some(real)) = (&outs[0], by.get(&(prog.as_str(), "default"))) {
@@ -448,6 +418,54 @@ pub fn compare(runs: &[RealRun], recordings: &Path) -> Result<VersionReport, Fid
         paired.push((n, total));
         own.push(CostModel::fit(&samples[first..]));
     }
+    (samples, paired, own)
+}
+
+/// Compares the real runs `runs` (one CPython version) with replays of the recordings in
+/// `recordings/<version>/<program>.gctrace`.
+pub fn compare(runs: &[RealRun], recordings: &Path) -> Result<VersionReport, FidelityError> {
+    let Some(first) = runs.first() else {
+        return Err(FidelityError::Usage("no real runs to compare".into()));
+    };
+    let version = first.version.clone();
+    if let Some(r) = runs.iter().find(|r| r.version != version) {
+        return Err(FidelityError::Usage(format!(
+            "real runs of CPython {} and {} in one file; write one file per version",
+            version, r.version
+        )));
+    }
+    let preset = preset_for(&version)?.to_string();
+    // program -> policy -> runs, programs in the file's order.
+    let mut order: Vec<&str> = Vec::new();
+    let mut by: RunsBy<'_> = BTreeMap::new();
+    for r in runs {
+        if !order.contains(&r.program.as_str()) {
+            order.push(&r.program);
+        }
+        by.entry((&r.program, &r.policy)).or_default().push(r);
+    }
+    // Replays first: the cost model needs every program's default collections.
+    let mut replays: Vec<Replayed> = Vec::new();
+    for prog in &order {
+        let trace = recordings.join(&version).join(format!("{prog}.gctrace"));
+        if !trace.is_file() {
+            return Err(FidelityError::Usage(format!(
+                "no recording {} for the real runs of {prog}; make it with \
+                 scripts/record_corpus.sh --versions {version} --only {prog}",
+                trace.display()
+            )));
+        }
+        let mut outs = Vec::new();
+        for p in &POLICIES {
+            outs.push(if by.contains_key(&(*prog, p.name)) {
+                Some(replay(&trace, &preset, p)?)
+            } else {
+                None
+            });
+        }
+        replays.push((prog.to_string(), trace, outs));
+    }
+    let (samples, paired, own) = calibration(&replays, &by);
     let cost = CostModel::fit(&samples);
     let mut programs = Vec::new();
     for (((prog, trace, outs), paired), own) in replays.into_iter().zip(paired).zip(own) {
