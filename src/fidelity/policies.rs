@@ -387,10 +387,7 @@ type RunsBy<'a> = BTreeMap<(&'a str, &'a str), Vec<&'a RealRun>>;
 /// The cost model's samples: the default policy's real collections, the k-th of each
 /// generation paired with the model's k-th of that generation; with, per program, the
 /// collections paired out of all, and the cost model fitted to that program alone.
-fn calibration(
-    replays: &[Replayed],
-    by: &RunsBy<'_>,
-) -> (Vec<(Shape, u64)>, Vec<(usize, usize)>, Vec<CostModel>) {
+fn calibration(replays: &[Replayed], by: &RunsBy<'_>) -> Calibration {
     let mut samples = Vec::new();
     let mut paired = Vec::new();
     let mut own = Vec::new();
@@ -418,7 +415,21 @@ fn calibration(
         paired.push((n, total));
         own.push(CostModel::fit(&samples[first..]));
     }
-    (samples, paired, own)
+    Calibration {
+        samples,
+        paired,
+        own,
+    }
+}
+
+/// What [`calibration`] finds.
+struct Calibration {
+    /// Every program's samples: a model collection's shape, the real one's duration in ns.
+    samples: Vec<(Shape, u64)>,
+    /// Per program: collections paired, out of all.
+    paired: Vec<(usize, usize)>,
+    /// Per program: the cost model fitted to it alone.
+    own: Vec<CostModel>,
 }
 
 /// Compares the real runs `runs` (one CPython version) with replays of the recordings in
@@ -465,7 +476,11 @@ pub fn compare(runs: &[RealRun], recordings: &Path) -> Result<VersionReport, Fid
         }
         replays.push((prog.to_string(), trace, outs));
     }
-    let (samples, paired, own) = calibration(&replays, &by);
+    let Calibration {
+        samples,
+        paired,
+        own,
+    } = calibration(&replays, &by);
     let cost = CostModel::fit(&samples);
     let mut programs = Vec::new();
     for (((prog, trace, outs), paired), own) in replays.into_iter().zip(paired).zip(own) {
