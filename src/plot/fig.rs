@@ -126,14 +126,14 @@ fn draw_bars<DB: DrawingBackend>(
         .flat_map(|s| s.points.iter().map(|p| p.1))
         .filter(|y| *y > 0.0)
         .fold(f64::INFINITY, f64::min);
-    // Headroom above the bars for the legend in the upper right.
-    let head = 1.1 + 0.06 * series.len() as f64;
+    // The key is beside the bars (`bar_panel`), so the axis fits the data: a little room above
+    // the tallest bar (or interval), and on a log axis half the smallest bar below.
     if y_log && y_min_pos.is_finite() {
         let lo = y_min_pos / 2.0;
-        let hi = y_max * (y_max / lo).powf(0.08 * series.len() as f64 + 0.1);
+        let hi = y_max * 1.5;
         bar_panel(file, root, p, cats, series, (lo..hi).log_scale(), lo)
     } else {
-        bar_panel(file, root, p, cats, series, 0f64..y_max * head, 0.0)
+        bar_panel(file, root, p, cats, series, 0f64..y_max * 1.05, 0.0)
     }
 }
 

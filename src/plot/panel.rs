@@ -299,13 +299,20 @@ where
 {
     let err = draw_err(file);
     let n = cats.len().max(1) as f64;
+    // The title over the whole figure, the key in a column of its own to the right of the bars
+    // (inside, it would need headroom above the bars, which stretches a log axis by decades).
+    let titled = area.titled(p.title, ("sans-serif", 18)).map_err(&err)?;
+    let keyed = p.legend.is_some() && !series.is_empty();
+    let full_w = titled.dim_in_pixel().0 as i32;
+    let key_w = key_width(series).min(full_w / 3);
+    let (plot, key_area) = titled.split_horizontally(if keyed { full_w - key_w } else { full_w });
+    let area = &plot;
     // Category names are wrapped onto up to three lines to fit their group's width.
     let group_px = (area.dim_in_pixel().0 as f64 - 90.0) / n;
     let max_chars = ((group_px / 7.5).floor() as usize).max(4);
     let wrapped: Vec<Vec<String>> = cats.iter().map(|c| wrap(c, max_chars)).collect();
     let lines = wrapped.iter().map(|w| w.len()).max().unwrap_or(1) as u32;
     let mut chart = ChartBuilder::on(area)
-        .caption(p.title, ("sans-serif", 18))
         .margin(10)
         .x_label_area_size(28 + 15 * lines)
         .y_label_area_size(62)
@@ -344,7 +351,15 @@ where
             .draw_series(s.points.iter().zip(&s.err).filter(|(_, e)| **e > 0.0).map(
                 |(&(x, y), &e)| {
                     let xc = x + 0.1 + j as f64 * width + width * 0.46;
-                    ErrorBar::new_vertical(xc, y - e, y, y + e, BLACK.stroke_width(1), 4)
+                    // A bar's interval stops at the axis (a peak cannot be negative).
+                    ErrorBar::new_vertical(
+                        xc,
+                        (y - e).max(base),
+                        y,
+                        y + e,
+                        BLACK.stroke_width(1),
+                        4,
+                    )
                 },
             ))
             .map_err(&err)?;
@@ -359,8 +374,50 @@ where
             ))
             .map_err(&err)?;
     }
-    if let Some(pos) = p.legend.clone() {
-        legend(file, &mut chart, pos)?;
+    if keyed {
+        key(file, &key_area, series, key_w)?;
+    }
+    Ok(())
+}
+
+/// Width of the key column of a bar chart for `series`' labels, pixels (12-pixel sans-serif
+/// averages under 6.6 pixels a character).
+fn key_width(series: &[Series]) -> i32 {
+    let chars = series
+        .iter()
+        .map(|s| s.label.chars().count())
+        .max()
+        .unwrap_or(0);
+    (44.0 + 6.6 * chars as f64).ceil() as i32
+}
+
+/// The key of a bar chart, a swatch and a label per series in the series' order, in its own
+/// column (`area`) at the top.
+fn key<DB: DrawingBackend>(
+    file: &Path,
+    area: &DrawingArea<DB, Shift>,
+    series: &[Series],
+    width: i32,
+) -> Result<(), PlotError> {
+    let err = draw_err(file);
+    let style =
+        TextStyle::from(("sans-serif", 12).into_font()).pos(Pos::new(HPos::Left, VPos::Center));
+    let top = 16;
+    let h = 18 * series.len() as i32 + 8;
+    area.draw(&Rectangle::new(
+        [(4, top), (width - 8, top + h)],
+        BLACK.mix(0.3).stroke_width(1),
+    ))
+    .map_err(&err)?;
+    for (i, s) in series.iter().enumerate() {
+        let y = top + 13 + 18 * i as i32;
+        area.draw(&Rectangle::new(
+            [(12, y - 5), (24, y + 5)],
+            s.color.filled(),
+        ))
+        .map_err(&err)?;
+        area.draw(&Text::new(s.label.clone(), (30, y), style.clone()))
+            .map_err(&err)?;
     }
     Ok(())
 }
