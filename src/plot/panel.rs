@@ -8,7 +8,9 @@ use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 use std::path::Path;
 
-const COLORS: [RGBColor; 10] = [
+/// Tableau's ten colours, then ten darker ones (from its `tab20b`), so that up to twenty series
+/// of one figure have colours of their own.
+const COLORS: [RGBColor; 20] = [
     RGBColor(31, 119, 180),
     RGBColor(255, 127, 14),
     RGBColor(44, 160, 44),
@@ -19,6 +21,16 @@ const COLORS: [RGBColor; 10] = [
     RGBColor(127, 127, 127),
     RGBColor(188, 189, 34),
     RGBColor(23, 190, 207),
+    RGBColor(57, 59, 121),
+    RGBColor(99, 121, 57),
+    RGBColor(140, 109, 49),
+    RGBColor(132, 60, 57),
+    RGBColor(123, 65, 115),
+    RGBColor(0, 0, 0),
+    RGBColor(107, 110, 207),
+    RGBColor(181, 207, 107),
+    RGBColor(231, 186, 82),
+    RGBColor(214, 97, 107),
 ];
 
 /// The colour of the i-th strategy (or workload) of an experiment.
