@@ -126,8 +126,13 @@ def measure(version, a, out_dir):
     progdir = os.path.join(ROOT, "corpus/programs")
     env = dict(os.environ, PYTHONHASHSEED="0")
     path = os.path.join(out_dir, version + ".jsonl")
-    lines = []
-    with tempfile.TemporaryDirectory() as tmp:
+    # Each run is appended as it ends, to a partial file renamed into place when every run is
+    # in: an interrupted measurement keeps its runs there and leaves the published file alone.
+    partial = path + ".partial"
+    f = open(partial, "w")
+    f.write("# scripts/real_runs.py --runs %d on %s (%d cores), %s\n" % (
+        a.runs, platform.machine(), os.cpu_count(), time.strftime("%Y-%m-%d", time.gmtime())))
+    with f, tempfile.TemporaryDirectory() as tmp:
         # mypy's stub cache, filled once and copied back before every mypy run, as
         # scripts/record_corpus.sh fills it before recording.
         pristine = os.path.join(tmp, "mypy-cache-pristine")
@@ -143,16 +148,14 @@ def measure(version, a, out_dir):
                     shutil.rmtree(cache, ignore_errors=True)
                     shutil.copytree(pristine, cache)
                     m = run_once(py, policy, prog, args, progdir, env, tmp)
-                    lines.append(dict({"program": prog, "version": version, "policy": policy,
-                                       "run": r}, **m))
+                    line = dict({"program": prog, "version": version, "policy": policy,
+                                 "run": r}, **m)
+                    f.write(json.dumps(line, separators=(",", ":")) + "\n")
+                    f.flush()
                     print("%s %s %s run %d: %.2f s, %d collections, %d MB" % (
                         version, prog, policy, r, m["wall_s"], len(m["collections"]),
                         m["peak_rss_kb"] // 1024), file=sys.stderr)
-    with open(path, "w") as f:
-        f.write("# scripts/real_runs.py --runs %d on %s (%d cores), %s\n" % (
-            a.runs, platform.machine(), os.cpu_count(), time.strftime("%Y-%m-%d", time.gmtime())))
-        for line in lines:
-            f.write(json.dumps(line, separators=(",", ":")) + "\n")
+    os.replace(partial, path)
     print("wrote", os.path.relpath(path, ROOT), file=sys.stderr)
     return path
 
