@@ -59,7 +59,10 @@ impl CostModel {
     /// The weighting sits between plain least squares, where the few long collections decide
     /// everything and the many short ones (the pause percentiles' bulk) are mispredicted, and
     /// least squares on the relative error, where the long ones (the collector time's bulk)
-    /// are; on the corpus it gives the smallest errors on both.
+    /// are. Measured on the 3.13.0 corpus runs, the median collector-time error per policy was
+    /// 27–52% with this weighting, 28–66% with plain least squares (better under the default
+    /// and (10000,10,10), worse under the three others) and 29–77% on the relative error: this
+    /// one has the smallest worst case.
     pub fn fit(samples: &[(Shape, u64)]) -> CostModel {
         let weight = |d: u64| 1.0 / d.max(1_000) as f64;
         let mut best: Option<(f64, [f64; 4])> = None;
