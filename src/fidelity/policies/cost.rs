@@ -61,7 +61,7 @@ impl CostModel {
     /// least squares on the relative error, where the long ones (the collector time's bulk)
     /// are. Measured on the 3.13.0 corpus runs, the median collector-time error per policy was
     /// 27–52% with this weighting, 28–66% with plain least squares (better under the default
-    /// and (10000,10,10), worse under the three others) and 29–77% on the relative error: this
+    /// and (10000,10,10), worse under the three others) and 35–77% on the relative error: this
     /// one has the smallest worst case.
     pub fn fit(samples: &[(Shape, u64)]) -> CostModel {
         let weight = |d: u64| 1.0 / d.max(1_000) as f64;
