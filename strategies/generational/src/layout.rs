@@ -4,7 +4,7 @@
 //! (`PyGC_Head`).
 
 use gclab_core::heap::ObjId;
-use gclab_core::kind::Kind;
+use gclab_core::kind::{Kind, ALL_KINDS, NUM_KINDS};
 
 /// Capacity of CPython's list free list (`PyList_MAXFREELIST`).
 pub const LIST_FREELIST_MAX: u32 = 80;
@@ -41,15 +41,28 @@ pub(crate) const SCHEDULED: u8 = 2;
 // `move_unreachable` re-appends objects, which `untrack_tuples` can observe.
 pub(crate) const REVERSE_TRAVERSE: u8 = 128;
 
+/// The flags an object of `kind` starts with: one load from a table built at compile time (a
+/// `match` here costs a chain of compares on every allocation).
+#[inline(always)]
 pub(crate) const fn kind_bits(kind: Kind) -> u8 {
-    match kind {
-        Kind::Tuple => CONTAINER | IS_TUPLE | REVERSE_TRAVERSE,
-        Kind::Dict => CONTAINER | IS_DICT,
-        Kind::List => CONTAINER | REVERSE_TRAVERSE,
-        Kind::Instance | Kind::Object => CONTAINER,
-        _ => 0,
-    }
+    KIND_BITS[kind as usize]
 }
+
+const KIND_BITS: [u8; NUM_KINDS] = {
+    let mut t = [0u8; NUM_KINDS];
+    let mut k = 0;
+    while k < NUM_KINDS {
+        t[k] = match ALL_KINDS[k] {
+            Kind::Tuple => CONTAINER | IS_TUPLE | REVERSE_TRAVERSE,
+            Kind::Dict => CONTAINER | IS_DICT,
+            Kind::List => CONTAINER | REVERSE_TRAVERSE,
+            Kind::Instance | Kind::Object => CONTAINER,
+            _ => 0,
+        };
+        k += 1;
+    }
+    t
+};
 
 #[inline]
 pub(crate) const fn node(id: ObjId) -> u32 {

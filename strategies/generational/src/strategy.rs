@@ -26,32 +26,22 @@ impl Strategy for Generational {
             }
         }
         let kind = heap.kind(id);
-        // A recording's objects (most of its allocations) first, without the general path's
-        // dispatches on the kind: a leaf is neither counted nor tracked; an object is tracked at
-        // once and counted by the recording's own `InterpOp::Count` ops. The same steps, in
-        // the same order, as below.
-        if kind == Kind::Leaf {
-            self.flags[i] = kind_bits(Kind::Leaf);
-            if self.pending & POLICIES != 0 {
-                self.policies(heap);
-            }
-            return;
-        }
-        if kind == Kind::Object {
-            let bits = kind_bits(Kind::Object);
-            self.flags[i] = bits;
-            if self.pending & POLICIES != 0 {
-                self.policies(heap);
-            }
-            self.tracks += 1;
-            self.flags[i] = bits | TRACKED;
-            self.link_tail(heap, 0, node(id));
-            return;
-        }
         let bits = kind_bits(kind);
         self.flags[i] = bits;
         if self.pending & POLICIES != 0 {
             self.policies(heap);
+        }
+        // A recording's objects (most of its allocations) first, each with one compare: a leaf
+        // is neither counted nor tracked; an object is tracked at once and counted by the
+        // recording's own `InterpOp::Count` ops.
+        if kind == Kind::Leaf {
+            return;
+        }
+        if kind == Kind::Object {
+            self.tracks += 1;
+            self.flags[i] = bits | TRACKED;
+            self.link_tail(heap, 0, node(id));
+            return;
         }
         // The young count (free lists bypass it) and whether the object is tracked at once:
         // every container but dicts (tracked lazily) and the empty tuple (a static singleton,
@@ -59,9 +49,6 @@ impl Strategy for Generational {
         let counted = match kind {
             Kind::List => !take(&mut self.list_free),
             Kind::Instance => true,
-            // A recording's container (taken above): tracked at once, counted by the
-            // recording's own `InterpOp::Count` ops.
-            Kind::Object => false,
             Kind::Dict => !take(&mut self.dict_free),
             Kind::Tuple => {
                 let len = heap.slots(id).len();
