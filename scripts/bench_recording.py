@@ -13,16 +13,13 @@ import argparse
 import json
 import os
 import platform
-import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-PROGRAMS = ["gc_collect", "gc_traversal", "create_gc_cycles", "json_roundtrip", "jinja2_render",
-            "sqlalchemy_orm", "docutils_render", "sphinx_build", "mypy_check"]
+from corpus_common import PROGRAM_DIR, PROGRAMS, ROOT, MypyCache
 
 
 def wall(cmd, cwd, env):
@@ -45,32 +42,22 @@ def main():
                              capture_output=True, text=True, check=True).stdout.strip()
     preset = "cpython-" + ".".join(version.split(".")[:2])
     gclab = os.path.join(ROOT, "target/release/gclab")
-    progdir = os.path.join(ROOT, "corpus/programs")
+    progdir = PROGRAM_DIR
     env = dict(os.environ, PYTHONHASHSEED="0")
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
-        # mypy's stub cache, filled once and copied back before every mypy run (a run also
-        # caches the package it checked, which would make the next run do less).
-        pristine = os.path.join(tmp, "mypy-cache-pristine")
-        cache = os.path.join(tmp, "mypy-cache")
-        subprocess.run([py, "mypy_check.py", pristine, "--warm"], cwd=progdir, env=env,
-                       check=True, stdout=subprocess.DEVNULL)
-
-        def fresh_cache():
-            shutil.rmtree(cache, ignore_errors=True)
-            shutil.copytree(pristine, cache)
-
+        cache = MypyCache(py, env, tmp)
         for prog in PROGRAMS:
             if a.only and a.only != prog:
                 continue
-            args = [cache] if prog == "mypy_check" else []
+            args = cache.args(prog)
             trace = os.path.join(tmp, prog + ".gctrace")
             plain, rec, replay = [], [], []
             recorded, converts = [], []
             for _ in range(a.runs):
-                fresh_cache()
+                cache.fresh()
                 plain.append(wall([py, prog + ".py", *args], progdir, env))
-                fresh_cache()
+                cache.fresh()
                 rec.append(wall([gclab, "record", "--python", py, "-o", trace, "--",
                                  prog + ".py", *args], progdir, env))
                 meta = json.load(open(trace + ".meta.json"))

@@ -24,9 +24,6 @@ import os
 import sys
 import time
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-PROGRAMS = ["gc_collect", "gc_traversal", "create_gc_cycles", "json_roundtrip", "jinja2_render",
-            "sqlalchemy_orm", "docutils_render", "sphinx_build", "mypy_check"]
 POLICIES = ["default", "t800", "t10000", "disable", "freeze"]
 
 
@@ -89,9 +86,10 @@ if __name__ == "__main__" and sys.argv[1:2] == ["--child"]:
 import argparse  # noqa: E402 (the parent's imports, after the child mode)
 import json  # noqa: E402
 import platform  # noqa: E402
-import shutil  # noqa: E402
 import subprocess  # noqa: E402
 import tempfile  # noqa: E402
+
+from corpus_common import PROGRAM_DIR, PROGRAMS, ROOT, MypyCache  # noqa: E402
 
 
 def run_once(py, policy, prog, args, cwd, env, tmp):
@@ -123,7 +121,7 @@ def measure(version, a, out_dir):
               "scripts/record_corpus.sh --versions %s makes it" % (version, version),
               file=sys.stderr)
         sys.exit(2)
-    progdir = os.path.join(ROOT, "corpus/programs")
+    progdir = PROGRAM_DIR
     env = dict(os.environ, PYTHONHASHSEED="0")
     path = os.path.join(out_dir, version + ".jsonl")
     # Each run is appended as it ends, to a partial file renamed into place when every run is
@@ -133,20 +131,14 @@ def measure(version, a, out_dir):
     f.write("# scripts/real_runs.py --runs %d on %s (%d cores), %s\n" % (
         a.runs, platform.machine(), os.cpu_count(), time.strftime("%Y-%m-%d", time.gmtime())))
     with f, tempfile.TemporaryDirectory() as tmp:
-        # mypy's stub cache, filled once and copied back before every mypy run, as
-        # scripts/record_corpus.sh fills it before recording.
-        pristine = os.path.join(tmp, "mypy-cache-pristine")
-        cache = os.path.join(tmp, "mypy-cache")
-        subprocess.run([py, "mypy_check.py", pristine, "--warm"], cwd=progdir, env=env,
-                       check=True, stdout=subprocess.DEVNULL)
+        cache = MypyCache(py, env, tmp)
         for prog in PROGRAMS:
             if a.only and a.only != prog:
                 continue
-            args = [cache] if prog == "mypy_check" else []
+            args = cache.args(prog)
             for r in range(a.runs):
                 for policy in POLICIES:
-                    shutil.rmtree(cache, ignore_errors=True)
-                    shutil.copytree(pristine, cache)
+                    cache.fresh()
                     m = run_once(py, policy, prog, args, progdir, env, tmp)
                     line = dict({"program": prog, "version": version, "policy": policy,
                                  "run": r}, **m)
