@@ -8,44 +8,19 @@ impl Heap {
     /// Marks every object reachable from the registers. Returns the mark bits (one `bool` per
     /// index) or, if a freed object is reachable, its id: some strategy freed a live object.
     pub fn reachable(&self) -> Result<Vec<bool>, ObjId> {
-        let mut marks = vec![false; self.kinds.len()];
-        let mut stack: Vec<ObjId> = Vec::new();
-        for &r in &self.regs {
-            if !r.is_nil() {
-                stack.push(r);
-            }
-        }
-        while let Some(id) = stack.pop() {
-            let i = id.index();
-            if i >= marks.len() || self.kinds[i] == FREE {
-                return Err(id);
-            }
-            if marks[i] {
-                continue;
-            }
-            marks[i] = true;
-            for &c in self.pool.get(self.slots[i]) {
-                if !c.is_nil() && !marks.get(c.index()).copied().unwrap_or(false) {
-                    stack.push(c);
-                }
-            }
-        }
-        Ok(marks)
+        let marks = self.mark_bits()?;
+        Ok((0..self.kinds.len())
+            .map(|i| marks[i >> 6] & (1 << (i & 63)) != 0)
+            .collect())
     }
 
-    /// Live objects and bytes that are unreachable from the registers (garbage not yet freed);
-    /// or, if a freed object is reachable, one such object (not necessarily the one
-    /// [`Heap::reachable`] names).
-    ///
-    /// The same marking as [`Heap::reachable`], made for the end of every run (the executor's
-    /// report), where it is a pass over the whole heap: one mark bit per object instead of a
-    /// byte (the marks of a few hundred thousand objects stay in the cache while the slots are
-    /// read in any order), an object marked when it is first referenced rather than when it is
-    /// popped, and only objects with a slot block pushed, so that a recording's atoms (held by
-    /// their registers) never go through the stack.
-    pub fn unreachable_live(&self) -> Result<(u64, u64), ObjId> {
-        let n = self.kinds.len();
-        let mut marks = vec![0u64; n.div_ceil(64)];
+    /// The marking behind [`Heap::reachable`] and [`Heap::unreachable_live`]: one mark bit per
+    /// object index (the marks of a few hundred thousand objects stay in the cache while the
+    /// slots are read in any order), an object marked when it is first referenced, and only
+    /// objects with a slot block pushed, so that atoms held by registers (most of a recording's
+    /// objects) never go through the stack. `Err` names a reachable object that is not live.
+    fn mark_bits(&self) -> Result<Vec<u64>, ObjId> {
+        let mut marks = vec![0u64; self.kinds.len().div_ceil(64)];
         let mut stack: Vec<u32> = Vec::new();
         // Marks `c` (not nil) and queues its slots: Err if it is not live.
         let mark = |c: ObjId, marks: &mut [u64], stack: &mut Vec<u32>| -> Result<(), ObjId> {
@@ -75,6 +50,14 @@ impl Heap {
                 }
             }
         }
+        Ok(marks)
+    }
+
+    /// Live objects and bytes that are unreachable from the registers (garbage not yet freed);
+    /// or, if a freed object is reachable, one such object. Run at the end of every run (the
+    /// executor's report), over the mark bits a word at a time.
+    pub fn unreachable_live(&self) -> Result<(u64, u64), ObjId> {
+        let marks = self.mark_bits()?;
         let mut objs = 0;
         let mut bytes = 0;
         for ((kinds, sizes), &m) in self.kinds.chunks(64).zip(self.sizes.chunks(64)).zip(&marks) {
