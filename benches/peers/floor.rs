@@ -43,7 +43,7 @@ pub fn floor_rows(rounds: usize, path: &str, bytes: &[u8]) -> Vec<serde_json::Va
     let allocs = stream
         .ops
         .iter()
-        .filter(|op| matches!(op, Op::Alloc { .. }))
+        .filter(|op| matches!(op, Op::Alloc { .. } | Op::New { .. }))
         .count() as u64;
     let native = || {
         let mut kept = None;
