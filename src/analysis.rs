@@ -1,8 +1,9 @@
-//! Analyses of a loaded result set: lower-bound overheads (LBO) and the threshold trade-off.
-//! Functions of a [`ResultSet`] and of nothing else.
+//! Analyses of a loaded result set: lower-bound overheads (LBO), the threshold trade-off and
+//! the verdicts of an experiment's claims. Functions of a [`ResultSet`] (and of the claims its
+//! experiment file states) and of nothing else.
 
+use crate::experiment::{Check, MetricRef};
 use crate::metrics::mean_ci95;
-
 use crate::results::{Group, ResultSet, Run};
 
 /// LBO of one strategy on one workload.
@@ -114,4 +115,98 @@ pub fn tradeoff(rs: &ResultSet, param: &str) -> Vec<TradeoffPoint> {
             .then(a.x.partial_cmp(&b.x).unwrap_or(std::cmp::Ordering::Equal))
     });
     out
+}
+
+/// The mean over a group's completed runs of a dotted path into the deterministic row.
+pub fn metric(rs: &ResultSet, m: &MetricRef) -> Option<f64> {
+    let g = rs.group(&m.workload, &m.strategy)?;
+    let pointer = format!("/{}", m.metric.replace('.', "/"));
+    let xs: Vec<f64> = g
+        .runs
+        .iter()
+        .filter_map(|r| r.row().deterministic().pointer(&pointer)?.as_f64())
+        .collect();
+    (!xs.is_empty()).then(|| mean_ci95(&xs).0)
+}
+
+/// The numbers of one check of a claim: its left side, its right side as measured (a metric,
+/// or `None` against a constant), and the value the left side is compared with (`factor ×
+/// right + offset`, or `factor × value + offset`); each `None` where a number is missing.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct CheckValues {
+    /// The left side, mean over replicates.
+    pub left: Option<f64>,
+    /// The right side's metric, mean over replicates (`None` for a constant).
+    pub right: Option<f64>,
+    /// What `left` is compared with.
+    pub threshold: Option<f64>,
+}
+
+/// The numbers of one check (see [`CheckValues`]).
+pub fn check_values(rs: &ResultSet, c: &Check) -> CheckValues {
+    let right = c.right.as_ref().and_then(|m| metric(rs, m));
+    let threshold = match (&c.right, c.value) {
+        (Some(_), _) => right.map(|x| x * c.factor + c.offset),
+        (None, Some(v)) => Some(v * c.factor + c.offset),
+        (None, None) => None,
+    };
+    CheckValues {
+        left: metric(rs, &c.left),
+        right,
+        threshold,
+    }
+}
+
+/// Verdict of one check: `Some(true)` if it holds, `None` if a number is missing; and the
+/// check in words with its numbers.
+pub fn check(rs: &ResultSet, c: &Check) -> (Option<bool>, String) {
+    let v = check_values(rs, c);
+    let shown = |x: Option<f64>| x.map_or("n/a".to_string(), num);
+    let desc = format!(
+        "{} = {} {} {}{}{}",
+        side(&c.left),
+        shown(v.left),
+        c.op,
+        if c.factor != 1.0 {
+            format!("{} × ", num(c.factor))
+        } else {
+            String::new()
+        },
+        match &c.right {
+            Some(m) => format!("{} = {}", side(m), shown(v.right)),
+            None => shown(c.value),
+        },
+        if c.offset != 0.0 {
+            format!(" + {}", num(c.offset))
+        } else {
+            String::new()
+        }
+    );
+    let verdict = match (v.left, v.threshold) {
+        (Some(l), Some(r)) => Some(match c.op.as_str() {
+            "<" => l < r,
+            "<=" => l <= r,
+            ">" => l > r,
+            ">=" => l >= r,
+            "==" => l == r,
+            _ => false,
+        }),
+        _ => None,
+    };
+    (verdict, desc)
+}
+
+fn side(m: &MetricRef) -> String {
+    format!("{} [{} / {}]", m.metric, m.workload, m.strategy)
+}
+
+/// A number for a table: integers without decimals, others with 3 significant digits.
+pub fn num(x: f64) -> String {
+    if (x == x.round() && x.abs() < 1e15) || x.abs() >= 100.0 {
+        format!("{x:.0}")
+    } else if x.abs() >= 1.0 {
+        format!("{x:.2}")
+    } else {
+        format!("{x:.3}")
+    }
 }

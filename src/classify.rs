@@ -273,11 +273,13 @@ impl Classify for ResultsError {
     }
 }
 
-/// Drawing and writing figures is internal; reading the result set takes its own class.
+/// Drawing and writing figures is internal; a wrong `[plot]` table is the user's; reading the
+/// result set takes its own class.
 impl Classify for PlotError {
     fn exit_class(&self) -> ExitClass {
         match self {
             PlotError::Results(e) => e.exit_class(),
+            PlotError::Spec(_) => ExitClass::Usage,
             PlotError::Draw { .. } | PlotError::Font | PlotError::Io(_) => ExitClass::Internal,
         }
     }

@@ -114,6 +114,29 @@ pub struct PlotSpec {
     /// Figures to skip, by file stem (e.g. `"garbage"`).
     #[serde(default)]
     pub skip: Vec<String>,
+    /// The file stem of the figure that shows this result's finding (the first figure of its
+    /// README; `tests/figures.rs` checks it), e.g. `"pages"` or `"scatter"`.
+    pub headline: Option<String>,
+    /// Draw the scatter figure: one point per strategy, one panel per workload.
+    pub scatter: Option<ScatterSpec>,
+}
+
+/// The axes of the scatter figure: each a dotted path into the deterministic row (as a
+/// claim's metric, e.g. `run.peak_live_bytes`, `metrics.pauses_work.max`,
+/// `metrics.work_collector`), or `lbo` for the lower-bound overhead in work units.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScatterSpec {
+    /// The x axis.
+    pub x: String,
+    /// The y axis.
+    pub y: String,
+    /// Only these strategies (labels), in the experiment's order (empty: all).
+    #[serde(default)]
+    pub strategies: Vec<String>,
+    /// A log y axis (zero drawn on a row of its own below a break).
+    #[serde(default)]
+    pub y_log: bool,
 }
 
 /// One side of a claim's comparison: a metric of a (workload, strategy) pair, averaged over

@@ -162,3 +162,101 @@ fn mentions_are_found_and_longer_paths_are_not() {
     let m = figure_mentions(text, "results/a/");
     assert_eq!(m.into_iter().collect::<Vec<_>>(), ["figures/b.svg"]);
 }
+
+/// The first image a README embeds (`![...](figures/NAME.png)`), as `NAME`.
+fn first_image(readme: &str) -> Option<String> {
+    let i = readme.find("](figures/")?;
+    let rest = &readme[i + "](figures/".len()..];
+    let end = rest.find(".png)")?;
+    Some(rest[..end].to_string())
+}
+
+/// The `headline = "NAME"` of an experiment file's `[plot]` table.
+fn headline(experiment: &str) -> Option<String> {
+    let table: toml::Table = experiment.parse().expect("experiment.toml parses");
+    table
+        .get("plot")?
+        .get("headline")?
+        .as_str()
+        .map(str::to_string)
+}
+
+#[test]
+fn every_result_with_runs_leads_with_its_headline_figure() {
+    let results = root().join("results");
+    let mut checked = 0;
+    let mut problems = Vec::new();
+    for e in std::fs::read_dir(&results).expect("results/") {
+        let d = e.expect("entry").path();
+        if !d.join("runs.jsonl").is_file() {
+            continue;
+        }
+        let name = d.file_name().expect("name").to_string_lossy().into_owned();
+        let exp = std::fs::read_to_string(d.join("experiment.toml")).expect("experiment.toml");
+        let readme = std::fs::read_to_string(d.join("README.md")).expect("README.md");
+        match (headline(&exp), first_image(&readme)) {
+            (None, _) => problems.push(format!("results/{name}: no [plot] headline")),
+            (Some(h), first) if first.as_deref() != Some(h.as_str()) => problems.push(format!(
+                "results/{name}: the headline is {h}, but the README's first figure is {first:?}"
+            )),
+            _ => checked += 1,
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+    assert!(checked >= 9, "only {checked} results checked");
+}
+
+#[test]
+fn first_image_and_headline_are_read() {
+    assert_eq!(
+        first_image("text\n![a](figures/pages.png)\n![b](figures/x.png)").as_deref(),
+        Some("pages")
+    );
+    assert_eq!(first_image("no figure"), None);
+    assert_eq!(
+        headline("[plot]\nheadline = \"claims\"\n").as_deref(),
+        Some("claims")
+    );
+    assert_eq!(headline("seeds = [1]\n"), None);
+}
+
+#[test]
+fn a_plot_table_naming_what_cannot_be_drawn_exits_2_saying_what_is_valid() {
+    let src = root().join("results/default");
+    let cases = [
+        (
+            "headline = \"scatter\"",
+            "headline = \"nope\"",
+            "the figures are: scatter",
+        ),
+        (
+            "x = \"lbo\"",
+            "x = \"run.no_such\"",
+            "no run has a value for `run.no_such`",
+        ),
+        (
+            "y = \"run.peak_live_bytes\" }",
+            "y = \"run.peak_live_bytes\", strategies = [\"nope\"] }",
+            "no strategy is labelled `nope`",
+        ),
+    ];
+    for (from, to, expect) in cases {
+        let tmp = tempfile::tempdir().expect("temp dir");
+        let exp = std::fs::read_to_string(src.join("experiment.toml")).expect("experiment");
+        assert!(
+            exp.contains(from),
+            "results/default/experiment.toml has {from}"
+        );
+        std::fs::write(tmp.path().join("experiment.toml"), exp.replace(from, to)).expect("write");
+        std::fs::copy(src.join("runs.jsonl"), tmp.path().join("runs.jsonl")).expect("copy");
+        copy_dir(&src.join("runs"), &tmp.path().join("runs"));
+        let out = Command::new(env!("CARGO_BIN_EXE_gclab"))
+            .args(["plot", "--no-png"])
+            .arg(tmp.path())
+            .output()
+            .expect("run gclab plot");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{to}: {err}");
+        assert!(err.contains(expect), "{to}: {err}");
+    }
+}

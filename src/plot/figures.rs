@@ -3,8 +3,8 @@
 //! them is [`super::FIGURES`].
 
 use super::clock::Clock;
-use super::fig::Fig;
-use super::panel::{byte_unit, color, Series};
+use super::fig::{Fig, PanelData};
+use super::panel::{byte_unit, color, Series, Stroke};
 use super::PlotError;
 use crate::analysis;
 use crate::metrics::{mean_ci95, NINES_LABELS};
@@ -31,7 +31,7 @@ where
                     color: color(i),
                     points,
                     err,
-                    dashed: false,
+                    stroke: Stroke::Solid,
                 });
             }
         }
@@ -62,7 +62,7 @@ fn bars_of(rs: &ResultSet, value: impl Fn(&Run<'_>) -> Option<f64>) -> Vec<Serie
                 color: color(i),
                 points,
                 err,
-                dashed: false,
+                stroke: Stroke::Solid,
             }
         })
         .collect()
@@ -85,7 +85,8 @@ pub(super) fn peak_memory(rs: &ResultSet) -> FigResult {
         (scale, unit) = (1.0, "bytes");
     }
     Ok(Some(Fig::Bars {
-        title: "Peak live memory (simulated heap, exact)".into(),
+        title: "Peak live memory (simulated heap, exact); a bar: the mean over replicates, with its 95% CI"
+            .into(),
         y_desc: if log {
             format!("peak live {unit} (log)")
         } else {
@@ -121,11 +122,11 @@ pub(super) fn lbo<C: Clock>(rs: &ResultSet) -> FigResult {
                 })
                 .collect(),
             err: Vec::new(),
-            dashed: false,
+            stroke: Stroke::Solid,
         })
         .collect();
     Ok(Some(Fig::Bars {
-        title: C::LBO_TITLE.into(),
+        title: format!("{}; a bar: the mean over replicates", C::LBO_TITLE),
         y_desc: "total / MDC (1 = no GC overhead)".into(),
         cats: wls,
         series,
@@ -153,28 +154,44 @@ fn pause_points<C: Clock>(g: &Group<'_>) -> Option<Points> {
             .iter()
             .map(|n| n[k] as f64 / C::PER_AXIS_UNIT)
             .collect();
-        // Means over replicates; no CI bars (a lower bound below zero has no place on the
-        // log axis, and they hid the lines).
+        // Means over replicates; no CI bars (they hid the lines). A zero (a pause shorter than
+        // one unit) is drawn on the axis's zero row.
         let (m, _) = mean_ci95(&xs);
-        pts.push((k as f64, m.max(1e-3)));
+        pts.push((k as f64, m));
     }
     Some((pts, Vec::new()))
 }
 
-/// Pause-length percentiles on clock `C`, one panel per workload.
+/// Pause-length percentiles on clock `C`, one panel per workload; a panel names the
+/// strategies that never paused there.
 pub(super) fn pauses<C: Clock>(rs: &ResultSet) -> FigResult {
+    let strategies = rs.strategies();
     let panels = rs
         .workloads()
         .into_iter()
         .map(|w| {
             let series = strategy_series(rs, &w, pause_points::<C>);
-            (w, series)
+            let quiet: Vec<&str> = strategies
+                .iter()
+                .filter(|s| rs.group(&w, s).is_some() && !series.iter().any(|x| &x.label == *s))
+                .map(String::as_str)
+                .collect();
+            let note = (!quiet.is_empty())
+                .then(|| format!("no pauses (never collected here): {}", quiet.join(", ")));
+            PanelData {
+                name: w,
+                series,
+                note,
+            }
         })
         .collect();
     Ok(Some(Fig::Panels {
-        title: C::PAUSES_TITLE.into(),
+        title: format!(
+            "{}; a point: the mean over replicates of a run's percentile",
+            C::PAUSES_TITLE
+        ),
         x_desc: "percentile".into(),
-        y_desc: format!("pause ({}, log)", C::UNIT),
+        y_desc: format!("pause ({}, log; 0 below the break)", C::UNIT),
         x_log: false,
         y_log: true,
         y_range: None,
@@ -198,11 +215,14 @@ pub(super) fn mmu<C: Clock>(rs: &ResultSet) -> FigResult {
                     .collect();
                 (!pts.is_empty()).then_some((pts, Vec::new()))
             });
-            (w, series)
+            PanelData::new(w, series)
         })
         .collect();
     Ok(Some(Fig::Panels {
-        title: C::MMU_TITLE.into(),
+        title: format!(
+            "{}; a line: the first replicate's exact curve",
+            C::MMU_TITLE
+        ),
         x_desc: format!("window ({}, log)", C::UNIT),
         y_desc: "MMU".into(),
         x_log: true,
@@ -246,15 +266,15 @@ fn timeline_column(rs: &ResultSet, col: usize, title: &str, quantity: &str) -> F
                         color: color(i),
                         points: pts,
                         err: Vec::new(),
-                        dashed: false,
+                        stroke: Stroke::Solid,
                     })
                 })
                 .collect();
-            (w, series)
+            PanelData::new(w, series)
         })
         .collect();
     Ok(Some(Fig::Panels {
-        title: title.into(),
+        title: format!("{title}; a line: the first replicate's samples"),
         x_desc: "ops executed".into(),
         y_desc: format!("{quantity} {unit}"),
         x_log: false,
@@ -297,7 +317,7 @@ pub(super) fn tradeoff(rs: &ResultSet) -> FigResult {
         return Ok(None);
     }
     let wls = rs.workloads();
-    let metric_panel = |title: &str, k: usize, div: f64| -> (String, Vec<Series>) {
+    let metric_panel = |title: &str, k: usize, div: f64| -> PanelData {
         let series = wls
             .iter()
             .enumerate()
@@ -305,8 +325,7 @@ pub(super) fn tradeoff(rs: &ResultSet) -> FigResult {
                 let pts: Vec<(f64, f64)> = t
                     .iter()
                     .filter(|p| &p.workload == w)
-                    // A zero (no collection ran) has no place on a log axis.
-                    .filter(|p| p.y[k] > 0.0)
+                    // A zero (no collection ran) is drawn on the axis's zero row.
                     .map(|p| (p.x, p.y[k] / div))
                     .collect();
                 (!pts.is_empty()).then(|| Series {
@@ -314,25 +333,25 @@ pub(super) fn tradeoff(rs: &ResultSet) -> FigResult {
                     color: color(i),
                     points: pts,
                     err: Vec::new(),
-                    dashed: false,
+                    stroke: Stroke::Solid,
                 })
             })
             .collect();
-        (title.to_string(), series)
+        PanelData::new(title.to_string(), series)
     };
     Ok(Some(Fig::Panels {
         title: format!(
-            "Threshold trade-off: {param} (log x) against collector work, max pause, peak memory"
+            "Threshold trade-off: {param} (log x) against collector work, max pause, peak memory; a point: the mean over replicates"
         ),
         x_desc: format!("{param} (log)"),
-        y_desc: "log scale; unit in the panel title".into(),
+        y_desc: "log scale, 0 below the break; unit in the panel title".into(),
         x_log: true,
         y_log: true,
         y_range: None,
         x_cats: None,
         legend: SeriesLabelPosition::LowerRight,
         panels: vec![
-            metric_panel("collector work (work units; none: no collection)", 0, 1.0),
+            metric_panel("collector work (work units; 0: no collection)", 0, 1.0),
             metric_panel("max pause (work units)", 1, 1.0),
             metric_panel("peak live memory (kB)", 2, 1e3),
         ],

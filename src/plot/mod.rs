@@ -8,13 +8,16 @@
 //! `figures/wall/`: they differ from run to run by nature. Whether a figure is in work units or
 //! wall-clock time is a type ([`Clock`]).
 //!
-//! Layout: [`FIGURES`] is the table of figures, one function each in `figures`; `fig` holds a
-//! figure as data and lays it out; `panel` draws panels with plotters. Adding a figure is
-//! adding one function and one line of the table.
+//! Layout: [`FIGURES`] is the table of figures, one function each in `figures` (the figures
+//! every result gets) or `headline` (the figures an experiment's `[plot]` table asks for to
+//! show its finding: `scatter`, `pages`, `claims`); `fig` holds a figure as data and lays it
+//! out; `panel` draws panels with plotters. Adding a figure is adding one function and one line
+//! of the table.
 
 mod clock;
 mod fig;
 mod figures;
+mod headline;
 mod panel;
 
 pub use clock::{Clock, WallClock, WorkUnits};
@@ -45,6 +48,9 @@ pub enum PlotError {
     /// A results directory could not be written.
     #[error("{0}")]
     Io(String),
+    /// The experiment's `[plot]` table asks for something that cannot be drawn.
+    #[error("{0}")]
+    Spec(String),
     /// The result files (a sidecar) could not be read.
     #[error(transparent)]
     Results(#[from] ResultsError),
@@ -85,6 +91,9 @@ const fn figure<C: Clock>(
 
 /// Every figure, in the order they are drawn.
 pub const FIGURES: &[Figure] = &[
+    figure::<WorkUnits>("scatter", headline::scatter),
+    figure::<WorkUnits>("pages", headline::pages),
+    figure::<WorkUnits>("claims", headline::claims),
     figure::<WorkUnits>("peak_memory", figures::peak_memory),
     figure::<WorkUnits>("lbo", figures::lbo::<WorkUnits>),
     figure::<WorkUnits>("pauses", figures::pauses::<WorkUnits>),
@@ -113,7 +122,17 @@ pub fn write_all(
     opts: &PlotOptions,
 ) -> Result<Vec<PathBuf>, PlotError> {
     register_font()?;
-    let skip = &rs.exp().file.plot.skip;
+    let spec = &rs.exp().file.plot;
+    for name in spec.headline.iter().chain(&spec.skip) {
+        if !FIGURES.iter().any(|f| f.stem == name) {
+            let valid: Vec<&str> = FIGURES.iter().map(|f| f.stem).collect();
+            return Err(PlotError::Spec(format!(
+                "[plot] names no figure `{name}`; the figures are: {}",
+                valid.join(", ")
+            )));
+        }
+    }
+    let skip = &spec.skip;
     let mut written = Vec::new();
     for f in FIGURES {
         let Some(fig) = (f.make)(rs)? else {

@@ -38,6 +38,20 @@ pub(super) fn color(i: usize) -> RGBColor {
     COLORS[i % COLORS.len()]
 }
 
+/// How a series of a line panel is drawn.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Stroke {
+    /// A solid line through the points (with a marker at each when there are few).
+    Solid,
+    /// A dashed line with hollow markers: a series that runs on (or within a few pixels of)
+    /// one drawn before it, so that both stay visible.
+    Dashed,
+    /// Markers only (a scatter: one point per strategy).
+    Points,
+    /// A larger hollow ring: a point at (or within a few pixels of) one drawn before it.
+    Ring,
+}
+
 /// One line (or one set of bars) of a panel.
 #[derive(Clone, Debug)]
 pub(super) struct Series {
@@ -49,8 +63,57 @@ pub(super) struct Series {
     pub(super) points: Vec<(f64, f64)>,
     /// Half-widths of 95% CIs, one per point.
     pub(super) err: Vec<f64>,
-    /// Draw the line dashed.
-    pub(super) dashed: bool,
+    /// How the series is drawn.
+    pub(super) stroke: Stroke,
+}
+
+/// Series whose points (and intervals) are identical merged into one, labelled with every
+/// merged label joined by " = " and drawn in the first one's colour: a reader sees that they
+/// coincide instead of one line hiding the others. Order is kept (by first occurrence).
+pub(super) fn merge_identical(series: Vec<Series>) -> Vec<Series> {
+    let mut out: Vec<Series> = Vec::with_capacity(series.len());
+    for s in series {
+        match out
+            .iter_mut()
+            .find(|o| o.points == s.points && o.err == s.err && o.stroke == s.stroke)
+        {
+            Some(o) => {
+                o.label.push_str(" = ");
+                o.label.push_str(&s.label);
+            }
+            None => out.push(s),
+        }
+    }
+    out
+}
+
+/// Marks every series that runs within `(tx, ty)` (in the axes' own units) of a series before
+/// it at every point, so that it does not hide under it: a solid line becomes
+/// [`Stroke::Dashed`], a point [`Stroke::Ring`].
+pub(super) fn mark_near_coinciding(series: &mut [Series], (tx, ty): (f64, f64)) {
+    for i in 1..series.len() {
+        let near = series[..i].iter().any(|o| {
+            o.points.len() == series[i].points.len()
+                && o.points
+                    .iter()
+                    .zip(&series[i].points)
+                    .all(|(a, b)| (a.0 - b.0).abs() <= tx && (a.1 - b.1).abs() <= ty)
+        });
+        if near {
+            series[i].stroke = match series[i].stroke {
+                Stroke::Solid => Stroke::Dashed,
+                Stroke::Points => Stroke::Ring,
+                other => other,
+            };
+        }
+    }
+}
+
+/// Sorts series (stably) by their last point's y, highest first, so that a legend lists them
+/// in the order the lines end from top to bottom.
+pub(super) fn order_by_data(series: &mut [Series]) {
+    let last = |s: &Series| s.points.last().map_or(f64::NEG_INFINITY, |p| p.1);
+    series.sort_by(|a, b| last(b).total_cmp(&last(a)));
 }
 
 /// A compact number: 1.5k, 20M, 0.25.
@@ -106,6 +169,89 @@ pub(super) struct Panel<'a> {
     pub(super) x_cats: Option<&'a [String]>,
     /// A dashed horizontal reference line (bars).
     pub(super) reference: Option<f64>,
+    /// A remark drawn in the panel (what it does not show, and why).
+    pub(super) note: Option<&'a str>,
+    /// Y axis ticks to draw instead of plotters' own, `(position, label)` (a transformed log
+    /// axis, see `fig::LogAxis`), and the position of a break in the axis to mark, if any.
+    pub(super) y_ticks: Option<YTicks<'a>>,
+    /// Which bars carry their value above them.
+    pub(super) values: ValueLabels,
+}
+
+/// Ticks of a y axis drawn by gclab, `(position, label)`, and where the axis is broken.
+pub(super) type YTicks<'a> = (&'a [(f64, String)], Option<f64>);
+
+/// Which bars of a bar panel carry their value written above them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum ValueLabels {
+    /// Only bars too short to read against the axis (under 3% of it), zero included.
+    Short,
+    /// Every bar.
+    All,
+}
+
+impl<'a> Panel<'a> {
+    /// A panel with a title and axis descriptions and nothing else.
+    pub(super) fn new(title: &'a str, x_desc: &'a str, y_desc: &'a str) -> Self {
+        Panel {
+            title,
+            x_desc,
+            y_desc,
+            legend: None,
+            x_cats: None,
+            reference: None,
+            note: None,
+            y_ticks: None,
+            values: ValueLabels::Short,
+        }
+    }
+}
+
+/// Draws `note` in small grey text in the upper left of `area`'s plotting region at pixel
+/// `(x, y)` of `area`, wrapped to `chars` characters a line.
+fn note_text<DB: DrawingBackend>(
+    file: &Path,
+    area: &DrawingArea<DB, Shift>,
+    note: &str,
+    (x, y): (i32, i32),
+    chars: usize,
+) -> Result<(), PlotError> {
+    let style = TextStyle::from(("sans-serif", 12).into_font())
+        .color(&RGBColor(90, 90, 90))
+        .pos(Pos::new(HPos::Left, VPos::Top));
+    for (k, line) in wrap_lines(note, chars).iter().enumerate() {
+        area.draw(&Text::new(
+            line.clone(),
+            (x, y + 15 * k as i32),
+            style.clone(),
+        ))
+        .map_err(draw_err(file))?;
+    }
+    Ok(())
+}
+
+/// A panel with nothing to draw: its caption and, in the middle, why.
+pub(super) fn empty_panel<DB: DrawingBackend>(
+    file: &Path,
+    area: &DrawingArea<DB, Shift>,
+    title: &str,
+    note: &str,
+) -> Result<(), PlotError> {
+    let err = draw_err(file);
+    let body = area.titled(title, ("sans-serif", 18)).map_err(&err)?;
+    let (w, h) = body.dim_in_pixel();
+    body.draw(&Rectangle::new(
+        [(20, 10), (w as i32 - 20, h as i32 - 20)],
+        BLACK.mix(0.2).stroke_width(1),
+    ))
+    .map_err(&err)?;
+    note_text(
+        file,
+        &body,
+        note,
+        (40, h as i32 / 2 - 20),
+        ((w as f64 - 80.0) / 6.8) as usize,
+    )
 }
 
 /// Maps a plotters error into a [`PlotError`] about `file`.
@@ -133,9 +279,15 @@ where
     Y::CoordDescType: ValueFormatter<f64> + Ranged<ValueType = f64>,
 {
     let err = draw_err(file);
+    // A note goes in a strip of its own between the caption and the plot.
+    let note_chars = ((area.dim_in_pixel().0 as f64 - 90.0) / 6.8) as usize;
+    let note_lines = p.note.map(|n| wrap_lines(n, note_chars));
+    let note_h = note_lines.as_ref().map_or(0, |l| 15 * l.len() as u32 + 4);
+    let titled = area.titled(p.title, ("sans-serif", 18)).map_err(&err)?;
+    let area = &titled;
     let mut chart = ChartBuilder::on(area)
-        .caption(p.title, ("sans-serif", 18))
         .margin(10)
+        .margin_top(6 + note_h)
         .x_label_area_size(42)
         .y_label_area_size(62)
         .build_cartesian_2d(xr, yr)
@@ -164,27 +316,78 @@ where
     } else {
         mesh.x_labels(6);
     }
-    mesh.y_labels(6).draw().map_err(&err)?;
+    if p.y_ticks.is_some() {
+        // The ticks are drawn below, at the positions given.
+        mesh.y_labels(0).disable_y_mesh();
+    } else {
+        mesh.y_labels(6);
+    }
+    mesh.draw().map_err(&err)?;
+    if let Some((ticks, brk)) = p.y_ticks {
+        y_ticks(file, area, &chart, ticks, brk)?;
+    }
     for s in series {
         let style = ShapeStyle::from(&s.color).stroke_width(2);
-        let anno = if s.dashed {
-            chart
-                .draw_series(DashedLineSeries::new(s.points.iter().copied(), 6, 4, style))
-                .map_err(&err)?
-        } else {
-            chart
-                .draw_series(LineSeries::new(s.points.iter().copied(), style))
-                .map_err(&err)?
-        };
         let c = s.color;
-        anno.label(s.label.clone())
-            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], c.stroke_width(2)));
+        let anno = match s.stroke {
+            Stroke::Solid => chart
+                .draw_series(LineSeries::new(s.points.iter().copied(), style))
+                .map_err(&err)?,
+            Stroke::Dashed => chart
+                .draw_series(DashedLineSeries::new(s.points.iter().copied(), 7, 5, style))
+                .map_err(&err)?,
+            Stroke::Points => chart
+                .draw_series(
+                    s.points
+                        .iter()
+                        .map(|&(x, y)| Circle::new((x, y), 6, c.filled())),
+                )
+                .map_err(&err)?,
+            Stroke::Ring => chart
+                .draw_series(
+                    s.points
+                        .iter()
+                        .map(|&(x, y)| Circle::new((x, y), 10, c.stroke_width(2))),
+                )
+                .map_err(&err)?,
+        };
+        match s.stroke {
+            Stroke::Points => {
+                anno.label(s.label.clone())
+                    .legend(move |(x, y)| Circle::new((x + 9, y), 5, c.filled()));
+                continue;
+            }
+            Stroke::Ring => {
+                anno.label(s.label.clone())
+                    .legend(move |(x, y)| Circle::new((x + 9, y), 5, c.stroke_width(2)));
+                continue;
+            }
+            _ => {}
+        }
+        if s.stroke == Stroke::Dashed {
+            anno.label(s.label.clone()).legend(move |(x, y)| {
+                PathElement::new(vec![(x, y), (x + 7, y)], c.stroke_width(2))
+            });
+        } else {
+            anno.label(s.label.clone()).legend(move |(x, y)| {
+                PathElement::new(vec![(x, y), (x + 18, y)], c.stroke_width(2))
+            });
+        }
         if s.points.len() <= 40 {
+            let (r, fill) = match s.stroke {
+                Stroke::Dashed => (5, false),
+                _ => (3, true),
+            };
+            let marker = ShapeStyle {
+                color: c.to_rgba(),
+                filled: fill,
+                stroke_width: 2,
+            };
             chart
                 .draw_series(
                     s.points
                         .iter()
-                        .map(|&(x, y)| Circle::new((x, y), 3, s.color.filled())),
+                        .map(|&(x, y)| Circle::new((x, y), r, marker)),
                 )
                 .map_err(&err)?;
         }
@@ -201,6 +404,67 @@ where
     if let Some(pos) = p.legend.clone() {
         let pos = emptiest_corner(&chart, series, pos);
         legend(file, &mut chart, pos)?;
+    }
+    if let Some(note) = p.note {
+        let (xr, yr) = chart.plotting_area().get_pixel_range();
+        let (bx, by) = area.get_base_pixel();
+        let at = (xr.start - bx, yr.start - by - note_h as i32);
+        note_text(file, area, note, at, note_chars)?;
+    }
+    Ok(())
+}
+
+/// Y axis ticks at given positions: a light grid line across the plot and the label left of
+/// the axis; and, at `brk`, two short strokes across the axis marking a break (between a zero
+/// row and the first decade of a log axis).
+fn y_ticks<DB, X, Y>(
+    file: &Path,
+    area: &DrawingArea<DB, Shift>,
+    chart: &ChartContext<'_, DB, Cartesian2d<X, Y>>,
+    ticks: &[(f64, String)],
+    brk: Option<f64>,
+) -> Result<(), PlotError>
+where
+    DB: DrawingBackend,
+    X: Ranged<ValueType = f64>,
+    Y: Ranged<ValueType = f64>,
+{
+    let err = draw_err(file);
+    let (xr, _) = chart.plotting_area().get_pixel_range();
+    let (bx, by) = area.get_base_pixel();
+    let style =
+        TextStyle::from(("sans-serif", 13).into_font()).pos(Pos::new(HPos::Right, VPos::Center));
+    let x0 = chart.x_range().start;
+    for (y, label) in ticks {
+        let (_, py) = chart.backend_coord(&(x0, *y));
+        let py = py - by;
+        area.draw(&PathElement::new(
+            vec![(xr.start - bx, py), (xr.end - bx, py)],
+            BLACK.mix(0.15).stroke_width(1),
+        ))
+        .map_err(&err)?;
+        area.draw(&PathElement::new(
+            vec![(xr.start - bx - 5, py), (xr.start - bx, py)],
+            BLACK.stroke_width(1),
+        ))
+        .map_err(&err)?;
+        area.draw(&Text::new(
+            label.clone(),
+            (xr.start - bx - 8, py),
+            style.clone(),
+        ))
+        .map_err(&err)?;
+    }
+    if let Some(b) = brk {
+        let (_, py) = chart.backend_coord(&(x0, b));
+        let (px, py) = (xr.start - bx, py - by);
+        for d in [-3, 3] {
+            area.draw(&PathElement::new(
+                vec![(px - 6, py + d + 3), (px + 6, py + d - 3)],
+                BLACK.stroke_width(2),
+            ))
+            .map_err(&err)?;
+        }
     }
     Ok(())
 }
@@ -238,7 +502,7 @@ where
     Y: Ranged<ValueType = f64>,
 {
     let (xr, yr) = chart.plotting_area().get_pixel_range();
-    let w = 190;
+    let w = key_width(series);
     let h = 18 * series.len() as i32 + 12;
     let mut samples = Vec::new();
     for s in series {
@@ -313,7 +577,11 @@ where
     let n = cats.len().max(1) as f64;
     // The title over the whole figure, the key in a column of its own to the right of the bars
     // (inside, it would need headroom above the bars, which stretches a log axis by decades).
-    let titled = area.titled(p.title, ("sans-serif", 18)).map_err(&err)?;
+    let titled = if p.title.is_empty() {
+        area.clone()
+    } else {
+        area.titled(p.title, ("sans-serif", 18)).map_err(&err)?
+    };
     let keyed = p.legend.is_some() && !series.is_empty();
     let full_w = titled.dim_in_pixel().0 as i32;
     let key_w = key_width(series).min(full_w / 3);
@@ -375,6 +643,31 @@ where
                 },
             ))
             .map_err(&err)?;
+    }
+    let top = chart.y_range().end;
+    let short = |y: f64| {
+        if base > 0.0 {
+            y <= base
+        } else {
+            y < 0.03 * top
+        }
+    };
+    let value_style =
+        TextStyle::from(("sans-serif", 11).into_font()).pos(Pos::new(HPos::Center, VPos::Bottom));
+    for (j, s) in series.iter().enumerate() {
+        for &(x, y) in &s.points {
+            if p.values == ValueLabels::All || short(y) {
+                let xc = x + 0.1 + j as f64 * width + width * 0.46;
+                let (px, py) = chart.backend_coord(&(xc, y.max(base)));
+                let (bx, by) = area.get_base_pixel();
+                area.draw(&Text::new(
+                    compact(y),
+                    (px - bx, py - by - 2),
+                    value_style.clone(),
+                ))
+                .map_err(&err)?;
+            }
+        }
     }
     if let Some(r) = p.reference {
         chart
@@ -461,8 +754,19 @@ fn category_labels<DB: DrawingBackend>(
 
 /// Splits a label into lines of at most `width` characters at spaces (at most three lines).
 fn wrap(label: &str, width: usize) -> Vec<String> {
+    let mut lines = wrap_lines(label, width);
+    if lines.len() > 3 {
+        let rest = lines.split_off(2).join(" ");
+        lines.push(rest);
+    }
+    lines
+}
+
+/// Splits a text into lines of at most `width` characters at spaces (a longer word keeps a
+/// line of its own).
+pub(super) fn wrap_lines(text: &str, width: usize) -> Vec<String> {
     let mut lines: Vec<String> = Vec::new();
-    for word in label.split(' ') {
+    for word in text.split(' ') {
         match lines.last_mut() {
             Some(l) if l.chars().count() + 1 + word.chars().count() <= width => {
                 l.push(' ');
@@ -471,9 +775,50 @@ fn wrap(label: &str, width: usize) -> Vec<String> {
             _ => lines.push(word.to_string()),
         }
     }
-    if lines.len() > 3 {
-        let rest = lines.split_off(2).join(" ");
-        lines.push(rest);
-    }
     lines
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn series(label: &str, ys: &[f64]) -> Series {
+        Series {
+            label: label.into(),
+            color: color(0),
+            points: ys.iter().enumerate().map(|(i, y)| (i as f64, *y)).collect(),
+            err: Vec::new(),
+            stroke: Stroke::Solid,
+        }
+    }
+
+    #[test]
+    fn identical_series_merge_into_one_label_and_others_stay() {
+        let merged = merge_identical(vec![
+            series("3.11", &[1.0, 2.0]),
+            series("3.12", &[1.0, 2.0]),
+            series("3.13", &[1.0, 3.0]),
+        ]);
+        let labels: Vec<&str> = merged.iter().map(|s| s.label.as_str()).collect();
+        assert_eq!(labels, ["3.11 = 3.12", "3.13"]);
+    }
+
+    #[test]
+    fn a_series_close_to_an_earlier_one_is_dashed_and_a_far_one_is_not() {
+        let mut s = vec![
+            series("a", &[10.0, 20.0]),
+            series("b", &[10.1, 20.1]),
+            series("c", &[15.0, 20.0]),
+        ];
+        mark_near_coinciding(&mut s, (0.0, 0.5));
+        let strokes: Vec<Stroke> = s.iter().map(|s| s.stroke).collect();
+        assert_eq!(strokes, [Stroke::Solid, Stroke::Dashed, Stroke::Solid]);
+    }
+
+    #[test]
+    fn legend_order_follows_where_the_lines_end() {
+        let mut s = vec![series("low", &[5.0, 1.0]), series("high", &[0.0, 9.0])];
+        order_by_data(&mut s);
+        assert_eq!(s[0].label, "high");
+    }
 }
