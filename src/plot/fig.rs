@@ -3,7 +3,7 @@
 
 use super::panel::{
     bar_panel, compact, draw_err, empty_panel, line_panel, mark_near_coinciding, merge_identical,
-    order_by_data, wrap_lines, Panel, Series, Stroke, ValueLabels,
+    order_by_data, titled_wrapped, wrap_lines, Panel, Series, Stroke, ValueLabels,
 };
 use super::PlotError;
 use plotters::coord::Shift;
@@ -45,7 +45,8 @@ pub(super) enum Fig {
         x_cats: Option<Vec<String>>,
         /// Preferred legend position.
         legend: SeriesLabelPosition,
-        /// The panels; one without series is drawn only if it has a note saying why.
+        /// The panels; those without series are named, with their notes, in a line under the
+        /// title (see `shown_panels`).
         panels: Vec<PanelData>,
     },
     /// A grid of small bar panels, each with its own axis and a wrapped caption (one per
@@ -409,11 +410,29 @@ fn draw_line_panel<DB: DrawingBackend>(
     }
 }
 
-impl PanelData {
-    /// Whether the panel is drawn: it has series, or a note saying why it has none.
-    fn drawn(&self) -> bool {
-        !self.series.is_empty() || self.note.is_some()
+/// The panels of a [`Fig::Panels`] that get a panel of their own, and a line saying what the
+/// others do not show: panels without series are collapsed into that line ("names: note",
+/// one entry per distinct note) unless no panel has series, when those with notes are drawn.
+fn shown_panels(panels: &[PanelData]) -> (Vec<&PanelData>, Option<String>) {
+    let with_series: Vec<&PanelData> = panels.iter().filter(|p| !p.series.is_empty()).collect();
+    if with_series.is_empty() {
+        return (panels.iter().filter(|p| p.note.is_some()).collect(), None);
     }
+    let mut notes: Vec<(&str, Vec<&str>)> = Vec::new();
+    for p in panels.iter().filter(|p| p.series.is_empty()) {
+        if let Some(n) = &p.note {
+            match notes.iter_mut().find(|(m, _)| m == n) {
+                Some((_, names)) => names.push(&p.name),
+                None => notes.push((n, vec![&p.name])),
+            }
+        }
+    }
+    let line = notes
+        .iter()
+        .map(|(n, names)| format!("{}: {n}", names.join(", ")))
+        .collect::<Vec<_>>()
+        .join("; ");
+    (with_series, (!line.is_empty()).then_some(line))
 }
 
 impl Fig {
@@ -430,8 +449,12 @@ impl Fig {
         match self {
             Fig::Bars { cats, .. } => ((260 + 110 * cats.len() as u32).clamp(640, 1500), 480),
             Fig::Panels { panels, .. } => {
-                let (r, c) = grid(panels.iter().filter(|p| p.drawn()).count());
-                (c as u32 * 520, r as u32 * 380 + 40)
+                let (shown, line) = shown_panels(panels);
+                let (r, c) = grid(shown.len());
+                (
+                    c as u32 * 520,
+                    r as u32 * 380 + 40 + 20 * line.is_some() as u32,
+                )
             }
             Fig::BarGrid { cols, panels, .. } => {
                 let rows = panels.len().div_ceil(*cols).max(1) as u32;
@@ -475,8 +498,12 @@ impl Fig {
                 legend,
                 panels,
             } => {
-                let body = root.titled(title, ("sans-serif", 22)).map_err(&err)?;
-                let panels: Vec<&PanelData> = panels.iter().filter(|p| p.drawn()).collect();
+                let body = titled_wrapped(file, root, title, 22)?;
+                let (panels, line) = shown_panels(panels);
+                let body = match line {
+                    Some(l) => titled_wrapped(file, &body, &format!("Not drawn: {l}"), 14)?,
+                    None => body,
+                };
                 let areas = body.split_evenly(grid(panels.len()));
                 for (area, pd) in areas.iter().zip(panels) {
                     let p = Panel {
@@ -499,7 +526,7 @@ impl Fig {
                 cols,
                 panels,
             } => {
-                let body = root.titled(title, ("sans-serif", 22)).map_err(&err)?;
+                let body = titled_wrapped(file, root, title, 22)?;
                 let rows = panels.len().div_ceil(*cols).max(1);
                 let areas = body.split_evenly((rows, *cols));
                 for (area, bp) in areas.iter().zip(panels) {

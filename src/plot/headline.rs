@@ -189,8 +189,8 @@ const PAGE_SERIES: [(&str, PageCount); 5] = [
     }),
 ];
 
-/// Pre-fork pages dirtied after the fork, by cause, one group per (workload, strategy): drawn
-/// when any run forked. A page written for several causes counts once for each.
+/// Pre-fork pages dirtied after the fork, by cause, one group per (workload, strategy) whose
+/// runs forked: drawn when any run forked. A page written for several causes counts once for each.
 pub(super) fn pages(rs: &ResultSet) -> FigResult {
     if !rs.runs().any(|r| r.record().cow.prefork_pages > 0) {
         return Ok(None);
@@ -199,9 +199,12 @@ pub(super) fn pages(rs: &ResultSet) -> FigResult {
     let mut groups = Vec::new();
     for w in rs.workloads() {
         for s in rs.strategies() {
+            // Only the cells that forked.
             if let Some(g) = rs.group(&w, &s) {
-                cats.push(format!("{w}, {s}"));
-                groups.push(g);
+                if g.runs.iter().any(|r| r.record().cow.prefork_pages > 0) {
+                    cats.push(format!("{w}, {s}"));
+                    groups.push(g);
+                }
             }
         }
     }

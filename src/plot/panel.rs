@@ -230,6 +230,34 @@ fn note_text<DB: DrawingBackend>(
     Ok(())
 }
 
+/// Draws `title` centred at the top of `area` in `size`-pixel text, wrapped onto as many lines
+/// as the width needs, and returns the area below it.
+pub(super) fn titled_wrapped<DB: DrawingBackend>(
+    file: &Path,
+    area: &DrawingArea<DB, Shift>,
+    title: &str,
+    size: u32,
+) -> Result<DrawingArea<DB, Shift>, PlotError> {
+    let err = draw_err(file);
+    let (w, _) = area.dim_in_pixel();
+    // DejaVu Sans averages under 0.55 em a character.
+    let chars = ((w as f64 - 40.0) / (size as f64 * 0.55)).max(10.0) as usize;
+    let lines = wrap_lines(title, chars);
+    let line_h = size as i32 + 4;
+    let (head, body) = area.split_vertically(line_h as u32 * lines.len() as u32 + 6);
+    let style =
+        TextStyle::from(("sans-serif", size).into_font()).pos(Pos::new(HPos::Center, VPos::Top));
+    for (k, line) in lines.iter().enumerate() {
+        head.draw(&Text::new(
+            line.clone(),
+            (w as i32 / 2, 4 + line_h * k as i32),
+            style.clone(),
+        ))
+        .map_err(&err)?;
+    }
+    Ok(body)
+}
+
 /// A panel with nothing to draw: its caption and, in the middle, why.
 pub(super) fn empty_panel<DB: DrawingBackend>(
     file: &Path,
@@ -580,7 +608,7 @@ where
     let titled = if p.title.is_empty() {
         area.clone()
     } else {
-        area.titled(p.title, ("sans-serif", 18)).map_err(&err)?
+        titled_wrapped(file, area, p.title, 18)?
     };
     let keyed = p.legend.is_some() && !series.is_empty();
     let full_w = titled.dim_in_pixel().0 as i32;
