@@ -69,6 +69,8 @@ pub(super) struct PanelData {
     pub(super) series: Vec<Series>,
     /// A remark drawn in the panel: what it does not show, and why.
     pub(super) note: Option<String>,
+    /// The panel's own y axis description (its own unit), instead of the figure's.
+    pub(super) y_desc: Option<String>,
 }
 
 impl PanelData {
@@ -78,6 +80,7 @@ impl PanelData {
             name,
             series,
             note: None,
+            y_desc: None,
         }
     }
 }
@@ -510,7 +513,7 @@ impl Fig {
                         legend: Some(legend.clone()),
                         x_cats: x_cats.as_deref(),
                         note: pd.note.as_deref(),
-                        ..Panel::new(&pd.name, x_desc, y_desc)
+                        ..Panel::new(&pd.name, x_desc, pd.y_desc.as_deref().unwrap_or(y_desc))
                     };
                     let axes = Axes {
                         x_log: *x_log,

@@ -179,9 +179,8 @@ pub(super) fn pauses<C: Clock>(rs: &ResultSet) -> FigResult {
             let note = (!quiet.is_empty())
                 .then(|| format!("no pauses (never collected here): {}", quiet.join(", ")));
             PanelData {
-                name: w,
-                series,
                 note,
+                ..PanelData::new(w, series)
             }
         })
         .collect();
@@ -235,28 +234,34 @@ pub(super) fn mmu<C: Clock>(rs: &ResultSet) -> FigResult {
 }
 
 /// Column `col` of the heap timelines (first replicate, from the sidecars), one panel per
-/// workload, in the byte unit of the largest live size; `None` without timelines.
+/// workload, each in the byte unit of its own largest value; `None` without timelines.
 fn timeline_column(rs: &ResultSet, col: usize, title: &str, quantity: &str) -> FigResult {
     let timelines = rs.timelines()?;
     if timelines.is_empty() {
         return Ok(None);
     }
-    let maxb = timelines
-        .iter()
-        .flat_map(|(_, _, t)| t.iter().map(|s| s[1] as f64))
-        .fold(0.0, f64::max);
-    let (scale, unit) = byte_unit(maxb);
     let strategies = rs.strategies();
     let panels = rs
         .workloads()
         .into_iter()
         .map(|w| {
+            let of = |s: &String| {
+                timelines
+                    .iter()
+                    .find(|(tw, ts, _)| *tw == w && ts == s)
+                    .map(|(_, _, t)| t)
+            };
+            let maxb = strategies
+                .iter()
+                .filter_map(of)
+                .flat_map(|t| t.iter().map(|x| x[col] as f64))
+                .fold(0.0, f64::max);
+            let (scale, unit) = byte_unit(maxb);
             let series = strategies
                 .iter()
                 .enumerate()
                 .filter_map(|(i, s)| {
-                    let (_, _, t) = timelines.iter().find(|(tw, ts, _)| *tw == w && ts == s)?;
-                    let pts: Vec<(f64, f64)> = t
+                    let pts: Vec<(f64, f64)> = of(s)?
                         .iter()
                         .filter(|x| x[col] >= 0)
                         .map(|x| (x[0] as f64, x[col] as f64 / scale))
@@ -270,13 +275,16 @@ fn timeline_column(rs: &ResultSet, col: usize, title: &str, quantity: &str) -> F
                     })
                 })
                 .collect();
-            PanelData::new(w, series)
+            PanelData {
+                y_desc: Some(format!("{quantity} {unit}")),
+                ..PanelData::new(w, series)
+            }
         })
         .collect();
     Ok(Some(Fig::Panels {
         title: format!("{title}; a line: the first replicate's samples"),
         x_desc: "ops executed".into(),
-        y_desc: format!("{quantity} {unit}"),
+        y_desc: format!("{quantity} bytes"),
         x_log: false,
         y_log: false,
         y_range: None,

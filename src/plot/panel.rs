@@ -355,7 +355,10 @@ where
         y_ticks(file, area, &chart, ticks, brk)?;
     }
     for s in series {
-        let style = ShapeStyle::from(&s.color).stroke_width(2);
+        // A long zig-zag drawn 2 pixels wide gets miter spikes at its sharp turns in the
+        // bitmap backend: long series are drawn 1 pixel wide.
+        let width = if s.points.len() > 300 { 1 } else { 2 };
+        let style = ShapeStyle::from(&s.color).stroke_width(width);
         let c = s.color;
         let anno = match s.stroke {
             Stroke::Solid => chart
