@@ -226,8 +226,12 @@ fn panel_ranges(
         }
     }
     if x_log {
-        x0 = x0.max(1.0);
-        x1 = x1.max(x0 * 10.0);
+        // Fitted to the data, but at least a decade wide, so that two decades are labelled.
+        x0 = x0.max(1e-9);
+        if x1 < x0 * 10.0 {
+            let mid = (x0 * x1).sqrt();
+            (x0, x1) = (mid / 10f64.sqrt(), mid * 10f64.sqrt());
+        }
     } else if categorical {
         x0 = -0.3;
         x1 += 0.3;

@@ -347,13 +347,18 @@ pub(super) fn tradeoff(rs: &ResultSet) -> FigResult {
             .collect();
         PanelData::new(title.to_string(), series)
     };
+    // A log x axis only where the values span more than a factor of 20 (a heap factor of 1 to
+    // 6 reads better on a linear one).
+    let xs = || t.iter().map(|p| p.x).filter(|x| *x > 0.0);
+    let x_log = xs().fold(0.0, f64::max) > 20.0 * xs().fold(f64::INFINITY, f64::min);
+    let scale = if x_log { " (log)" } else { "" };
     Ok(Some(Fig::Panels {
         title: format!(
-            "Threshold trade-off: {param} (log x) against collector work, max pause, peak memory; a point: the mean over replicates"
+            "Threshold trade-off: {param}{scale} against collector work, max pause, peak memory; a point: the mean over replicates"
         ),
-        x_desc: format!("{param} (log)"),
+        x_desc: format!("{param}{scale}"),
         y_desc: "log scale, 0 below the break; unit in the panel title".into(),
-        x_log: true,
+        x_log,
         y_log: true,
         y_range: None,
         x_cats: None,

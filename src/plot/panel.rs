@@ -675,6 +675,22 @@ where
             ))
             .map_err(&err)?;
     }
+    let equal = equal_runs(series);
+    for &(i, j0, j1) in &equal {
+        // A bracket over bars of one group whose values are equal.
+        let x0 = i as f64 + 0.1 + j0 as f64 * width;
+        let x1 = i as f64 + 0.1 + (j1 as f64 + 0.92) * width;
+        let y = series[j0].points[i].1.max(base);
+        let (px0, py) = chart.backend_coord(&(x0, y));
+        let (px1, _) = chart.backend_coord(&(x1, y));
+        let (bx, by) = area.get_base_pixel();
+        let (px0, px1, py) = (px0 - bx, px1 - bx, py - by - 3);
+        area.draw(&PathElement::new(
+            vec![(px0, py + 3), (px0, py), (px1, py), (px1, py + 3)],
+            BLACK.stroke_width(1),
+        ))
+        .map_err(&err)?;
+    }
     let top = chart.y_range().end;
     let short = |y: f64| {
         if base > 0.0 {
@@ -711,7 +727,7 @@ where
             .map_err(&err)?;
     }
     if keyed {
-        key(file, &key_area, series, key_w)?;
+        key(file, &key_area, series, key_w, !equal.is_empty())?;
     }
     Ok(())
 }
@@ -734,12 +750,13 @@ fn key<DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,
     series: &[Series],
     width: i32,
+    brackets: bool,
 ) -> Result<(), PlotError> {
     let err = draw_err(file);
     let style =
         TextStyle::from(("sans-serif", 12).into_font()).pos(Pos::new(HPos::Left, VPos::Center));
     let top = 16;
-    let h = 18 * series.len() as i32 + 8;
+    let h = 18 * (series.len() + brackets as usize) as i32 + 8;
     area.draw(&Rectangle::new(
         [(4, top), (width - 8, top + h)],
         BLACK.mix(0.3).stroke_width(1),
@@ -755,7 +772,39 @@ fn key<DB: DrawingBackend>(
         area.draw(&Text::new(s.label.clone(), (30, y), style.clone()))
             .map_err(&err)?;
     }
+    if brackets {
+        let y = top + 13 + 18 * series.len() as i32;
+        area.draw(&PathElement::new(
+            vec![(12, y + 3), (12, y), (24, y), (24, y + 3)],
+            BLACK.stroke_width(1),
+        ))
+        .map_err(&err)?;
+        area.draw(&Text::new("equal values", (30, y), style))
+            .map_err(&err)?;
+    }
     Ok(())
+}
+
+/// Runs of adjacent bars in one group with equal values (and both drawn), as `(group, first
+/// series, last series)`.
+fn equal_runs(series: &[Series]) -> Vec<(usize, usize, usize)> {
+    let groups = series.iter().map(|s| s.points.len()).min().unwrap_or(0);
+    let mut out = Vec::new();
+    for i in 0..groups {
+        let mut j0 = 0;
+        for j in 1..=series.len() {
+            let same = j < series.len()
+                && series[j].points[i].1 == series[j0].points[i].1
+                && series[j0].points[i].1 > 0.0;
+            if !same {
+                if j - 1 > j0 {
+                    out.push((i, j0, j - 1));
+                }
+                j0 = j;
+            }
+        }
+    }
+    out
 }
 
 /// Category names under each group, drawn on the area in pixels at the groups' centres on the
