@@ -103,7 +103,7 @@ pub(super) fn peak_memory(rs: &ResultSet) -> FigResult {
 pub(super) fn lbo<C: Clock>(rs: &ResultSet) -> FigResult {
     let lbo = analysis::lbo(rs);
     let wls = rs.workloads();
-    let series = rs
+    let series: Vec<Series> = rs
         .strategies()
         .iter()
         .enumerate()
@@ -125,13 +125,25 @@ pub(super) fn lbo<C: Clock>(rs: &ResultSet) -> FigResult {
             stroke: Stroke::Solid,
         })
         .collect();
+    // A log axis when one overhead dwarfs the others (gc_traversal's is 300).
+    let values = || {
+        series
+            .iter()
+            .flat_map(|s: &Series| s.points.iter().map(|p| p.1))
+    };
+    let max = values().fold(0.0, f64::max);
+    let min = values().filter(|v| *v > 0.0).fold(f64::INFINITY, f64::min);
+    let y_log = max > 20.0 * min;
     Ok(Some(Fig::Bars {
         title: format!("{}; a bar: the mean over replicates", C::LBO_TITLE),
-        y_desc: "total / MDC (1 = no GC overhead)".into(),
+        y_desc: format!(
+            "total / MDC (1 = no GC overhead){}",
+            if y_log { ", log" } else { "" }
+        ),
         cats: wls,
         series,
         reference: Some(1.0),
-        y_log: false,
+        y_log,
     }))
 }
 
