@@ -54,7 +54,8 @@ fn bars_of(rs: &ResultSet, value: impl Fn(&Run<'_>) -> Option<f64>) -> Vec<Serie
                     .map(|g| g.runs.iter().filter_map(&value).collect())
                     .unwrap_or_default();
                 let (m, h) = mean_ci95(&xs);
-                points.push((j as f64, if xs.is_empty() { 0.0 } else { m }));
+                // No completed run (out of memory, failed): no bar, a cross (`bar_panel`).
+                points.push((j as f64, if xs.is_empty() { f64::NAN } else { m }));
                 err.push(h);
             }
             Series {
@@ -117,7 +118,7 @@ pub(super) fn lbo<C: Clock>(rs: &ResultSet) -> FigResult {
                     let v = lbo
                         .iter()
                         .find(|l| &l.workload == w && &l.strategy == s)
-                        .map_or(0.0, C::lbo);
+                        .map_or(f64::NAN, C::lbo);
                     (j as f64, v)
                 })
                 .collect(),

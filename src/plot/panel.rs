@@ -184,7 +184,8 @@ pub(super) type YTicks<'a> = (&'a [(f64, String)], Option<f64>);
 /// Which bars of a bar panel carry their value written above them.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(super) enum ValueLabels {
-    /// Only bars too short to read against the axis (under 3% of it), zero included.
+    /// Only bars too short to read against the axis (under 3% of it), zero included, where the
+    /// value fits over the bar.
     Short,
     /// Every bar.
     All,
@@ -649,7 +650,7 @@ where
     let width = 0.8 / k;
     for (j, s) in series.iter().enumerate() {
         let c = s.color;
-        let bars = s.points.iter().map(|&(x, y)| {
+        let bars = s.points.iter().filter(|p| !p.1.is_nan()).map(|&(x, y)| {
             let x0 = x + 0.1 + j as f64 * width;
             Rectangle::new([(x0, base), (x0 + width * 0.92, y.max(base))], c.filled())
         });
@@ -701,14 +702,28 @@ where
     };
     let value_style =
         TextStyle::from(("sans-serif", 11).into_font()).pos(Pos::new(HPos::Center, VPos::Bottom));
+    // A bar's pixel width: a label wider than its bar (and its gap) would run into the next.
+    let bar_px = {
+        let (a, _) = chart.backend_coord(&(0.0, base));
+        let (b, _) = chart.backend_coord(&(width, base));
+        (b - a) as f64
+    };
     for (j, s) in series.iter().enumerate() {
         for &(x, y) in &s.points {
-            if p.values == ValueLabels::All || short(y) {
+            // A missing value (no completed run) is a cross on the axis.
+            let text = if y.is_nan() {
+                "×".to_string()
+            } else {
+                compact(y)
+            };
+            let fits = 6.2 * text.chars().count() as f64 <= bar_px + 2.0;
+            if p.values == ValueLabels::All || y.is_nan() || (short(y) && fits) {
+                let y = if y.is_nan() { base } else { y };
                 let xc = x + 0.1 + j as f64 * width + width * 0.46;
                 let (px, py) = chart.backend_coord(&(xc, y.max(base)));
                 let (bx, by) = area.get_base_pixel();
                 area.draw(&Text::new(
-                    compact(y),
+                    text,
                     (px - bx, py - by - 2),
                     value_style.clone(),
                 ))
@@ -727,7 +742,8 @@ where
             .map_err(&err)?;
     }
     if keyed {
-        key(file, &key_area, series, key_w, !equal.is_empty())?;
+        let missing = series.iter().any(|s| s.points.iter().any(|p| p.1.is_nan()));
+        key(file, &key_area, series, key_w, (!equal.is_empty(), missing))?;
     }
     Ok(())
 }
@@ -744,19 +760,19 @@ fn key_width(series: &[Series]) -> i32 {
 }
 
 /// The key of a bar chart, a swatch and a label per series in the series' order, in its own
-/// column (`area`) at the top.
+/// column (`area`) at the top; then what a bracket over bars and a cross mean, if drawn.
 fn key<DB: DrawingBackend>(
     file: &Path,
     area: &DrawingArea<DB, Shift>,
     series: &[Series],
     width: i32,
-    brackets: bool,
+    (brackets, missing): (bool, bool),
 ) -> Result<(), PlotError> {
     let err = draw_err(file);
     let style =
         TextStyle::from(("sans-serif", 12).into_font()).pos(Pos::new(HPos::Left, VPos::Center));
     let top = 16;
-    let h = 18 * (series.len() + brackets as usize) as i32 + 8;
+    let h = 18 * (series.len() + brackets as usize + missing as usize) as i32 + 8;
     area.draw(&Rectangle::new(
         [(4, top), (width - 8, top + h)],
         BLACK.mix(0.3).stroke_width(1),
@@ -779,7 +795,15 @@ fn key<DB: DrawingBackend>(
             BLACK.stroke_width(1),
         ))
         .map_err(&err)?;
-        area.draw(&Text::new("equal values", (30, y), style))
+        area.draw(&Text::new("equal values", (30, y), style.clone()))
+            .map_err(&err)?;
+    }
+    if missing {
+        let y = top + 13 + 18 * (series.len() + brackets as usize) as i32;
+        let centred = TextStyle::from(("sans-serif", 12).into_font())
+            .pos(Pos::new(HPos::Center, VPos::Center));
+        area.draw(&Text::new("×", (18, y), centred)).map_err(&err)?;
+        area.draw(&Text::new("no completed run", (30, y), style))
             .map_err(&err)?;
     }
     Ok(())
