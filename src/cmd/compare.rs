@@ -11,8 +11,9 @@ Runs are matched by cell: workload, strategy and stream seed (with --strategies:
 seed). The matched runs of a group are its replicates. Deterministic metrics (work units, \
 counts, bytes, pauses in work units) are printed exactly: each side's mean, B - A, (B - A)/A \
 and how many runs differ. Wall-clock metrics get B/A, the ratio of the medians, with a 95% \
-paired bootstrap interval (fixed seed: the same output on every run) and a verdict; fewer \
-than 2 runs per side get no interval. Cells on one side only are listed and not compared.
+paired bootstrap interval (fixed seed: the same output on every run) and, from 6 matched \
+runs on, a verdict (faster, slower, no significant difference); 2 to 5 runs get the interval \
+without a verdict, 1 run neither. Cells on one side only are listed and not compared.
 
 Examples:
   gclab compare results/strategy-matrix --strategies cpython-3.12 cpython-3.13

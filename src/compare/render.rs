@@ -80,7 +80,11 @@ pub fn render(c: &Comparison, format: Format) -> String {
         } else {
             path.display().to_string()
         };
-        strategy.map_or(p.clone(), |st| format!("strategy {st} of {p}"))
+        match strategy {
+            Some(st) if md => format!("strategy `{st}` of {p}"),
+            Some(st) => format!("strategy {st} of {p}"),
+            None => p,
+        }
     };
     let (sa, sb) = match &c.strategies {
         Some((a, b)) => (Some(a), Some(b)),
