@@ -466,26 +466,24 @@ fn one_sided<'k>(runs: impl Iterator<Item = &'k Key>, by_strategy: bool) -> Vec<
     out
 }
 
-/// Compares `b` against `a`.
-pub fn compare(a: &Source, b: &Source, opts: &Options) -> Result<Comparison, CompareError> {
-    let (det, wall) = metric::select(&opts.metrics)?;
-    check_names(a, b, opts)?;
-    let (sa, sb) = match &opts.strategies {
-        Some((x, y)) => (Some(x.as_str()), Some(y.as_str())),
-        None => (None, None),
-    };
-    let (runs_a, inc_a) = keyed(a, sa, &opts.workloads)?;
-    let (runs_b, inc_b) = keyed(b, sb, &opts.workloads)?;
+/// Runs grouped by (workload, strategy), each with its pairs.
+type Groups<'k, 'a> = Vec<((String, String), Vec<Pair<'k, 'a>>)>;
+
+/// The runs of A paired with B's runs of the same key, grouped by (workload, strategy) in A's
+/// order; and the keys of the runs on A only and on B only.
+fn pair_up<'k, 'a>(
+    runs_a: &'k [(Key, Keyed<'a>)],
+    runs_b: &'k [(Key, Keyed<'a>)],
+) -> (Groups<'k, 'a>, Vec<&'k Key>, Vec<&'k Key>) {
     let index_b: HashMap<&Key, usize> = runs_b
         .iter()
         .enumerate()
         .map(|(i, (k, _))| (k, i))
         .collect();
-    // Pairs grouped by (workload, strategy), in A's order.
-    let mut groups: Vec<((String, String), Vec<Pair<'_, '_>>)> = Vec::new();
+    let mut groups: Groups<'k, 'a> = Vec::new();
     let mut matched_b = vec![false; runs_b.len()];
     let mut only_a = Vec::new();
-    for (key, ka) in &runs_a {
+    for (key, ka) in runs_a {
         let Some(&ib) = index_b.get(key) else {
             only_a.push(key);
             continue;
@@ -498,6 +496,26 @@ pub fn compare(a: &Source, b: &Source, opts: &Options) -> Result<Comparison, Com
             None => groups.push((g, vec![pair])),
         }
     }
+    let only_b = runs_b
+        .iter()
+        .zip(&matched_b)
+        .filter(|(_, m)| !**m)
+        .map(|((k, _), _)| k)
+        .collect();
+    (groups, only_a, only_b)
+}
+
+/// Compares `b` against `a`.
+pub fn compare(a: &Source, b: &Source, opts: &Options) -> Result<Comparison, CompareError> {
+    let (det, wall) = metric::select(&opts.metrics)?;
+    check_names(a, b, opts)?;
+    let (sa, sb) = match &opts.strategies {
+        Some((x, y)) => (Some(x.as_str()), Some(y.as_str())),
+        None => (None, None),
+    };
+    let (runs_a, inc_a) = keyed(a, sa, &opts.workloads)?;
+    let (runs_b, inc_b) = keyed(b, sb, &opts.workloads)?;
+    let (groups, only_a, only_b) = pair_up(&runs_a, &runs_b);
     if groups.is_empty() {
         return Err(CompareError::NoSharedCells {
             a: brief(&runs_a, a, sa),
@@ -505,11 +523,6 @@ pub fn compare(a: &Source, b: &Source, opts: &Options) -> Result<Comparison, Com
         });
     }
     let by_strategy = opts.strategies.is_none();
-    let only_b = runs_b
-        .iter()
-        .zip(&matched_b)
-        .filter(|(_, m)| !**m)
-        .map(|((k, _), _)| k);
     let mut unchanged = 0;
     let mut keep = |changed: bool| {
         let keep = changed || !opts.changed_only;
@@ -551,7 +564,7 @@ pub fn compare(a: &Source, b: &Source, opts: &Options) -> Result<Comparison, Com
         strategies: opts.strategies.clone(),
         groups: out,
         only_a: one_sided(only_a.into_iter(), by_strategy),
-        only_b: one_sided(only_b, by_strategy),
+        only_b: one_sided(only_b.into_iter(), by_strategy),
         incomplete: (inc_a, inc_b),
         unchanged,
     })
