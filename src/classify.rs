@@ -16,6 +16,7 @@
 //! [`Classify`] beside their definitions.
 
 use crate::cmd::new_strategy::NewStrategyError;
+use crate::compare::CompareError;
 use crate::experiment::ExperimentError;
 use crate::plot::PlotError;
 use crate::registry::RegistryError;
@@ -269,6 +270,18 @@ impl Classify for ResultsError {
             ResultsError::Io { .. } => ExitClass::Internal,
             ResultsError::Experiment(e) => e.exit_class(),
             ResultsError::BadRow { .. } | ResultsError::Empty(_) => ExitClass::Usage,
+        }
+    }
+}
+
+/// A result file that cannot be read is internal (as for [`ResultsError`]); everything else
+/// about a comparison (paths that are not result sets, unknown names, no shared cells) is bad
+/// input.
+impl Classify for CompareError {
+    fn exit_class(&self) -> ExitClass {
+        match self {
+            CompareError::Results(e) => e.exit_class(),
+            _ => ExitClass::Usage,
         }
     }
 }

@@ -11,6 +11,8 @@
 //! - [`metrics`]: the figures derived from a run (pauses, MMU, percentiles, memory);
 //! - [`analysis`], [`plot`], [`readme`]: functions of a loaded [`results::ResultSet`]: derived
 //!   tables, figures and README sections (they never import the runner or the sweep);
+//! - [`compare`]: two result sets, or two strategies of one, compared metric by metric (exact
+//!   differences, bootstrap intervals of wall-clock ratios);
 //! - [`pipeline`]: the regenerate pipeline (sweep, figures, README) shared by the default job
 //!   and `gclab reproduce`;
 //! - [`fidelity`]: the comparison of the generational model with real CPython interpreters;
@@ -27,6 +29,7 @@
 pub mod analysis;
 pub mod classify;
 pub mod cmd;
+pub mod compare;
 pub mod experiment;
 pub mod fidelity;
 pub mod metrics;

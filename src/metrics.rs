@@ -1,5 +1,7 @@
 //! Metrics of a run, in the two clocks: pause percentiles, the exact minimum mutator
-//! utilisation (MMU) curve, the deterministic "work clock", CPU time and peak RSS.
+//! utilisation (MMU) curve, the deterministic "work clock", CPU time and peak RSS; and the
+//! statistics over replicates: Student-t intervals of a mean, and the paired bootstrap of a
+//! ratio of medians that `gclab compare` reports for wall-clock metrics.
 //!
 //! Definitions follow `methodology.md` §1.4 (MMU: Cheng & Blelloch) and §1.3 (LBO). Everything
 //! computed from work units is deterministic; everything in ns is not.
@@ -290,6 +292,99 @@ fn t95(df: usize) -> f64 {
     }
 }
 
+/// The median of `xs` (the mean of the two middle values for an even count); NaN for none.
+pub fn median(xs: &[f64]) -> f64 {
+    let mut v = xs.to_vec();
+    median_in_place(&mut v)
+}
+
+/// [`median`], reordering `v` instead of copying it.
+fn median_in_place(v: &mut [f64]) -> f64 {
+    let n = v.len();
+    if n == 0 {
+        return f64::NAN;
+    }
+    let (_, hi, _) = v.select_nth_unstable_by(n / 2, f64::total_cmp);
+    let hi = *hi;
+    if n % 2 == 1 {
+        return hi;
+    }
+    // The lower middle value is the largest of the values before the upper one.
+    let lo = v[..n / 2]
+        .iter()
+        .copied()
+        .max_by(f64::total_cmp)
+        .unwrap_or(hi);
+    (lo + hi) / 2.0
+}
+
+/// A ratio `B/A` with a confidence interval.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct RatioCi {
+    /// The ratio of the samples themselves.
+    pub ratio: f64,
+    /// Lower end of the interval.
+    pub low: f64,
+    /// Upper end of the interval.
+    pub high: f64,
+}
+
+impl RatioCi {
+    /// True if the interval contains `x`.
+    pub fn contains(&self, x: f64) -> bool {
+        self.low <= x && x <= self.high
+    }
+}
+
+/// The ratio of medians `median(b) / median(a)` of paired samples (`a[i]` and `b[i]` measured
+/// on the same stream) with its 95% paired percentile-bootstrap interval: `resamples` times,
+/// draw `n` pair indices with replacement, take the ratio of the two medians, and report the
+/// 2.5th and 97.5th percentiles of those ratios (linear interpolation between order
+/// statistics). The draws come from a ChaCha8 stream seeded with `seed`, so the interval is
+/// the same on every run and machine.
+///
+/// `None` unless there are at least two pairs, as many `b` as `a`, `resamples > 0` and every
+/// value finite and positive (a ratio of medians needs a positive denominator in every
+/// resample).
+pub fn bootstrap_median_ratio(
+    a: &[f64],
+    b: &[f64],
+    resamples: usize,
+    seed: u64,
+) -> Option<RatioCi> {
+    use rand::{Rng, SeedableRng};
+    let n = a.len();
+    let positive = |x: &f64| x.is_finite() && *x > 0.0;
+    if n < 2 || b.len() != n || resamples == 0 || !a.iter().chain(b).all(positive) {
+        return None;
+    }
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+    let (mut ra, mut rb) = (vec![0.0; n], vec![0.0; n]);
+    let mut ratios = Vec::with_capacity(resamples);
+    for _ in 0..resamples {
+        for k in 0..n {
+            let i = rng.random_range(0..n);
+            ra[k] = a[i];
+            rb[k] = b[i];
+        }
+        ratios.push(median_in_place(&mut rb) / median_in_place(&mut ra));
+    }
+    ratios.sort_by(f64::total_cmp);
+    Some(RatioCi {
+        ratio: median(b) / median(a),
+        low: quantile_sorted(&ratios, 0.025),
+        high: quantile_sorted(&ratios, 0.975),
+    })
+}
+
+/// The `q`-quantile of sorted, non-empty `xs`, interpolating linearly between order statistics
+/// (Hyndman and Fan's type 7, the default of R and NumPy).
+fn quantile_sorted(xs: &[f64], q: f64) -> f64 {
+    let h = (xs.len() - 1) as f64 * q;
+    let (lo, hi) = (h.floor() as usize, h.ceil() as usize);
+    xs[lo] + (h - lo as f64) * (xs[hi] - xs[lo])
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -377,5 +472,75 @@ mod tests {
         let (m, h) = mean_ci95(&[2.0, 2.0, 2.0]);
         assert_eq!(m, 2.0);
         assert_eq!(h, 0.0);
+    }
+
+    #[test]
+    fn median_of_odd_and_even_counts() {
+        assert_eq!(median(&[3.0, 1.0, 2.0]), 2.0);
+        assert_eq!(median(&[4.0, 1.0, 3.0, 2.0]), 2.5);
+        assert!(median(&[]).is_nan());
+    }
+
+    /// `n` values around `centre` with a deterministic spread of about ±5%.
+    fn noisy(centre: f64, n: usize, seed: u64) -> Vec<f64> {
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+        (0..n)
+            .map(|_| centre * (1.0 + rng.random_range(-0.05..0.05)))
+            .collect()
+    }
+
+    #[test]
+    fn bootstrap_recovers_a_known_ratio() {
+        let a = noisy(1000.0, 20, 1);
+        let b: Vec<f64> = a.iter().map(|x| 1.5 * x).collect();
+        let ci = bootstrap_median_ratio(&a, &b, 2000, 7).unwrap();
+        assert!((ci.ratio - 1.5).abs() < 1e-12, "{ci:?}");
+        assert!(ci.contains(1.5) && !ci.contains(1.0), "{ci:?}");
+        // Independent noise on both sides: the ratio is still near 1.5, and the interval
+        // holds it.
+        let b = noisy(1500.0, 20, 2);
+        let ci = bootstrap_median_ratio(&a, &b, 2000, 7).unwrap();
+        assert!((ci.ratio - 1.5).abs() < 0.05, "{ci:?}");
+        assert!(ci.contains(1.5) && ci.low > 1.3 && ci.high < 1.7, "{ci:?}");
+    }
+
+    #[test]
+    fn bootstrap_of_identical_samples_contains_one() {
+        let a = noisy(1000.0, 5, 3);
+        let ci = bootstrap_median_ratio(&a, &a, 1000, 7).unwrap();
+        assert_eq!((ci.ratio, ci.low, ci.high), (1.0, 1.0, 1.0));
+        assert!(ci.contains(1.0));
+        // The same distribution drawn twice: no difference either.
+        let ci =
+            bootstrap_median_ratio(&noisy(1000.0, 30, 4), &noisy(1000.0, 30, 5), 2000, 7).unwrap();
+        assert!(ci.contains(1.0), "{ci:?}");
+    }
+
+    #[test]
+    fn bootstrap_separates_clearly_different_samples() {
+        let a = noisy(1000.0, 3, 6);
+        let slower = noisy(1300.0, 3, 8);
+        let ci = bootstrap_median_ratio(&a, &slower, 2000, 7).unwrap();
+        assert!(ci.low > 1.0, "{ci:?}");
+        let faster = noisy(700.0, 3, 9);
+        let ci = bootstrap_median_ratio(&a, &faster, 2000, 7).unwrap();
+        assert!(ci.high < 1.0, "{ci:?}");
+    }
+
+    #[test]
+    fn bootstrap_is_reproducible_and_refuses_what_it_cannot_do() {
+        let (a, b) = (noisy(10.0, 6, 10), noisy(11.0, 6, 11));
+        assert_eq!(
+            bootstrap_median_ratio(&a, &b, 500, 7),
+            bootstrap_median_ratio(&a, &b, 500, 7)
+        );
+        assert_eq!(bootstrap_median_ratio(&[1.0], &[2.0], 500, 7), None);
+        assert_eq!(bootstrap_median_ratio(&a, &b[..5], 500, 7), None);
+        assert_eq!(
+            bootstrap_median_ratio(&[0.0, 1.0], &[1.0, 1.0], 500, 7),
+            None
+        );
+        assert_eq!(bootstrap_median_ratio(&a, &b, 0, 7), None);
     }
 }

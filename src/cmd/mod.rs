@@ -7,6 +7,7 @@ use crate::classify::CmdResult;
 use clap::{Parser, Subcommand};
 
 pub mod bench_collect;
+pub mod compare;
 pub mod default;
 pub mod fidelity;
 pub mod list;
@@ -56,6 +57,9 @@ pub enum Command {
     Plot(plot::Args),
     /// Write a result's tables and claim verdicts into its README (from runs.jsonl only).
     Report(report::Args),
+    /// Compare two result sets, or two strategies of one, metric by metric: exact differences
+    /// of deterministic metrics, bootstrap intervals of wall-clock ratios.
+    Compare(compare::Args),
     /// Rerun every published experiment and redraw its figures; `--check` compares instead.
     Reproduce(reproduce::Args),
     /// Create a new strategy crate `strategies/NAME/` from the template and register it.
@@ -85,6 +89,7 @@ pub fn dispatch(command: Option<Command>) -> CmdResult {
         Some(Command::Merge(a)) => merge::run(a),
         Some(Command::Plot(a)) => plot::run(a),
         Some(Command::Report(a)) => report::run(a),
+        Some(Command::Compare(a)) => compare::run(a),
         Some(Command::Reproduce(a)) => reproduce::run(a),
         Some(Command::NewStrategy(a)) => new_strategy::run(a),
         Some(Command::Workloads(a)) => workloads::run(a),
