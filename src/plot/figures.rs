@@ -290,6 +290,7 @@ fn timeline_column(rs: &ResultSet, col: usize, title: &str, quantity: &str) -> F
                 .collect();
             PanelData {
                 y_desc: Some(format!("{quantity} {unit}")),
+                note: (maxb == 0.0).then(|| format!("0 {quantity} at every sample")),
                 ..PanelData::new(w, series)
             }
         })
