@@ -83,7 +83,7 @@ mod region; // the cycle-detection core as an API for cpython-3.14 (GcList, coll
 mod state; // construction and the gc module's read-only views
 mod strategy; // the Strategy hooks and statistics
 
-pub use config::Config;
+pub use config::{Config, DictTracking, TupleTracking};
 pub use layout::{
     DICT_FREELIST_MAX, LIST_FREELIST_MAX, NUM_GENERATIONS, TUPLE_FREELIST_MAX, TUPLE_MAXSAVESIZE,
 };
