@@ -381,26 +381,25 @@ fn tracking_of_3_14_5() {
 #[test]
 fn an_atom_only_dict_on_a_cycle_is_collected_only_from_3_14_5() {
     let collected = |name: &str| {
-        let mut ex = exec(Config::default(), 3);
+        let mut ex = exec(Config::default(), 4);
         ex.strategy = preset(name);
+        // The two-dict cycle without its clears, then {'k0': 1.0} hung from it.
+        ex.ops(&dict_cycle()[..4]).unwrap();
         ex.ops(&[
-            alloc(0, Kind::Instance),
-            store(0, 0, 0),
-            alloc(1, Kind::Dict),
-            alloc(2, Kind::Float),
-            store(1, 0, 2),
-            store(0, 1, 1),
-            Op::Clear { dst: 0 },
-            Op::Clear { dst: 1 },
-            Op::Clear { dst: 2 },
-            collect(2),
+            alloc(2, Kind::Dict),
+            alloc(3, Kind::Float),
+            store(2, 0, 3),
+            store(0, 1, 2),
         ])
         .unwrap();
+        ex.ops(&(0..4).map(|dst| Op::Clear { dst }).collect::<Vec<_>>())
+            .unwrap();
+        ex.ops(&[collect(2)]).unwrap();
         assert_eq!(ex.heap.live_ids().count(), 0, "{name}");
         ex.strategy.get_stats()[2].collected
     };
-    assert_eq!(collected("cpython-3.13"), 1);
-    assert_eq!(collected("cpython-3.14.5"), 2);
+    assert_eq!(collected("cpython-3.13"), 2);
+    assert_eq!(collected("cpython-3.14.5"), 3);
 }
 
 #[test]
@@ -473,6 +472,17 @@ fn bad_parameters_are_rejected() {
     assert!(p("t0", "3000000000").is_err(), "not a C int");
     assert!(p("generation", "3").is_err());
     assert!(p("deferred", "maybe").is_err());
+    for (k, ok) in [
+        ("dicts", ["lazy", "always"]),
+        ("tuples", ["always", "containers"]),
+    ] {
+        for v in ok {
+            assert!(p(k, v).is_ok(), "{k}={v}");
+        }
+        let e = p(k, "sometimes").unwrap_err().to_string();
+        assert!(e.contains(&format!("valid: {} (", ok[0])), "{e}");
+        assert!(e.contains(&format!("{} (3.14", ok[1])), "{e}");
+    }
 }
 
 #[test]
