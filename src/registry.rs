@@ -176,7 +176,7 @@ pub fn default_configurations() -> Vec<(&'static str, StrategyInfo)> {
 pub const BY_VERSION: &str = "cpython=";
 
 /// Every strategy and preset that stands for CPython releases out of the box
-/// ([`Versions::Release`]), with its range, in registry order (strategies before their
+/// ([`Versions::Release`](gclab_core::version::Versions::Release)), with its range, in registry order (strategies before their
 /// presets).
 pub fn release_ranges() -> Vec<(&'static str, VersionRange)> {
     let mut out = Vec::new();
@@ -204,7 +204,7 @@ fn listing(ranges: &[(&'static str, VersionRange)]) -> String {
 }
 
 /// The strategy or preset that models CPython `version` (`3.14.6`, or `3.15` when one preset
-/// models every release of that minor version): the one whose [`Versions::Release`] range
+/// models every release of that minor version): the one whose [`Versions::Release`](gclab_core::version::Versions::Release) range
 /// holds it. Versions no preset covers, and minor versions split between presets, are errors
 /// that list what is covered.
 pub fn preset_for_version(version: &str) -> Result<&'static str, VersionError> {
