@@ -179,9 +179,16 @@ fn run_details(r: &RunRecord, s: &mut String) {
 /// defaults.
 pub fn catalogue() -> String {
     let mut s = String::new();
-    let _ = writeln!(s, "Strategies (--strategy NAME, --sparam key=value):");
+    let _ = writeln!(
+        s,
+        "Strategies (--strategy NAME, or {}VERSION for the model of a CPython release; --sparam key=value):",
+        registry::BY_VERSION
+    );
     for i in registry::infos() {
         let _ = writeln!(s, "  {:<22} {}", i.name, i.description);
+        if i.versions.range().is_some() {
+            let _ = writeln!(s, "      models {}", i.versions);
+        }
         for p in i.params {
             let _ = writeln!(
                 s,
@@ -191,9 +198,13 @@ pub fn catalogue() -> String {
         }
         for p in i.presets {
             let set: Vec<String> = p.params.iter().map(|(k, v)| format!("{k}={v}")).collect();
+            let versions = match p.versions.range() {
+                Some(_) => format!("({}) ", p.versions),
+                None => String::new(),
+            };
             let _ = writeln!(
                 s,
-                "    preset {:<15} {} [{}]",
+                "    preset {:<15} {versions}{} [{}]",
                 p.name,
                 p.description,
                 set.join(" ")

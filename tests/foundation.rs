@@ -1,20 +1,13 @@
 //! Foundation acceptance tests (issue 2): leak accounting, determinism, bad input.
 
+mod common;
+
+use common::gclab;
 use gclab::results::RunRecord;
-use gclab::runner::{self, RunSpec, Source};
 use gclab_core::workload::{stream, CountingSink};
-use std::process::Command;
 
 fn run(strategy: &str, workload: &str, params: &[&str], seed: u64) -> RunRecord {
-    let spec = RunSpec {
-        strategy: strategy.into(),
-        strategy_params: vec![],
-        source: Source::parse(workload, params.iter().map(|s| s.to_string()).collect()),
-        seed,
-        verify: true,
-        max_heap: None,
-    };
-    runner::run(&spec).expect("run").record
+    common::run(strategy, &[], workload, params, seed)
 }
 
 #[test]
@@ -83,18 +76,6 @@ fn same_seed_same_figures_different_seed_different_stream() {
     };
     assert_eq!(hash(5), hash(5));
     assert_ne!(hash(5), hash(6));
-}
-
-fn gclab(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_gclab"))
-        .args(args)
-        .output()
-        .expect("run gclab");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
 }
 
 #[test]

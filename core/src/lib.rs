@@ -4,7 +4,8 @@
 //! ([`op`], [`workload`]), the simulated heap with exact accounting and the reachability oracle
 //! ([`heap`], with object ids in [`id`]), the executor that runs a stream against a strategy
 //! ([`executor`]), the strategy plug-in API ([`strategy`]), typed parameters ([`params`]), the
-//! recorder of collections ([`recorder`]) and trace files of op streams ([`trace`]).
+//! recorder of collections ([`recorder`]), trace files of op streams ([`trace`]) and the CPython
+//! releases a model stands for ([`version`]).
 //!
 //! ```text
 //! workload(params, seed) --op stream--> executor (simulated heap) --hooks--> strategy
@@ -25,6 +26,7 @@ pub mod recorder;
 mod slots;
 pub mod strategy;
 pub mod trace;
+pub mod version;
 pub mod workload;
 
 pub use executor::{ExecConfig, ExecReport, Executor, ProbeRecord, TimelineSample};
@@ -37,4 +39,5 @@ pub use strategy::{
     GcReply, GenerationStats, Preset, Strategy, StrategyFactory, StrategyInfo, StrategyStats,
 };
 pub use trace::{TraceError, TraceFormat, TraceReader, TraceWriter};
+pub use version::{Requested, Version, VersionRange, Versions};
 pub use workload::{Emitter, OpSink, Stop, Workload, WorkloadEntry, WorkloadInfo};

@@ -10,6 +10,7 @@
 use crate::heap::{Heap, ObjId};
 use crate::op::{GcOp, InterpOp};
 use crate::params::{ParamError, ParamSpec, Params};
+use crate::version::Versions;
 use serde::{Deserialize, Serialize};
 
 /// What a `gc` op returns to the program.
@@ -128,6 +129,9 @@ pub struct Preset {
     pub description: &'static str,
     /// The parameter values it sets; other parameters keep their defaults.
     pub params: &'static [(&'static str, &'static str)],
+    /// The CPython releases it stands for (shown by `gclab list`; a version of a
+    /// [`Versions::Release`] range resolves to it).
+    pub versions: Versions,
 }
 
 /// What a strategy promises about the garbage it frees: declared once, in [`StrategyInfo`], and
@@ -159,6 +163,9 @@ pub struct StrategyInfo {
     pub params: &'static [ParamSpec],
     /// Named presets.
     pub presets: &'static [Preset],
+    /// The CPython releases its default configuration stands for
+    /// ([`Versions::NotCPython`] when it models none, or when a preset names them).
+    pub versions: Versions,
     /// What it promises about garbage, for the conformance suite (every crate's own
     /// `conformance_tests!` and the registry-wide `tests/conformance.rs` read it from here). A
     /// required field: a strategy cannot be registered without declaring it.

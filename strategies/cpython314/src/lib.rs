@@ -50,7 +50,10 @@ use gclab_core::heap::{Heap, ObjId};
 use gclab_core::strategy::{
     GcReply, GenerationStats, Guarantee, Preset, StrategyFactory, StrategyInfo, StrategyStats,
 };
-use gclab_core::{GcOp, InterpOp, Kind, ParamError, ParamSpec, ParamType, Params, Strategy};
+use gclab_core::{
+    GcOp, InterpOp, Kind, ParamError, ParamSpec, ParamType, Params, Strategy, VersionRange,
+    Versions,
+};
 use gclab_generational::{Config, GcList, Generational};
 use std::collections::VecDeque;
 
@@ -567,6 +570,7 @@ const PRESETS: &[Preset] = &[Preset {
     name: "cpython-3.14.0",
     description: "CPython 3.14.0: the incremental GC counting allocations (before gh-139951)",
     params: &[("count", "allocations")],
+    versions: Versions::Release(VersionRange::between(3, 14, 0, 0)),
 }];
 
 fn c_int(p: &Params, key: &str) -> Result<i64, ParamError> {
@@ -580,6 +584,7 @@ impl StrategyFactory for CPython314 {
         params: PARAMS,
         presets: PRESETS,
         guarantee: Guarantee::Complete,
+        versions: Versions::Release(VersionRange::between(3, 14, 1, 4)),
     };
 
     fn build(p: &Params) -> Result<Self, ParamError> {

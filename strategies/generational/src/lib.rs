@@ -1,7 +1,10 @@
 //! # gclab-generational
 //!
 //! CPython's memory manager as a gclab strategy: reference counting plus the generational cycle
-//! detector of CPython 3.11's `Modules/gcmodule.c`, with the 3.12 and 3.13 variants as presets.
+//! detector of CPython 3.11's `Modules/gcmodule.c`, with the 3.12 and 3.13 variants as presets,
+//! and the same collector as CPython restored it in 3.14.5 and 3.15 (presets `cpython-3.14.5`
+//! and `cpython-3.15`: 3.13's, with 3.14's tracking of dicts and tuples, parameters `dicts` and
+//! `tuples`).
 //! The sources are CPython's: `Modules/gcmodule.c` of 3.11 and 3.12 and `Python/gc.c` of 3.13
 //! (where the collector moved, gh-113688, PR #113715), with the free lists of
 //! `Objects/listobject.c`, `Objects/dictobject.c` and `Objects/tupleobject.c`; what the model
@@ -35,7 +38,9 @@
 //!   CPython's `tp_traverse` functions do: the order decides where `move_unreachable`
 //!   re-appends objects, which `untrack_tuples` observes.
 //! * **Lazy tracking**: dicts start untracked and become tracked when a stored value "may be
-//!   tracked" (a container that is not a tuple, or a tracked tuple).
+//!   tracked" (a container that is not a tuple, or a tracked tuple). From 3.14 on (`dicts=always`)
+//!   dicts are tracked from creation and never untracked; from 3.14.1 on (`tuples=containers`) a
+//!   tuple is tracked when a container is stored into it, not at its creation.
 //! * **The `gc` module**: `collect(g)` (returns collected + uncollectable; 0 when re-entered),
 //!   per-generation statistics, `freeze`/`unfreeze`, `set_threshold` (0 turns automatic
 //!   collection off, negative values compare as CPython's C ints do), `enable`/`disable`.
@@ -83,7 +88,7 @@ mod region; // the cycle-detection core as an API for cpython-3.14 (GcList, coll
 mod state; // construction and the gc module's read-only views
 mod strategy; // the Strategy hooks and statistics
 
-pub use config::Config;
+pub use config::{Config, DictTracking, TupleTracking};
 pub use layout::{
     DICT_FREELIST_MAX, LIST_FREELIST_MAX, NUM_GENERATIONS, TUPLE_FREELIST_MAX, TUPLE_MAXSAVESIZE,
 };

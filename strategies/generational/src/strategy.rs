@@ -1,11 +1,11 @@
 //! The [`Strategy`] hooks: what the executor calls for each op (allocation, `Py_INCREF`,
 //! `Py_DECREF`, stores, safe points, events, the `gc` module) and the statistics.
 
-use crate::config::Reason;
+use crate::config::{DictTracking, Reason, TupleTracking};
 use crate::counting::take;
 use crate::layout::{
-    kind_bits, node, CONTAINER, HAS_REFS, IS_DICT, NUM_GENERATIONS, PERM, POLICIES, TRACKED,
-    TUPLE_MAXSAVESIZE,
+    kind_bits, node, CONTAINER, HAS_REFS, IS_DICT, IS_TUPLE, NUM_GENERATIONS, PERM, POLICIES,
+    TRACKED, TUPLE_MAXSAVESIZE,
 };
 use crate::Generational;
 use gclab_core::heap::{Heap, ObjId};
@@ -44,8 +44,9 @@ impl Strategy for Generational {
             return;
         }
         // The young count (free lists bypass it) and whether the object is tracked at once:
-        // every container but dicts (tracked lazily) and the empty tuple (a static singleton,
-        // never allocated).
+        // every container but the empty tuple (a static singleton, never allocated), dicts
+        // before 3.14 (`dicts=lazy`: tracked lazily) and tuples from 3.14.1 on
+        // (`tuples=containers`: tracked when they get a container).
         let counted = match kind {
             Kind::List => !take(&mut self.list_free),
             Kind::Instance => true,
@@ -63,11 +64,17 @@ impl Strategy for Generational {
             self.count[0] += 1;
             self.after_increment(heap);
         }
-        if kind != Kind::Dict {
+        let tracked_now = match kind {
+            Kind::Dict => self.cfg.dicts == DictTracking::Always,
+            Kind::Tuple => self.cfg.tuples == TupleTracking::Always,
+            _ => true,
+        };
+        if tracked_now {
             // track (the collection above never touches the untracked new object's flags)
             self.tracks += 1;
             self.flags[i] = bits | TRACKED;
             self.tracked_tuples += (kind == Kind::Tuple) as u64;
+            self.tracked_dicts += (kind == Kind::Dict) as u64;
             self.link_tail(heap, 0, node(id));
         }
     }
@@ -124,12 +131,21 @@ impl Strategy for Generational {
 
     #[inline(always)]
     fn stored(&mut self, heap: &mut Heap, container: ObjId, value: ObjId) {
-        // MAINTAIN_TRACKING: an untracked dict becomes tracked when it gets a value that may
-        // be tracked.
+        // MAINTAIN_TRACKING (before 3.14): an untracked dict becomes tracked when it gets a
+        // value that may be tracked. From 3.14.1 on (`tuples=containers`), a tuple is tracked
+        // when it gets a GC object (as CPython decides when it builds the tuple from its items).
         let f = self.flags[container.index()];
         self.flags[container.index()] = f | HAS_REFS;
-        if f & (TRACKED | IS_DICT) == IS_DICT && self.may_be_tracked(value) {
-            self.track(heap, container);
+        if f & TRACKED == 0 && f & (IS_DICT | IS_TUPLE) != 0 {
+            let track = if f & IS_DICT != 0 {
+                self.cfg.dicts == DictTracking::Lazy && self.may_be_tracked(value)
+            } else {
+                self.cfg.tuples == TupleTracking::Containers
+                    && self.flags[value.index()] & CONTAINER != 0
+            };
+            if track {
+                self.track(heap, container);
+            }
         }
     }
 

@@ -331,6 +331,77 @@ fn lazy_dict_tracking_and_tuple_untracking() {
     );
 }
 
+/// CPython 3.14.5 and later (`cpython-3.14.5`, `cpython-3.15`): dicts are tracked from their
+/// creation and never untracked (gh-127010); a tuple is tracked only once it holds a container
+/// (gh-139951); the young count still moves on allocation, tracked or not, as in 3.13.
+#[test]
+fn tracking_of_3_14_5() {
+    for name in ["cpython-3.14.5", "cpython-3.15"] {
+        let mut ex = exec(Config::default(), 6);
+        ex.strategy = preset(name);
+        ex.ops(&[alloc(0, Kind::Dict), alloc(1, Kind::Float)])
+            .unwrap();
+        let d = ex.heap.registers()[0];
+        assert!(ex.strategy.is_tracked(d), "{name}: {{}} is tracked at once");
+        // Counted as in 3.13: an allocation, whether or not the object is tracked.
+        assert_eq!(ex.strategy.get_count(), [1, 0, 0], "{name}");
+        ex.ops(&[store(0, 0, 1)]).unwrap();
+
+        // A tuple of atoms is counted but never tracked; one that gets a list is tracked.
+        ex.ops(&[tuple(3, 2), store(3, 0, 1), store(3, 1, 1)])
+            .unwrap();
+        let atoms = ex.heap.registers()[3];
+        assert!(!ex.strategy.is_tracked(atoms), "{name}: a tuple of atoms");
+        assert_eq!(ex.strategy.get_count(), [2, 0, 0], "{name}");
+        ex.ops(&[alloc(2, Kind::List), tuple(4, 2), store(4, 0, 1)])
+            .unwrap();
+        let holder = ex.heap.registers()[4];
+        assert!(!ex.strategy.is_tracked(holder), "{name}: no container yet");
+        ex.ops(&[store(4, 1, 2)]).unwrap();
+        assert!(
+            ex.strategy.is_tracked(holder),
+            "{name}: (1.0, []) is tracked"
+        );
+        // A tuple holding an untracked tuple is tracked too (CPython's test is conservative)...
+        ex.ops(&[tuple(5, 1), store(5, 0, 3)]).unwrap();
+        let nested = ex.heap.registers()[5];
+        assert!(ex.strategy.is_tracked(nested), "{name}: ((1.0, 1.0),)");
+        // ... and collections untrack it as before.
+        ex.ops(&[collect(0)]).unwrap();
+        assert!(!ex.strategy.is_tracked(nested), "{name}: untracked by gen0");
+
+        // No collection untracks a dict of atoms.
+        ex.ops(&[collect(2)]).unwrap();
+        assert!(ex.strategy.is_tracked(d), "{name}: gen2 keeps the dict");
+    }
+}
+
+/// A dict of atoms hanging from a garbage cycle: 3.13 never tracked it, so the collection frees
+/// it by reference counting; 3.14.5 tracked it from its creation, so the collection counts it.
+#[test]
+fn an_atom_only_dict_on_a_cycle_is_collected_only_from_3_14_5() {
+    let collected = |name: &str| {
+        let mut ex = exec(Config::default(), 4);
+        ex.strategy = preset(name);
+        // The two-dict cycle without its clears, then {'k0': 1.0} hung from it.
+        ex.ops(&dict_cycle()[..4]).unwrap();
+        ex.ops(&[
+            alloc(2, Kind::Dict),
+            alloc(3, Kind::Float),
+            store(2, 0, 3),
+            store(0, 1, 2),
+        ])
+        .unwrap();
+        ex.ops(&(0..4).map(|dst| Op::Clear { dst }).collect::<Vec<_>>())
+            .unwrap();
+        ex.ops(&[collect(2)]).unwrap();
+        assert_eq!(ex.heap.live_ids().count(), 0, "{name}");
+        ex.strategy.get_stats()[2].collected
+    };
+    assert_eq!(collected("cpython-3.13"), 2);
+    assert_eq!(collected("cpython-3.14.5"), 3);
+}
+
 #[test]
 fn deferred_collection_runs_at_the_safe_point_unless_disabled() {
     let mut ex = exec(Config::default(), 1);
@@ -401,6 +472,17 @@ fn bad_parameters_are_rejected() {
     assert!(p("t0", "3000000000").is_err(), "not a C int");
     assert!(p("generation", "3").is_err());
     assert!(p("deferred", "maybe").is_err());
+    for (k, ok) in [
+        ("dicts", ["lazy", "always"]),
+        ("tuples", ["always", "containers"]),
+    ] {
+        for v in ok {
+            assert!(p(k, v).is_ok(), "{k}={v}");
+        }
+        let e = p(k, "sometimes").unwrap_err().to_string();
+        assert!(e.contains(&format!("valid: {} (", ok[0])), "{e}");
+        assert!(e.contains(&format!("{} (3.14", ok[1])), "{e}");
+    }
 }
 
 #[test]

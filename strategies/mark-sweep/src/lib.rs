@@ -34,7 +34,7 @@
 
 use gclab_core::heap::{Heap, ObjId};
 use gclab_core::strategy::{GcReply, Guarantee, StrategyFactory, StrategyInfo, StrategyStats};
-use gclab_core::{GcOp, ParamError, ParamSpec, ParamType, Params, Strategy};
+use gclab_core::{GcOp, ParamError, ParamSpec, ParamType, Params, Strategy, Versions};
 
 /// When to collect.
 #[derive(Copy, Clone, Debug, PartialEq)]
@@ -268,6 +268,7 @@ impl StrategyFactory for MarkSweep {
         ],
         presets: &[],
         guarantee: Guarantee::Complete,
+        versions: Versions::NotCPython,
     };
 
     fn build(p: &Params) -> Result<Self, ParamError> {

@@ -9,7 +9,7 @@
 
 use gclab_core::heap::{Heap, ObjId};
 use gclab_core::strategy::{Guarantee, StrategyFactory, StrategyInfo};
-use gclab_core::{ParamError, Params, Strategy};
+use gclab_core::{ParamError, Params, Strategy, Versions};
 
 /// Never frees. See the crate docs.
 #[derive(Debug, Default, Clone, Copy)]
@@ -31,6 +31,7 @@ impl StrategyFactory for NoCollection {
         params: &[],
         presets: &[],
         guarantee: Guarantee::Safe,
+        versions: Versions::NotCPython,
     };
 
     fn build(_params: &Params) -> Result<Self, ParamError> {

@@ -10,7 +10,7 @@
 
 use gclab_core::heap::{Heap, ObjId};
 use gclab_core::strategy::{Guarantee, StrategyFactory, StrategyInfo, StrategyStats};
-use gclab_core::{ParamError, Params, Strategy};
+use gclab_core::{ParamError, Params, Strategy, Versions};
 
 /// Pure reference counting. See the crate docs.
 #[derive(Debug, Default)]
@@ -129,6 +129,7 @@ impl StrategyFactory for RefCount {
         params: &[],
         presets: &[],
         guarantee: Guarantee::Refcount,
+        versions: Versions::NotCPython,
     };
 
     fn build(_params: &Params) -> Result<Self, ParamError> {

@@ -32,7 +32,7 @@
 
 use gclab_core::heap::{Heap, ObjId};
 use gclab_core::strategy::{GcReply, Guarantee, StrategyFactory, StrategyInfo, StrategyStats};
-use gclab_core::{GcOp, ParamError, ParamSpec, ParamType, Params, Strategy};
+use gclab_core::{GcOp, ParamError, ParamSpec, ParamType, Params, Strategy, Versions};
 
 /// An object's colour (Bacon and Rajan, Table 1).
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Default)]
@@ -430,6 +430,7 @@ impl StrategyFactory for TrialDeletion {
         }],
         presets: &[],
         guarantee: Guarantee::Complete,
+        versions: Versions::NotCPython,
     };
 
     fn build(params: &Params) -> Result<Self, ParamError> {

@@ -6,7 +6,7 @@
 mod phases;
 pub(crate) mod walk;
 
-use crate::config::Reason;
+use crate::config::{DictTracking, Reason};
 use crate::layout::{IS_DICT, NUM_GENERATIONS, SCHEDULED, TUPLE_MAXSAVESIZE};
 use crate::Generational;
 use gclab_core::heap::Heap;
@@ -126,8 +126,8 @@ impl Generational {
             }
             self.merge(heap, young, old);
         } else {
-            // untrack_dicts: full collections only (issue #14775).
-            if self.tracked_dicts > 0 {
+            // untrack_dicts: full collections only (issue #14775), and only before 3.14.
+            if self.cfg.dicts == DictTracking::Lazy && self.tracked_dicts > 0 {
                 let mut dicts = Acc::default();
                 survivors -= self.untrack_atoms_only(heap, young, IS_DICT, &mut dicts);
                 writes += dicts.writes;
