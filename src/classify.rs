@@ -286,6 +286,13 @@ impl Classify for CompareError {
     }
 }
 
+/// Reading figures and writing pages is internal (the figures were just drawn).
+impl Classify for crate::html::HtmlError {
+    fn exit_class(&self) -> ExitClass {
+        ExitClass::Internal
+    }
+}
+
 /// Drawing and writing figures is internal; a wrong `[plot]` table is the user's; reading the
 /// result set takes its own class.
 impl Classify for PlotError {

@@ -11,6 +11,8 @@
 //! - [`metrics`]: the figures derived from a run (pauses, MMU, percentiles, memory);
 //! - [`analysis`], [`plot`], [`readme`]: functions of a loaded [`results::ResultSet`]: derived
 //!   tables, figures and README sections (they never import the runner or the sweep);
+//! - [`html`]: a result's browsable page (`results/<name>/index.html`, figures inline) and the
+//!   index of every result (`results/index.html`);
 //! - [`compare`]: two result sets, or two strategies of one, compared metric by metric (exact
 //!   differences, bootstrap intervals of wall-clock ratios);
 //! - [`pipeline`]: the regenerate pipeline (sweep, figures, README) shared by the default job
@@ -32,6 +34,7 @@ pub mod cmd;
 pub mod compare;
 pub mod experiment;
 pub mod fidelity;
+pub mod html;
 pub mod metrics;
 pub mod pipeline;
 pub mod plot;

@@ -1,6 +1,7 @@
 //! The regenerate pipeline: one published result rebuilt from its `experiment.toml` by a sweep
 //! (into `runs.jsonl` and `runs/`), then the result set loaded once and handed to its figures
-//! ([`crate::plot::write_all`]) and its README tables ([`crate::readme::update_readme`]).
+//! ([`crate::plot::write_all`]), its README tables ([`crate::readme::update_readme`]) and its
+//! HTML page ([`crate::html::write_result_page`]).
 //!
 //! The default job (`cargo run --release`) is [`regenerate`] of `results/default`; `gclab
 //! reproduce` is [`regenerate`] of every published result (or, with `--check`, a rerun compared
@@ -74,6 +75,9 @@ pub enum RegenerateError {
     /// The results could not be read back.
     #[error(transparent)]
     Load(#[from] ResultsError),
+    /// The HTML page could not be written.
+    #[error(transparent)]
+    Html(#[from] crate::html::HtmlError),
     /// The README could not be written.
     #[error("writing {}/README.md", dir.display())]
     Readme {
@@ -99,7 +103,7 @@ impl Classify for RegenerateError {
 
 /// Regenerates the result of `exp` in its directory: removes the old sidecars (`runs/`), reruns
 /// every cell into `runs.jsonl` (a progress bar if standard error is a terminal), draws the
-/// figures and rewrites the README's generated section.
+/// figures, rewrites the README's generated section and writes the result's `index.html`.
 pub fn regenerate(
     exp: &Experiment,
     opts: &RegenerateOptions,
@@ -117,6 +121,7 @@ pub fn regenerate(
         dir: dir.clone(),
         source,
     })?;
+    crate::html::write_result_page(&results, dir)?;
     Ok(Regenerated {
         summary,
         figures,

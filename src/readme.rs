@@ -32,26 +32,49 @@ impl Ctx<'_> {
 /// One section of the generated markdown, appended to the string.
 type Section = fn(&Ctx<'_>, &mut String);
 
+/// Which part of the generated text a section belongs to: the deterministic numbers, identical
+/// on every machine, or those of the wall clock and the machine, which differ from run to run
+/// (the HTML report keeps them apart so that `gclab reproduce --check` can compare the rest).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Part {
+    /// Computed from the deterministic columns only.
+    Deterministic,
+    /// Wall-clock numbers and the machine's provenance.
+    Wall,
+}
+
 /// The sections, in order: adding one is adding a function and a line here.
-const SECTIONS: &[Section] = &[
-    runs_line,
-    claims,
-    deterministic_table,
-    incomplete_cells,
-    tradeoff_table,
-    wall_table,
-    machine,
+const SECTIONS: &[(Part, Section)] = &[
+    (Part::Deterministic, runs_line),
+    (Part::Deterministic, claims),
+    (Part::Deterministic, deterministic_table),
+    (Part::Deterministic, incomplete_cells),
+    (Part::Deterministic, tradeoff_table),
+    (Part::Wall, wall_table),
+    (Part::Wall, machine),
 ];
 
 /// The generated markdown.
 pub fn markdown(rs: &ResultSet) -> String {
+    sections(rs, |_| true)
+}
+
+/// The generated markdown of one [`Part`] only, its sections in the README's order.
+pub fn markdown_part(rs: &ResultSet, part: Part) -> String {
+    sections(rs, |p| p == part)
+}
+
+/// The sections whose part `keep` accepts, concatenated.
+fn sections(rs: &ResultSet, keep: impl Fn(Part) -> bool) -> String {
     let ctx = Ctx {
         rs,
         lbo: analysis::lbo(rs),
     };
     let mut s = String::new();
-    for section in SECTIONS {
-        section(&ctx, &mut s);
+    for (part, section) in SECTIONS {
+        if keep(*part) {
+            section(&ctx, &mut s);
+        }
     }
     s
 }

@@ -1,6 +1,7 @@
 //! The job `cargo run --release` runs with no subcommand:
 //! [`regenerate`](crate::pipeline::regenerate) `results/default` (the default experiment, its
-//! figures and its README tables) and print a summary table.
+//! figures, its README tables and its HTML page, and `results/index.html`) and print a
+//! summary table.
 use crate::classify::{ClassifyExt, CmdContext, CmdResult};
 use crate::experiment::Experiment;
 use crate::pipeline::{self, RegenerateOptions};
@@ -40,6 +41,7 @@ pub fn run() -> CmdResult {
         },
     )?;
     let (s, files, rs) = (done.summary, done.figures, done.results);
+    let index = super::report::write_results_index(Path::new("results"))?;
     println!(
         "{:<16} {:<14} {:>11} {:>14} {:>12} {:>14} {:>10}",
         "workload", "strategy", "collections", "max pause", "peak live", "leaked at end", "Mops/s"
@@ -66,7 +68,7 @@ pub fn run() -> CmdResult {
         );
     }
     println!(
-        "\n{} ok, {} out of memory, {} failed in {:.1}s. Wrote {}/runs.jsonl, {} figure files under {}/figures/ and the tables in {}/README.md.",
+        "\n{} ok, {} out of memory, {} failed in {:.1}s. Wrote {}/runs.jsonl, {} figure files under {}/figures/, the tables in {}/README.md, the report {}/index.html and {}.",
         s.ok,
         s.out_of_memory,
         s.failed.len(),
@@ -74,7 +76,9 @@ pub fn run() -> CmdResult {
         dir.display(),
         files.len(),
         dir.display(),
-        dir.display()
+        dir.display(),
+        dir.display(),
+        index.display()
     );
     println!("Run `gclab --help` for commands; `scripts/reproduce.sh` reruns every published experiment.");
     Ok(())

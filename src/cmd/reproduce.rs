@@ -1,9 +1,11 @@
 //! `gclab reproduce`: [`regenerate`](crate::pipeline::regenerate) every published experiment
-//! under `results/` in place (sweep, figures, README tables); with `--check`, rerun into a
-//! temporary directory instead and compare the deterministic columns, sidecars and figures with
-//! the committed ones, byte for byte.
+//! under `results/` in place (sweep, figures, README tables, HTML pages and the index of
+//! results); with `--check`, rerun into a temporary directory instead and compare the
+//! deterministic columns, sidecars, figures and the HTML pages' deterministic parts with the
+//! committed ones, byte for byte.
 use crate::classify::{Classify, ClassifyExt, CmdContext, CmdError, CmdResult, ExitClass};
 use crate::experiment::Experiment;
+use crate::html;
 use crate::pipeline::{self, RegenerateOptions};
 use crate::plot::PlotOptions;
 use crate::results::{read_rows, write_rows, ResultSet, RunRow};
@@ -116,6 +118,15 @@ pub fn run(a: Args) -> CmdResult {
                 t.elapsed().as_secs_f64()
             );
         }
+    }
+    if a.check {
+        for d in check_index(&a.root)? {
+            println!("DIFFERS {}: {d}", a.root.display());
+            diffs += 1;
+        }
+    } else {
+        let index = super::report::write_results_index(&a.root)?;
+        println!("{}: the index of every result", index.display());
     }
     if diffs > 0 {
         return Err(CheckFailed { count: diffs }.into());
@@ -248,6 +259,7 @@ pub fn check_dir(dir: &Path, a: &Args) -> CmdResult<Vec<String>> {
     let rs = ResultSet::load(&work)?;
     crate::plot::write_all(&rs, &work, &PlotOptions { png: false })?;
     found.extend(compare_figures(dir, &work));
+    found.extend(compare_page(dir, &rs, &work)?);
     found.extend(model_vs_real(dir, true)?);
     Ok(found)
 }
@@ -282,6 +294,33 @@ fn model_vs_real(dir: &Path, check: bool) -> CmdResult<Vec<String>> {
         }
     }
     Ok(found)
+}
+
+/// The committed `dir/index.html` against the page of the rerun (`rs`, figures under `work`),
+/// both without their wall-clock part ([`html::deterministic_part`]).
+fn compare_page(dir: &Path, rs: &ResultSet, work: &Path) -> CmdResult<Vec<String>> {
+    let rerun = html::deterministic_part(&html::result_page(rs, work)?);
+    Ok(match std::fs::read_to_string(dir.join(html::INDEX)) {
+        Err(_) => vec![format!("{}: not committed", html::INDEX)],
+        Ok(c) if html::deterministic_part(&c) != rerun => vec![format!(
+            "{}: differs outside its wall-clock part",
+            html::INDEX
+        )],
+        Ok(_) => Vec::new(),
+    })
+}
+
+/// The committed `root/index.html` against the index of the experiments under `root`.
+fn check_index(root: &Path) -> CmdResult<Vec<String>> {
+    let page = html::index_page(root, &super::report::results_of(root)?);
+    Ok(match std::fs::read_to_string(root.join(html::INDEX)).ok() {
+        None => vec![format!("{}: not committed", html::INDEX)],
+        Some(c) if c != page => vec![format!(
+            "{}: differs from the index of the experiments",
+            html::INDEX
+        )],
+        Some(_) => Vec::new(),
+    })
 }
 
 /// The deterministic figures (`figures/*.svg`) of `dir` and `work` that differ, are missing from
