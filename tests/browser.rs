@@ -63,8 +63,17 @@ struct Browser {
 }
 
 impl Drop for Browser {
-    /// Kills the whole process group (the browser and its renderers) and reaps the browser.
+    /// Asks the browser to close and gives it a few seconds to reap its own processes, then
+    /// kills the whole process group (the browser and its renderers) and reaps the browser.
     fn drop(&mut self) {
+        let _ = self
+            .to
+            .write_all(b"{\"id\":0,\"method\":\"Browser.close\",\"params\":{}}\0");
+        let _ = self.to.flush();
+        let end = Instant::now() + Duration::from_secs(5);
+        while matches!(self.child.try_wait(), Ok(None)) && Instant::now() < end {
+            std::thread::sleep(Duration::from_millis(50));
+        }
         let _ = Command::new("kill")
             .args(["-KILL", "--", &format!("-{}", self.child.id())])
             .stderr(Stdio::null())
@@ -378,7 +387,6 @@ fn every_report_renders_in_chromium() {
             Err(e) => failures.push(e),
         }
     }
-    let _ = browser.call(None, "Browser.close", json!({}));
     drop(browser);
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }

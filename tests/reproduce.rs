@@ -1,5 +1,6 @@
 //! `gclab reproduce --check` passes on freshly generated results and fails, naming the
-//! difference, when a committed number or a deterministic figure is changed by hand.
+//! difference, when a committed number, a deterministic figure or the deterministic part of an
+//! HTML report is changed by hand (and not when only the report's wall-clock part differs).
 
 use std::path::Path;
 use std::process::Command;
@@ -68,4 +69,38 @@ fn check_catches_a_number_or_a_figure_changed_by_hand() {
     let (code, out) = reproduce(&root, &["--check"]);
     assert_eq!(code, 1, "{out}");
     assert!(out.contains("figures/lbo.svg"), "{out}");
+    std::fs::write(&fig, &svg).unwrap();
+    check_catches_an_html_report_changed_by_hand(&root, &dir);
+}
+
+/// The result's page and the index of results: a change in the page's wall-clock part passes,
+/// one in its deterministic part or in the index fails.
+fn check_catches_an_html_report_changed_by_hand(root: &Path, dir: &Path) {
+    let page = dir.join("index.html");
+    let html = std::fs::read_to_string(&page).unwrap();
+    assert!(html.contains("<svg"), "figures inline");
+    assert!(root.join("index.html").is_file());
+    let wall = "<section class=\"wall\">";
+    assert!(html.contains(wall));
+    std::fs::write(
+        &page,
+        html.replacen(wall, &format!("{wall}<p>1.23 ms</p>"), 1),
+    )
+    .unwrap();
+    let (code, out) = reproduce(root, &["--check"]);
+    assert_eq!(code, 0, "{out}");
+    std::fs::write(&page, html.replacen("<h1>", "<h1>x", 1)).unwrap();
+    let (code, out) = reproduce(root, &["--check"]);
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains("index.html: differs outside its wall-clock part"),
+        "{out}"
+    );
+    std::fs::write(&page, &html).unwrap();
+    let index = root.join("index.html");
+    let text = std::fs::read_to_string(&index).unwrap();
+    std::fs::write(&index, text.replacen("tiny", "small", 1)).unwrap();
+    let (code, out) = reproduce(root, &["--check"]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("index.html: differs from the index"), "{out}");
 }

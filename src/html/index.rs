@@ -23,9 +23,9 @@ pub fn index_page(root: &Path, exps: &[Experiment]) -> String {
         let _ = write!(
             s,
             "<li id=\"{name}\">\n<h2><a href=\"{name}/{INDEX}\">{name}</a></h2>\n\
-             <p class=\"question\">{}</p>\n<p>{}</p>\n",
-            escape(&e.file.question),
-            escape(&e.file.description)
+             <div class=\"question\">{}</div>\n{}",
+            super::markdown::to_html(&e.file.question),
+            super::markdown::to_html(&e.file.description)
         );
         if let Some(h) = &e.file.plot.headline {
             let rel = format!("{}/figures/{h}.svg", e.name);

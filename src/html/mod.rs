@@ -167,10 +167,10 @@ pub fn result_page(rs: &ResultSet, dir: &Path) -> Result<String, HtmlError> {
     let mut s = head(&format!("gclab: {}", exp.name));
     let _ = writeln!(
         s,
-        "<p><a href=\"../{INDEX}\">All results</a></p>\n<h1>{}</h1>\n<p>{}</p>\n<p class=\"question\">{}</p>",
+        "<p><a href=\"../{INDEX}\">All results</a></p>\n<h1>{}</h1>\n{}<div class=\"question\">{}</div>",
         escape(&exp.name),
-        escape(&f.description),
-        escape(&f.question)
+        markdown::to_html(&f.description),
+        markdown::to_html(&f.question)
     );
     let figs = figures(exp, dir, "figures")?;
     let (first, rest) = match figs.find("</figure>\n") {
