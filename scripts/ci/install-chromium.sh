@@ -14,7 +14,7 @@ if ! command -v apt-get >/dev/null 2>&1; then
   exit 0
 fi
 export DEBIAN_FRONTEND=noninteractive
-if ! timeout 240 bash -c 'apt-get update -qq && apt-get install -y -qq chromium >/dev/null'; then
+if ! timeout 170 bash -c 'apt-get update -qq && apt-get install -y -qq chromium >/dev/null'; then
   echo "install-chromium: apt-get install chromium failed or timed out; tests/browser.rs will skip"
 fi
 exit 0

@@ -46,12 +46,13 @@ pub fn index_page(root: &Path, exps: &[Experiment]) -> String {
     if !others.is_empty() {
         s.push_str(
             "<h2>Other results</h2>\n<p>Measurements that are not experiments of \
-             <code>gclab sweep</code>; their README says how they were made.</p>\n<ul>\n",
+             <code>gclab sweep</code>; each says how it was made.</p>\n<ul>\n",
         );
-        for (name, title) in others {
+        for (name, href, title) in others {
             let _ = writeln!(
                 s,
-                "<li><a href=\"{0}/README.md\">{0}</a>: {1}</li>",
+                "<li><a href=\"{}\">{}</a>: {}</li>",
+                escape(&href),
                 escape(&name),
                 escape(&title)
             );
@@ -62,28 +63,47 @@ pub fn index_page(root: &Path, exps: &[Experiment]) -> String {
     s
 }
 
-/// The directories under `root` with a `README.md` and no `experiment.toml`, sorted, each with
-/// its README's first heading.
-fn others(root: &Path) -> Vec<(String, String)> {
-    let mut out: Vec<(String, String)> = std::fs::read_dir(root)
+/// The directories under `root` without an `experiment.toml`, sorted, each with its link and
+/// text: its `README.md` and the README's first heading, or else the directory and the
+/// markdown files in it.
+fn others(root: &Path) -> Vec<(String, String, String)> {
+    let mut out: Vec<(String, String, String)> = std::fs::read_dir(root)
         .map(|it| {
             it.filter_map(|e| e.ok().map(|e| e.path()))
-                .filter(|p| !p.join("experiment.toml").exists())
+                .filter(|p| p.is_dir() && !p.join("experiment.toml").exists())
                 .filter_map(|p| {
-                    let readme = std::fs::read_to_string(p.join("README.md")).ok()?;
-                    let title = readme
-                        .lines()
-                        .find_map(|l| l.strip_prefix("# "))
-                        .unwrap_or("")
-                        .trim()
-                        .to_string();
-                    Some((p.file_name()?.to_string_lossy().into_owned(), title))
+                    let name = p.file_name()?.to_string_lossy().into_owned();
+                    Some(match std::fs::read_to_string(p.join("README.md")) {
+                        Ok(readme) => {
+                            let title = readme.lines().find_map(|l| l.strip_prefix("# "));
+                            let title = title.unwrap_or("").trim().to_string();
+                            (name.clone(), format!("{name}/README.md"), title)
+                        }
+                        Err(_) => {
+                            let files = markdown_files(&p).join(", ");
+                            (name.clone(), format!("{name}/"), format!("files {files}"))
+                        }
+                    })
                 })
                 .collect()
         })
         .unwrap_or_default();
     out.sort();
     out
+}
+
+/// The names of the markdown files in `dir`, sorted.
+fn markdown_files(dir: &Path) -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir(dir)
+        .map(|it| {
+            it.filter_map(|e| e.ok())
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .filter(|n| n.ends_with(".md"))
+                .collect()
+        })
+        .unwrap_or_default();
+    v.sort();
+    v
 }
 
 /// Writes `root/index.html` for the experiments given; returns its path.
