@@ -26,18 +26,27 @@ skip() {
   exit 77
 }
 
-# Sends TERM to the pid in file $1, then KILL if it is still there after about 5 s.
-stop_pid() {
-  local f=$1 pid
-  [ -s "$f" ] || return 0
-  pid=$(cat "$f")
-  case $pid in '' | *[!0-9]*) return 0 ;; esac
-  kill -TERM "$pid" 2>/dev/null || return 0
+# Sends TERM to the pids in files "$@" at once, then KILL to those still there after about 5 s;
+# removes the pid files (a second stop has nothing to do).
+stop_pids() {
+  local f pid pids=()
+  for f in "$@"; do
+    [ -s "$f" ] || continue
+    pid=$(cat "$f")
+    rm -f "$f"
+    case $pid in '' | *[!0-9]*) continue ;; esac
+    kill -TERM "$pid" 2>/dev/null && pids+=("$pid")
+  done
   for _ in $(seq 50); do
-    kill -0 "$pid" 2>/dev/null || return 0
+    local alive=()
+    for pid in "${pids[@]}"; do
+      kill -0 "$pid" 2>/dev/null && alive+=("$pid")
+    done
+    [ ${#alive[@]} = 0 ] && return 0
+    pids=("${alive[@]}")
     sleep 0.1
   done
-  kill -KILL "$pid" 2>/dev/null || true
+  kill -KILL "${pids[@]}" 2>/dev/null || true
 }
 
 # The tails of the daemons' logs, on stderr.
@@ -152,7 +161,9 @@ EOF
 
 stop() {
   export PATH="$PATH:/usr/sbin:/sbin"
-  if [ -s "$DIR/run/slurmctld.pid" ] && [ -f "$DIR/slurm.conf" ]; then
+  local ctld
+  ctld=$(cat "$DIR/run/slurmctld.pid" 2>/dev/null || true)
+  if [ -n "$ctld" ] && kill -0 "$ctld" 2>/dev/null && [ -f "$DIR/slurm.conf" ]; then
     export SLURM_CONF=$DIR/slurm.conf
     # Cancel every job of this cluster and give slurmd the time to end their processes.
     local jobs
@@ -166,9 +177,7 @@ stop() {
       done
     fi
   fi
-  stop_pid "$DIR/run/slurmd.pid"
-  stop_pid "$DIR/run/slurmctld.pid"
-  stop_pid "$DIR/run/munged.pid"
+  stop_pids "$DIR/run/slurmd.pid" "$DIR/run/slurmctld.pid" "$DIR/run/munged.pid"
 }
 
 [ $# -ge 2 ] || usage

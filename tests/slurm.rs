@@ -307,9 +307,9 @@ fn documented_job_array_and_merge_on_a_real_cluster() {
     };
     eprintln!("slurm: cluster up in {:.1?}", t0.elapsed());
 
-    // 1. The documented array and its dependent merge, on 16 tiny cells a shard.
+    // 1. The documented array and its dependent merge (which also plots), on 16 tiny cells.
     let run = tmp.path().join("run");
-    submit_dir(&run, &doc, &experiment(64, 200));
+    submit_dir(&run, &doc, &experiment(4, 200));
     let array_arg = format!("--array={array}");
     let job = cluster.sbatch(&run, &[&array_arg, "sweep.sbatch"]);
     let dep = format!("--dependency=afterok:{job}");
@@ -339,8 +339,14 @@ fn documented_job_array_and_merge_on_a_real_cluster() {
     .unwrap();
     local_sweep(&single, &["-j", "2"]);
     let merged = det(&run.join(EXP_DIR).join("runs.jsonl"));
-    assert_eq!(merged.len(), 256, "every cell of the experiment");
+    assert_eq!(merged.len(), 16, "every cell of the experiment");
     assert_eq!(merged, det(&single.join("runs.jsonl")));
+    let figure = run.join(EXP_DIR).join("figures/timeline.svg");
+    assert!(
+        figure.is_file(),
+        "the merge job plotted no {}",
+        figure.display()
+    );
 
     eprintln!("slurm: array, merge and check done at {:.1?}", t0.elapsed());
 
