@@ -300,28 +300,48 @@ fn daemons_alive(dir: &Path) -> Vec<String> {
 fn documented_job_array_and_merge_on_a_real_cluster() {
     let tmp = tempfile::tempdir().unwrap();
     let doc = std::fs::read_to_string(DOC).expect("read docs/scale-out.md");
-    let array = documented_array(&doc);
     let t0 = Instant::now();
     let Some(cluster) = Cluster::start(&tmp.path().join("cluster")) else {
         return;
     };
     eprintln!("slurm: cluster up in {:.1?}", t0.elapsed());
+    array_and_merge(&cluster, tmp.path(), &doc);
+    eprintln!(
+        "slurm: array, merge and checks done at {:.1?}",
+        t0.elapsed()
+    );
+    cancelled_task_resumes(&cluster, tmp.path(), &doc);
+    eprintln!(
+        "slurm: cancelled and rerun task checked at {:.1?}",
+        t0.elapsed()
+    );
 
-    // 1. The documented array and its dependent merge (which also plots), on 16 tiny cells.
-    let run = tmp.path().join("run");
-    submit_dir(&run, &doc, &experiment(4, 200));
-    let array_arg = format!("--array={array}");
-    let job = cluster.sbatch(&run, &[&array_arg, "sweep.sbatch"]);
+    // Nothing is left running: no job process, no daemon.
+    cluster.stop();
+    eprintln!("slurm: cluster stopped at {:.1?}", t0.elapsed());
+    let left = processes_under(tmp.path());
+    assert!(left.is_empty(), "processes left running: {left:?}");
+    let alive = daemons_alive(&cluster.dir);
+    assert!(alive.is_empty(), "daemons left running: {alive:?}");
+}
+
+/// The documented array and its dependent merge (which also plots), on 16 tiny cells: every
+/// task and the merge complete, and the merged file equals a single-process sweep's.
+fn array_and_merge(cluster: &Cluster, tmp: &Path, doc: &str) {
+    let run = tmp.join("run");
+    submit_dir(&run, doc, &experiment(4, 200));
+    let array = format!("--array={}", documented_array(doc));
+    let job = cluster.sbatch(&run, &[&array, "sweep.sbatch"]);
     let dep = format!("--dependency=afterok:{job}");
     let merge = cluster.sbatch(&run, &[&dep, "merge.sbatch"]);
     let merge_states = cluster.wait(&merge);
     let states = cluster.wait(&job);
-    let logs = std::fs::read_dir(run.join("logs")).map_or(0, |d| d.count());
     assert!(
         states.len() > 1 && states.iter().all(|s| s == "COMPLETED"),
         "array tasks: {states:?}\n{}",
         cluster.logs()
     );
+    let logs = std::fs::read_dir(run.join("logs")).map_or(0, |d| d.count());
     assert_eq!(logs, states.len(), "one log file per array task");
     let merge_out = std::fs::read_to_string(run.join(format!("slurm-{merge}.out")));
     assert_eq!(
@@ -330,7 +350,7 @@ fn documented_job_array_and_merge_on_a_real_cluster() {
         "the merge job: {}",
         merge_out.unwrap_or_default()
     );
-    let single = tmp.path().join("single").join(EXP_DIR);
+    let single = tmp.join("single").join(EXP_DIR);
     std::fs::create_dir_all(&single).unwrap();
     std::fs::copy(
         run.join(EXP_DIR).join("experiment.toml"),
@@ -347,56 +367,44 @@ fn documented_job_array_and_merge_on_a_real_cluster() {
         "the merge job plotted no {}",
         figure.display()
     );
+}
 
-    eprintln!("slurm: array, merge and check done at {:.1?}", t0.elapsed());
+/// The array task the test cancels and reruns, and its shard's cells: 48 workloads x 2
+/// strategies x 2 replicates = 192 cells, 12 in each of the 16 shards.
+const TASK: &str = "5";
+const TASK_CELLS: usize = 12;
 
-    // 2. One task cancelled mid-run and rerun by index: `--resume` completes its shard.
-    let rerun = tmp.path().join("rerun");
-    submit_dir(&rerun, &doc, &experiment(48, 40000));
-    let task = "5";
-    let shard = rerun.join(EXP_DIR).join("shards/shard-5-of-16.jsonl");
-    let expected = tmp.path().join("shard-5.jsonl");
-    local_sweep(
-        &rerun.join(EXP_DIR),
-        &[
-            "-j",
-            "2",
-            "--shard",
-            "5/16",
-            "--out",
-            expected.to_str().unwrap(),
-        ],
-    );
-    let want = det(&expected);
-    eprintln!("slurm: shard 5 run locally at {:.1?}", t0.elapsed());
-    let first = cluster.sbatch(&rerun, &[&format!("--array={task}"), "sweep.sbatch"]);
-    let deadline = Instant::now() + JOB_TIMEOUT;
-    while cells(&shard).is_empty() {
-        assert!(
-            Instant::now() < deadline,
-            "no row from task {first}_{task} after {JOB_TIMEOUT:?}: {:?}",
-            cluster.states(&first)
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    let out = cluster.client(&rerun, "scancel", &[&format!("{first}_{task}")]);
-    assert!(out.status.success(), "scancel: {out:?}");
-    assert_eq!(cluster.wait(&first), ["CANCELLED"], "the cancelled task");
-    let before = cells(&shard);
+/// Task `TASK` alone (`--array=5`), cancelled with `scancel` once it has written rows, then
+/// rerun by index: `--resume` completes its shard with every cell exactly once, equal to the
+/// same shard run outside Slurm. Where the task ends before it can be cancelled (a fast
+/// machine), it is tried again with cells three times bigger.
+fn cancelled_task_resumes(cluster: &Cluster, tmp: &Path, doc: &str) {
+    let array = format!("--array={TASK}");
+    let mut count = 40_000;
+    let (rerun, before) = loop {
+        let rerun = tmp.join(format!("rerun-{count}"));
+        submit_dir(&rerun, doc, &experiment(48, count));
+        let before = cancel_when_started(cluster, &rerun, &array);
+        if before.len() < TASK_CELLS || count > 1_000_000 {
+            break (rerun, before);
+        }
+        eprintln!("slurm: task {TASK} ended before it was cancelled; bigger cells");
+        count *= 3;
+    };
     eprintln!(
-        "slurm: task cancelled with {} of {} cells done at {:.1?}",
-        before.len(),
-        want.len(),
-        t0.elapsed()
+        "slurm: task cancelled with {} of {TASK_CELLS} cells done",
+        before.len()
     );
     assert!(
-        !before.is_empty() && before.len() < want.len(),
-        "the task was to be cancelled mid-run; it had {} of {} cells (make the cells bigger)",
+        !before.is_empty() && before.len() < TASK_CELLS,
+        "the task was to be cancelled mid-run; it had {} of {TASK_CELLS} cells",
         before.len(),
-        want.len()
     );
-    let second = cluster.sbatch(&rerun, &[&format!("--array={task}"), "sweep.sbatch"]);
+    let second = cluster.sbatch(&rerun, &[&array, "sweep.sbatch"]);
     assert_eq!(cluster.wait(&second), ["COMPLETED"], "the rerun task");
+    let shard = rerun
+        .join(EXP_DIR)
+        .join(format!("shards/shard-{TASK}-of-16.jsonl"));
     let mut after = cells(&shard);
     let lost: Vec<_> = before.iter().filter(|c| !after.contains(c)).collect();
     assert!(lost.is_empty(), "--resume lost the rows of {lost:?}");
@@ -404,7 +412,7 @@ fn documented_job_array_and_merge_on_a_real_cluster() {
     let n = after.len();
     after.dedup();
     assert_eq!(n, after.len(), "a cell appears twice in the resumed shard");
-    assert_eq!(det(&shard), want, "the resumed shard, cell by cell");
+    assert_eq!(n, TASK_CELLS, "every cell of the shard");
     assert!(
         !rerun
             .join(EXP_DIR)
@@ -412,14 +420,42 @@ fn documented_job_array_and_merge_on_a_real_cluster() {
             .exists(),
         "a rerun by index ran the whole experiment as one shard"
     );
+    let expected = tmp.join("expected-shard.jsonl");
+    let shard_arg = format!("{TASK}/16");
+    let out_arg = expected.to_string_lossy().into_owned();
+    local_sweep(
+        &rerun.join(EXP_DIR),
+        &["-j", "2", "--shard", &shard_arg, "--out", &out_arg],
+    );
+    assert_eq!(
+        det(&shard),
+        det(&expected),
+        "the resumed shard, cell by cell"
+    );
+}
 
-    eprintln!("slurm: rerun checked at {:.1?}", t0.elapsed());
-
-    // 3. Nothing is left running: no job process, no daemon.
-    cluster.stop();
-    eprintln!("slurm: cluster stopped at {:.1?}", t0.elapsed());
-    let left = processes_under(tmp.path());
-    assert!(left.is_empty(), "processes left running: {left:?}");
-    let alive = daemons_alive(&cluster.dir);
-    assert!(alive.is_empty(), "daemons left running: {alive:?}");
+/// Submits `sbatch ARRAY sweep.sbatch` from `dir`, cancels the task as soon as its shard has a
+/// row, waits until it is cancelled (or ended): the cells its shard then has.
+fn cancel_when_started(cluster: &Cluster, dir: &Path, array: &str) -> Vec<String> {
+    let shard = dir
+        .join(EXP_DIR)
+        .join(format!("shards/shard-{TASK}-of-16.jsonl"));
+    let job = cluster.sbatch(dir, &[array, "sweep.sbatch"]);
+    let deadline = Instant::now() + JOB_TIMEOUT;
+    while cells(&shard).is_empty() {
+        assert!(
+            Instant::now() < deadline,
+            "no row from task {job}_{TASK} after {JOB_TIMEOUT:?}: {:?}",
+            cluster.states(&job)
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let out = cluster.client(dir, "scancel", &[&format!("{job}_{TASK}")]);
+    assert!(out.status.success(), "scancel: {out:?}");
+    let states = cluster.wait(&job);
+    let before = cells(&shard);
+    if before.len() < TASK_CELLS {
+        assert_eq!(states, ["CANCELLED"], "the cancelled task");
+    }
+    before
 }
