@@ -145,9 +145,18 @@ EOF
   slurmd -D -N "$host" -f "$DIR/slurm.conf" >"$DIR/log/slurmd-out.log" 2>&1 &
   echo $! >"$DIR/run/slurmd.pid"
   export SLURM_CONF=$DIR/slurm.conf
-  local state=
-  for _ in $(seq 300); do
-    state=$(sinfo -h -N -o %t 2>/dev/null || true)
+  # Wait for the node to be idle: at most 30 s, less if a daemon exits (a port in use, a bad
+  # configuration). A client call to a controller that is not up retries for a while: bounded.
+  local state= d deadline=$((SECONDS + 30))
+  while [ $SECONDS -lt $deadline ]; do
+    for d in slurmctld slurmd; do
+      if ! kill -0 "$(cat "$DIR/run/$d.pid")" 2>/dev/null; then
+        echo "slurm_cluster: $d exited during start-up" >&2
+        show_logs
+        exit 1
+      fi
+    done
+    state=$(timeout 3 sinfo -h -N -o %t 2>/dev/null || true)
     [ "$state" = idle ] && break
     sleep 0.1
   done
