@@ -157,6 +157,20 @@ fn shards_merged_equal_a_single_process_sweep() {
         .unwrap();
     assert!(st.success());
     assert_eq!(det(&dir.join("runs.jsonl")), single);
+    // The shards' sidecars (under shards/runs/) are copied beside the merged file.
+    let (rows, _) = read_rows(&dir.join("runs.jsonl")).unwrap();
+    let sidecars: Vec<_> = rows.iter().filter_map(|r| r.sidecar.clone()).collect();
+    assert!(
+        !sidecars.is_empty(),
+        "the cells have timelines, in sidecars"
+    );
+    for sc in sidecars {
+        assert!(sc.starts_with("runs/"), "{sc}");
+        assert!(
+            dir.join(&sc).is_file(),
+            "{sc} is not beside the merged file"
+        );
+    }
 }
 
 /// The GNU parallel recipe of docs/scale-out.md, when `parallel` is installed (skipped, with a

@@ -23,8 +23,9 @@ pub struct Args {
 /// Runs `gclab merge`.
 pub fn run(a: Args) -> CmdResult {
     let exp = Experiment::load(&a.experiment)?;
-    let rows = crate::results::merge(&exp, &a.inputs, a.allow_partial)?;
     let out = a.out.unwrap_or_else(|| exp.dir.join("runs.jsonl"));
+    let out_dir = out.parent().unwrap_or(std::path::Path::new(""));
+    let rows = crate::results::merge(&exp, &a.inputs, a.allow_partial, out_dir)?;
     crate::results::write_rows(&out, &rows)?;
     eprintln!(
         "merged {} rows from {} files into {}",

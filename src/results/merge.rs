@@ -3,14 +3,19 @@
 use super::{read_rows, ResultsError, RunRow};
 use crate::experiment::Experiment;
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// Joins shard outputs: refuses a cell present twice or missing (unless `allow_partial`), and
-/// returns the rows in plan order.
+/// returns the rows in plan order, to be written into directory `out_dir`.
+///
+/// A row's sidecar is relative to the directory of the file it was written to (a shard's are
+/// under `shards/runs/`); each is copied to `out_dir/runs/` and the row says `runs/NAME`, as a
+/// single-process sweep's does, so the merged results stand on their own.
 pub fn merge(
     exp: &Experiment,
     inputs: &[PathBuf],
     allow_partial: bool,
+    out_dir: &Path,
 ) -> Result<Vec<RunRow>, MergeError> {
     let cells = exp.cells();
     let known: BTreeMap<&str, usize> = cells.iter().map(|c| (c.key.as_str(), c.index)).collect();
@@ -46,9 +51,37 @@ pub fn merge(
             first: missing.into_iter().take(5).collect::<Vec<_>>().join(", "),
         });
     }
-    let mut rows: Vec<RunRow> = by_key.into_values().map(|(r, _)| r).collect();
+    let mut rows = Vec::with_capacity(by_key.len());
+    for (mut r, p) in by_key.into_values() {
+        if let Some(sc) = r.sidecar.take() {
+            let from = p.parent().unwrap_or(Path::new("")).join(sc);
+            r.sidecar = Some(gather_sidecar(&from, out_dir).map_err(MergeError::Sidecar)?);
+        }
+        rows.push(r);
+    }
     rows.sort_by_key(|r| r.index);
     Ok(rows)
+}
+
+/// Copies sidecar `from` into `out_dir/runs/` (unless it is there already): its path relative
+/// to `out_dir`.
+fn gather_sidecar(from: &Path, out_dir: &Path) -> Result<String, ResultsError> {
+    let name = from
+        .file_name()
+        .ok_or_else(|| ResultsError::io(from, "a sidecar path without a file name"))?;
+    let runs = out_dir.join("runs");
+    let to = runs.join(name);
+    let same = match (std::fs::canonicalize(from), std::fs::canonicalize(&to)) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => false,
+    };
+    if !same {
+        std::fs::create_dir_all(&runs).map_err(|e| ResultsError::io(&runs, e))?;
+        let tmp = runs.join(format!("{}.tmp", name.to_string_lossy()));
+        std::fs::copy(from, &tmp).map_err(|e| ResultsError::io(from, e))?;
+        std::fs::rename(&tmp, &to).map_err(|e| ResultsError::io(&to, e))?;
+    }
+    Ok(format!("runs/{}", name.to_string_lossy()))
 }
 
 /// Why shard outputs could not be merged.
@@ -75,6 +108,9 @@ pub enum MergeError {
         /// The file.
         file: PathBuf,
     },
+    /// A shard's sidecar could not be copied beside the merged file.
+    #[error("copying a shard's sidecar: {0}")]
+    Sidecar(ResultsError),
     /// Cells are missing.
     #[error("{count} of {total} cells are missing (first: {first}); run the missing shards or pass --allow-partial")]
     Missing {
