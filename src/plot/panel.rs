@@ -676,6 +676,41 @@ where
             ))
             .map_err(&err)?;
     }
+    let equal = bar_annotations(file, area, &chart, p, series, (width, base))?;
+    if let Some(r) = p.reference {
+        chart
+            .draw_series(DashedLineSeries::new(
+                [(0.0, r), (n, r)],
+                6,
+                4,
+                BLACK.mix(0.6).stroke_width(1),
+            ))
+            .map_err(&err)?;
+    }
+    if keyed {
+        let missing = series.iter().any(|s| s.points.iter().any(|p| p.1.is_nan()));
+        key(file, &key_area, series, key_w, (!equal.is_empty(), missing))?;
+    }
+    Ok(())
+}
+
+/// What is written over a bar chart's bars: a bracket over the bars of one group whose values
+/// are equal, and the values of bars too short to read (or of every bar, as `p.values` says),
+/// a cross for a missing one. Returns the runs of equal bars (for the key).
+fn bar_annotations<DB, X, Y>(
+    file: &Path,
+    area: &DrawingArea<DB, Shift>,
+    chart: &ChartContext<'_, DB, Cartesian2d<X, Y>>,
+    p: &Panel<'_>,
+    series: &[Series],
+    (width, base): (f64, f64),
+) -> Result<Vec<(usize, usize, usize)>, PlotError>
+where
+    DB: DrawingBackend,
+    X: Ranged<ValueType = f64>,
+    Y: Ranged<ValueType = f64>,
+{
+    let err = draw_err(file);
     let equal = equal_runs(series);
     for &(i, j0, j1) in &equal {
         // A bracket over bars of one group whose values are equal.
@@ -731,21 +766,7 @@ where
             }
         }
     }
-    if let Some(r) = p.reference {
-        chart
-            .draw_series(DashedLineSeries::new(
-                [(0.0, r), (n, r)],
-                6,
-                4,
-                BLACK.mix(0.6).stroke_width(1),
-            ))
-            .map_err(&err)?;
-    }
-    if keyed {
-        let missing = series.iter().any(|s| s.points.iter().any(|p| p.1.is_nan()));
-        key(file, &key_area, series, key_w, (!equal.is_empty(), missing))?;
-    }
-    Ok(())
+    Ok(equal)
 }
 
 /// Width of the key column of a bar chart for `series`' labels, pixels (12-pixel sans-serif
