@@ -134,7 +134,10 @@ fn provenance(rs: &ResultSet) -> String {
     for r in rs.rows() {
         let p = &r.provenance;
         let line = format!(
-            "gclab {} at commit <code>{}</code>{}, built by {}; {} ({} logical CPUs), {}",
+            "{}: gclab {} at commit <code>{}</code>{}, built by {}; {} ({} logical CPUs), {}",
+            p.date
+                .as_deref()
+                .map_or("date not recorded".to_string(), escape),
             escape(&p.gclab_version),
             escape(&p.git_commit),
             if p.git_dirty {
@@ -150,8 +153,9 @@ fn provenance(rs: &ResultSet) -> String {
         *seen.entry(line).or_default() += 1;
     }
     let mut s = String::from(
-        "<h3>Provenance</h3>\n<p>As recorded in <code>runs.jsonl</code> by the sweep; \
-         <code>runs.jsonl</code> records no date (the commit dates the code).</p>\n<ul>\n",
+        "<h3>Provenance</h3>\n<p>As recorded in <code>runs.jsonl</code> by the sweep: the UTC \
+         date of the run (rows written before gclab recorded it have none; the commit dates \
+         the code), the binary and the machine.</p>\n<ul>\n",
     );
     for (line, n) in seen {
         let _ = writeln!(s, "<li>{n} row(s): {line}</li>");
