@@ -71,6 +71,10 @@ fn value(rs: &ResultSet, lbo: &[analysis::Lbo], path: &str, w: &str, s: &str) ->
     )
 }
 
+/// One strategy's point in a scatter panel: its index among the experiment's strategies (its
+/// colour), its label, and its x and y where it has them.
+type Cell<'a> = (usize, &'a String, Option<f64>, Option<f64>);
+
 /// Two metrics against each other (the experiment's `[plot] scatter`), one panel per workload,
 /// one point per strategy (strategies at the same point merged into one label).
 pub(super) fn scatter(rs: &ResultSet) -> FigResult {
@@ -80,34 +84,42 @@ pub(super) fn scatter(rs: &ResultSet) -> FigResult {
     let lbo = analysis::lbo(rs);
     let (x_label, x_bytes) = metric_label(&spec.x);
     let (y_label, y_bytes) = metric_label(&spec.y);
-    let strategies: Vec<String> = rs
-        .strategies()
-        .into_iter()
-        .filter(|s| spec.strategies.is_empty() || spec.strategies.contains(s))
-        .collect();
-    if let Some(bad) = spec
-        .strategies
-        .iter()
-        .find(|s| !rs.strategies().contains(s))
-    {
+    let all = rs.strategies();
+    if let Some(bad) = spec.strategies.iter().find(|s| !all.contains(s)) {
         return Err(PlotError::Spec(format!(
             "[plot] scatter: no strategy is labelled `{bad}`; the strategies are: {}",
-            rs.strategies().join(", ")
+            all.join(", ")
         )));
     }
-    let workloads = rs.workloads();
-    let points = |path: &str| -> Vec<f64> {
-        workloads
+    // Each drawn strategy with its index among all (its colour), and per workload each one's
+    // (x, y), computed once.
+    let drawn: Vec<(usize, &String)> = all
+        .iter()
+        .enumerate()
+        .filter(|(_, s)| spec.strategies.is_empty() || spec.strategies.contains(s))
+        .collect();
+    let table: Vec<(String, Vec<Cell<'_>>)> = rs
+        .workloads()
+        .into_iter()
+        .map(|w| {
+            let row = drawn
+                .iter()
+                .map(|&(i, s)| {
+                    let x = value(rs, &lbo, &spec.x, &w, s);
+                    (i, s, x, value(rs, &lbo, &spec.y, &w, s))
+                })
+                .collect();
+            (w, row)
+        })
+        .collect();
+    let scale = |path: &str,
+                 pick: fn(&Cell<'_>) -> Option<f64>,
+                 bytes: bool|
+     -> Result<(f64, &'static str), PlotError> {
+        let xs: Vec<f64> = table
             .iter()
-            .flat_map(|w| {
-                strategies
-                    .iter()
-                    .filter_map(|s| value(rs, &lbo, path, w, s))
-            })
-            .collect()
-    };
-    let scale = |path: &str, bytes: bool| -> Result<(f64, &'static str), PlotError> {
-        let xs = points(path);
+            .flat_map(|(_, row)| row.iter().filter_map(pick))
+            .collect();
         if xs.is_empty() {
             return Err(PlotError::Spec(format!(
                 "[plot] scatter: no run has a value for `{path}` (a dotted path into the \
@@ -118,8 +130,8 @@ pub(super) fn scatter(rs: &ResultSet) -> FigResult {
         let max = xs.iter().copied().fold(0.0, f64::max);
         Ok(if bytes { byte_unit(max) } else { (1.0, "") })
     };
-    let (xs, xu) = scale(&spec.x, x_bytes)?;
-    let (ys, yu) = scale(&spec.y, y_bytes)?;
+    let (xs, xu) = scale(&spec.x, |c| c.2, x_bytes)?;
+    let (ys, yu) = scale(&spec.y, |c| c.3, y_bytes)?;
     let unit = |u: &str| {
         if u.is_empty() {
             String::new()
@@ -127,26 +139,22 @@ pub(super) fn scatter(rs: &ResultSet) -> FigResult {
             format!(" ({u})")
         }
     };
-    let panels = workloads
-        .iter()
-        .map(|w| {
-            let series = strategies
-                .iter()
-                .enumerate()
-                .filter_map(|(i, s)| {
-                    let i = rs.strategies().iter().position(|x| x == s).unwrap_or(i);
-                    let x = value(rs, &lbo, &spec.x, w, s)?;
-                    let y = value(rs, &lbo, &spec.y, w, s)?;
+    let panels = table
+        .into_iter()
+        .map(|(w, row)| {
+            let series = row
+                .into_iter()
+                .filter_map(|(i, s, x, y)| {
                     Some(Series {
                         label: s.clone(),
                         color: color(i),
-                        points: vec![(x / xs, y / ys)],
+                        points: vec![(x? / xs, y? / ys)],
                         err: Vec::new(),
                         stroke: Stroke::Points,
                     })
                 })
                 .collect();
-            PanelData::new(w.clone(), series)
+            PanelData::new(w, series)
         })
         .collect();
     Ok(Some(Fig::Panels {
