@@ -27,7 +27,8 @@ medians. Sections:
    heap);
 5. sweep scaling: one experiment's cells run by `gclab sweep -j 1` and `-j 2`.
 
-Raw measurements go to DIR/raw/*.json, the tables to DIR/tables.md.
+Raw measurements go to DIR/raw/*.json, the tables to DIR/tables.md, and `gclab plot DIR` draws
+DIR/figures/trace_replay.{svg,png} from raw/trace_replay.json.
 """
 
 import argparse
@@ -494,6 +495,8 @@ def main():
     with open(os.path.join(a.out, "tables.md"), "w") as f:
         f.write(text)
     print(text)
+    # The headline figure, drawn by gclab from raw/trace_replay.json.
+    subprocess.run([GCLAB, "plot", a.out], check=True)
     return 0
 
 

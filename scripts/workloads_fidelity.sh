@@ -84,4 +84,5 @@ for r in rows:
     eq = m["per_generation"] == c["per_generation"] and m["collected"] == c["collected"]
     print(f"| {r['case']} | {c['version']} | {r['ops']} | {m['per_generation']} | {c['per_generation']} | {m['collected']} | {c['collected']} | {'yes' if eq else 'NO'} | {'yes' if r['each_equal'] else 'NO'} |")
 PY
-echo "wrote $OUT/fidelity.jsonl and $OUT/fidelity.md"
+"$BIN" plot "$OUT"
+echo "wrote $OUT/fidelity.jsonl, $OUT/fidelity.md and their figures"

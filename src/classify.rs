@@ -299,7 +299,7 @@ impl Classify for PlotError {
     fn exit_class(&self) -> ExitClass {
         match self {
             PlotError::Results(e) => e.exit_class(),
-            PlotError::Spec(_) => ExitClass::Usage,
+            PlotError::Spec(_) | PlotError::Data { .. } => ExitClass::Usage,
             PlotError::Draw { .. } | PlotError::Font | PlotError::Io(_) => ExitClass::Internal,
         }
     }

@@ -6,6 +6,7 @@
 //! depend on the machine's font rasteriser). `reproduce --check` separately reruns the
 //! experiments and compares the deterministic figures with what is committed.
 
+use gclab::plot::MEASURED;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -97,19 +98,34 @@ fn every_figure_shown_is_drawn_by_gclab_plot_from_its_results() {
         if figures.is_empty() {
             continue;
         }
-        if !d.join("experiment.toml").is_file() {
-            problems.push(format!(
-                "results/{name} shows figures but has no experiment.toml to draw them from"
-            ));
-            continue;
-        }
         let work = tmp.path().join(&name);
         std::fs::create_dir_all(&work).expect("work dir");
-        for f in ["experiment.toml", "runs.jsonl"] {
-            std::fs::copy(d.join(f), work.join(f)).expect("copy result file");
-        }
-        if d.join("runs").is_dir() {
-            copy_dir(&d.join("runs"), &work.join("runs"));
+        if d.join("experiment.toml").is_file() {
+            for f in ["experiment.toml", "runs.jsonl"] {
+                std::fs::copy(d.join(f), work.join(f)).expect("copy result file");
+            }
+            if d.join("runs").is_dir() {
+                copy_dir(&d.join("runs"), &work.join("runs"));
+            }
+        } else {
+            // A result that is not a sweep: only its measurement files, nothing drawn.
+            let files: Vec<&str> = MEASURED
+                .iter()
+                .map(|m| m.file)
+                .filter(|f| d.join(f).is_file())
+                .collect();
+            if files.is_empty() {
+                problems.push(format!(
+                    "results/{name} shows figures but has neither an experiment.toml nor a \
+                     measurement file to draw them from"
+                ));
+                continue;
+            }
+            for f in files {
+                let to = work.join(f);
+                std::fs::create_dir_all(to.parent().expect("parent")).expect("dir");
+                std::fs::copy(d.join(f), to).expect("copy measurement file");
+            }
         }
         let out = Command::new(env!("CARGO_BIN_EXE_gclab"))
             .args(["plot", "--no-png"])
@@ -139,7 +155,7 @@ fn every_figure_shown_is_drawn_by_gclab_plot_from_its_results() {
                 ));
             } else if drawn != std::fs::read(d.join(&svg)).ok() {
                 problems.push(format!(
-                    "results/{name}/{svg}: differs from what gclab plot draws from runs.jsonl"
+                    "results/{name}/{svg}: differs from what gclab plot draws from the result's files"
                 ));
             }
             checked += 1;
@@ -204,6 +220,69 @@ fn every_result_with_runs_leads_with_its_headline_figure() {
     }
     assert!(problems.is_empty(), "{}", problems.join("\n"));
     assert!(checked >= 9, "only {checked} results checked");
+}
+
+#[test]
+fn every_result_without_runs_leads_with_the_figure_of_its_measurements() {
+    let results = root().join("results");
+    let mut checked = 0;
+    let mut problems = Vec::new();
+    for e in std::fs::read_dir(&results).expect("results/") {
+        let d = e.expect("entry").path();
+        if !d.is_dir() || d.join("experiment.toml").is_file() {
+            continue;
+        }
+        let name = d.file_name().expect("name").to_string_lossy().into_owned();
+        let Some(m) = MEASURED.iter().find(|m| d.join(m.file).is_file()) else {
+            problems.push(format!(
+                "results/{name}: no experiment.toml and no measurement file to draw a headline \
+                 figure from"
+            ));
+            continue;
+        };
+        let Ok(readme) = std::fs::read_to_string(d.join("README.md")) else {
+            problems.push(format!("results/{name}: no README.md"));
+            continue;
+        };
+        if first_image(&readme).as_deref() != Some(m.stem) {
+            problems.push(format!(
+                "results/{name}: the README's first figure should be figures/{}.png (drawn \
+                 from {})",
+                m.stem, m.file
+            ));
+        } else {
+            checked += 1;
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+    assert!(checked >= 4, "only {checked} results checked");
+}
+
+#[test]
+fn plotting_a_directory_with_nothing_to_draw_or_a_bad_measurement_file_exits_2() {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let run = |d: &Path| {
+        Command::new(env!("CARGO_BIN_EXE_gclab"))
+            .args(["plot", "--no-png"])
+            .arg(d)
+            .output()
+            .expect("run gclab plot")
+    };
+    let out = run(tmp.path());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("nothing to draw") && err.contains("fidelity.jsonl"),
+        "{err}"
+    );
+    std::fs::write(tmp.path().join("fidelity.jsonl"), "{\"case\": 1}\n").expect("write");
+    let out = run(tmp.path());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("fidelity.jsonl") && err.contains("line 1"),
+        "{err}"
+    );
 }
 
 #[test]

@@ -43,6 +43,8 @@ pub struct BenchResult {
     /// Median wall time of one `gc.collect(0)` with the same heap in gen2 (young generation
     /// empty), ns: gen0 cost does not depend on the heap's size.
     pub gen0_median_ns: u64,
+    /// Every gen0 collection's time, ns.
+    pub gen0_ns: Vec<u64>,
     /// Objects the full collections examined (each).
     pub examined: u64,
 }
@@ -102,13 +104,15 @@ pub fn bench(objects: u64, shape: &str, reps: usize) -> Result<BenchResult, Benc
         .map(|c| c.examined)
         .unwrap_or(0);
     let mut sorted = full_ns.clone();
+    let mut sorted0 = gen0_ns.clone();
     Ok(BenchResult {
         objects,
         shape: shape.to_string(),
         reps,
         full_median_ns: median(&mut sorted),
         full_ns,
-        gen0_median_ns: median(&mut gen0_ns),
+        gen0_median_ns: median(&mut sorted0),
+        gen0_ns,
         examined,
     })
 }

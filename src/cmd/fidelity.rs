@@ -29,6 +29,9 @@ pub struct Args {
     /// Also write the markdown table to FILE.
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
+    /// Also write every compared pair as a line of JSON to FILE (what `gclab plot` draws).
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["recording", "real_runs"])]
+    pub jsonl: Option<PathBuf>,
     /// Compare a trace of this catalogue workload instead of the `fidelity` cases.
     #[arg(long, short)]
     pub workload: Option<String>,
@@ -95,7 +98,7 @@ pub fn run(a: Args) -> CmdResult {
     for (v, why) in &report.skipped {
         println!("skipped CPython {v}: {why}");
     }
-    finish(&report, a.out)
+    finish(&report, a.out, a.jsonl)
 }
 
 /// `gclab fidelity --workload NAME`: one workload's trace in every CPython found.
@@ -121,7 +124,7 @@ fn run_workload(workload: &str, a: &Args) -> CmdResult {
     if a.dir.is_none() {
         let _ = std::fs::remove_dir_all(&dir);
     }
-    finish(&report, a.out.clone())
+    finish(&report, a.out.clone(), a.jsonl.clone())
 }
 
 /// `gclab fidelity --recording FILE`: a recording against its real run.
@@ -166,12 +169,15 @@ fn run_real_runs(
     Ok(())
 }
 
-/// Writes the table to `out` if asked, then fails (internal) if any pair does not match.
-fn finish(report: &Report, out: Option<PathBuf>) -> CmdResult {
-    if let Some(path) = out {
-        std::fs::write(&path, f::table(report))
-            .internal()
-            .with_context(|| format!("writing {}", path.display()))?;
+/// Writes the table to `out` and the JSON lines to `jsonl` if asked, then fails (internal) if
+/// any pair does not match.
+fn finish(report: &Report, out: Option<PathBuf>, jsonl: Option<PathBuf>) -> CmdResult {
+    for (path, text) in [(out, f::table(report)), (jsonl, f::jsonl(report))] {
+        if let Some(path) = path {
+            std::fs::write(&path, text)
+                .internal()
+                .with_context(|| format!("writing {}", path.display()))?;
+        }
     }
     let bad = report.rows.iter().filter(|r| !r.matches()).count();
     if bad > 0 {

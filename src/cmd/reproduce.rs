@@ -2,7 +2,9 @@
 //! under `results/` in place (sweep, figures, README tables, HTML pages and the index of
 //! results); with `--check`, rerun into a temporary directory instead and compare the
 //! deterministic columns, sidecars, figures and the HTML pages' deterministic parts with the
-//! committed ones, byte for byte.
+//! committed ones, byte for byte. The results that are not sweeps have their figures redrawn
+//! from their committed measurement files ([`crate::plot::MEASURED`]), or with `--check`
+//! redrawn into a temporary directory and compared.
 use crate::classify::{Classify, ClassifyExt, CmdContext, CmdError, CmdResult, ExitClass};
 use crate::experiment::Experiment;
 use crate::html;
@@ -80,10 +82,55 @@ pub fn experiments(root: &Path, only: &[String]) -> CmdResult<Vec<PathBuf>> {
     Ok(out)
 }
 
+/// The results under `root` that are not sweeps but hold a measurement file `gclab plot` draws,
+/// sorted (only those named, if any are).
+pub fn measured_dirs(root: &Path, only: &[String]) -> Vec<PathBuf> {
+    let mut out: Vec<PathBuf> = std::fs::read_dir(root)
+        .map(|it| {
+            it.filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| !p.join("experiment.toml").exists() && crate::plot::has_measured(p))
+                .filter(|p| {
+                    let name = p.file_name().map(|n| n.to_string_lossy().into_owned());
+                    only.is_empty() || name.is_some_and(|n| only.contains(&n))
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    out.sort();
+    out
+}
+
+/// The figures of a result that is not a sweep, redrawn from copies of its measurement files
+/// into a temporary directory: what differs from the committed SVGs.
+fn check_measured(dir: &Path) -> CmdResult<Vec<String>> {
+    let tmp = tempfile::tempdir()
+        .internal()
+        .context("creating a temporary directory")?;
+    for m in crate::plot::MEASURED {
+        let from = dir.join(m.file);
+        if from.is_file() {
+            let to = tmp.path().join(m.file);
+            if let Some(parent) = to.parent() {
+                std::fs::create_dir_all(parent).internal()?;
+            }
+            std::fs::copy(&from, &to)
+                .internal()
+                .with_context(|| format!("copying {}", from.display()))?;
+        }
+    }
+    crate::plot::write_measured(tmp.path(), false)?;
+    Ok(compare_figures(dir, tmp.path()))
+}
+
 /// Runs `gclab reproduce`.
 pub fn run(a: Args) -> CmdResult {
     let mut diffs = 0;
-    for dir in experiments(&a.root, &a.only)? {
+    let measured = measured_dirs(&a.root, &a.only);
+    let exps = match experiments(&a.root, &a.only) {
+        Err(_) if !measured.is_empty() && !a.only.is_empty() => Vec::new(),
+        r => r?,
+    };
+    for dir in exps {
         let t = std::time::Instant::now();
         if a.check {
             let found = check_dir(&dir, &a)?;
@@ -116,6 +163,30 @@ pub fn run(a: Args) -> CmdResult {
                 "{}: regenerated ({:.1}s)",
                 dir.display(),
                 t.elapsed().as_secs_f64()
+            );
+        }
+    }
+    for dir in &measured {
+        if a.check {
+            let found = check_measured(dir)?;
+            for d in &found {
+                println!("DIFFERS {}: {d}", dir.display());
+            }
+            println!(
+                "{}: {}",
+                dir.display(),
+                if found.is_empty() {
+                    "figures redrawn from its measurement files match".to_string()
+                } else {
+                    format!("{} difference(s)", found.len())
+                }
+            );
+            diffs += found.len();
+        } else {
+            crate::plot::write_measured(dir, !a.no_png)?;
+            println!(
+                "{}: figures redrawn from its measurement files",
+                dir.display()
             );
         }
     }

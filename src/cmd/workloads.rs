@@ -101,7 +101,8 @@ pub fn markdown(rows: &[Characterisation]) -> String {
     s
 }
 
-/// Runs `gclab workloads`: characterise, print, write `out/characterisation.{md,json}`.
+/// Runs `gclab workloads`: characterise, print, write `out/characterisation.{md,json}` and
+/// draw `out/figures/characterisation.{svg,png}`.
 pub fn run(a: Args) -> CmdResult {
     if a.workload.is_none() && !a.params.is_empty() {
         return Err(UserError("--param needs --workload".into()).into());
@@ -136,5 +137,10 @@ pub fn run(a: Args) -> CmdResult {
         .internal()
         .with_context(|| format!("writing {}", json_path.display()))?;
     eprintln!("wrote {} and {}", md_path.display(), json_path.display());
+    if workload.is_none() {
+        // The figure drawn from characterisation.json (and the others of `out`).
+        let figures = crate::plot::write_measured(out, true)?;
+        eprintln!("{}: wrote {} figure files", out.display(), figures.len());
+    }
     Ok(())
 }

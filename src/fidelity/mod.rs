@@ -14,7 +14,7 @@ pub mod recording;
 use crate::classify::{Classify, ExitClass};
 use crate::runner::{self, RunSpec, Source};
 use gclab_core::trace::{TraceFormat, TraceWriter};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use std::fmt::Write as _;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
@@ -490,6 +490,80 @@ pub fn table(report: &Report) -> String {
     }
     for (v, why) in &report.skipped {
         let _ = writeln!(s, "\nSkipped CPython {v}: {why}");
+    }
+    s
+}
+
+/// One (trace, CPython) comparison as a line of JSON: the schema of `gclab fidelity --jsonl`
+/// and of `scripts/workloads_fidelity.sh`, which `gclab plot` draws
+/// (`results/fidelity/fidelity.jsonl`, `results/workloads/fidelity.jsonl`).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct FidelityLine {
+    /// The case (a `fidelity` case, or a workload with its parameters), with its size.
+    pub case: String,
+    /// Ops of the trace, where known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ops: Option<u64>,
+    /// The model preset.
+    pub strategy: String,
+    /// What the model did.
+    pub model: ModelTotals,
+    /// What real CPython did.
+    pub cpython: RealTotals,
+    /// Whether the two sequences of collections (and the final counts) are equal.
+    pub each_equal: bool,
+}
+
+/// The model's totals in a [`FidelityLine`].
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct ModelTotals {
+    /// Collections per generation.
+    pub per_generation: [u64; 3],
+    /// Objects collected, all generations.
+    pub collected: u64,
+}
+
+/// Real CPython's totals in a [`FidelityLine`].
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct RealTotals {
+    /// The interpreter's version.
+    pub version: String,
+    /// Collections per generation.
+    pub per_generation: [u64; 3],
+    /// Objects collected, all generations.
+    pub collected: u64,
+}
+
+impl FidelityLine {
+    /// The line of one compared row.
+    pub fn of(r: &FidelityRow) -> FidelityLine {
+        FidelityLine {
+            case: format!("{} size={}", r.case, r.size),
+            ops: None,
+            strategy: r.preset.clone(),
+            model: ModelTotals {
+                per_generation: r.model.per_gen,
+                collected: r.model.collected,
+            },
+            cpython: RealTotals {
+                version: r.python.clone(),
+                per_generation: r.real.per_gen,
+                collected: r.real.collected,
+            },
+            each_equal: r.matches(),
+        }
+    }
+}
+
+/// The report's rows as JSON lines ([`FidelityLine`]).
+pub fn jsonl(report: &Report) -> String {
+    let mut s = String::new();
+    for r in &report.rows {
+        // A struct of strings and integers always serialises.
+        if let Ok(line) = serde_json::to_string(&FidelityLine::of(r)) {
+            s.push_str(&line);
+            s.push('\n');
+        }
     }
     s
 }

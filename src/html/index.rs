@@ -1,7 +1,9 @@
 //! `results/index.html`: every published result with its question, linked to its page, and
 //! its headline figure as a thumbnail (an `<img>` of the SVG `gclab plot` wrote), then the
 //! results that are not experiments (a directory with a `README.md` and no `experiment.toml`:
-//! benchmarks against CPython, fidelity tables), linked to their README with its title.
+//! benchmarks against CPython, fidelity tables), linked to their README with its title and
+//! with their headline figure (drawn from their measurement files, `plot::MEASURED`) when
+//! there is one.
 
 use super::{escape, head, HtmlError, INDEX};
 use crate::experiment::Experiment;
@@ -49,13 +51,29 @@ pub fn index_page(root: &Path, exps: &[Experiment]) -> String {
              <code>gclab sweep</code>; each says how it was made.</p>\n<ul>\n",
         );
         for (name, href, title) in others {
-            let _ = writeln!(
+            let _ = write!(
                 s,
-                "<li><a href=\"{}\">{}</a>: {}</li>",
+                "<li><a href=\"{}\">{}</a>: {}",
                 escape(&href),
                 escape(&name),
                 escape(&title)
             );
+            // The headline: the first figure drawn from its measurement files.
+            let headline = crate::plot::MEASURED
+                .iter()
+                .map(|m| format!("{name}/figures/{}.svg", m.stem))
+                .find(|rel| root.join(rel).is_file());
+            if let Some(rel) = headline {
+                let _ = write!(
+                    s,
+                    "\n<figure><a href=\"{}\"><img src=\"{}\" alt=\"{}\" \
+                     style=\"max-width:600px\"></a></figure>\n",
+                    escape(&href),
+                    escape(&rel),
+                    escape(&format!("the headline figure of {name}"))
+                );
+            }
+            s.push_str("</li>\n");
         }
         s.push_str("</ul>\n");
     }

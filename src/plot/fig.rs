@@ -26,6 +26,8 @@ pub(super) enum Fig {
         reference: Option<f64>,
         /// Log y axis (bars start at the bottom of the axis).
         y_log: bool,
+        /// Which bars carry their value above them.
+        values: ValueLabels,
     },
     /// One line panel per workload (or per metric).
     Panels {
@@ -102,7 +104,7 @@ pub(super) struct BarPanelData {
 /// A log y axis drawn on linear coordinates (the log10 of each value), so that zero gets a
 /// row of its own below the first decade, marked by a break in the axis, instead of being
 /// drawn at some small positive value; its range is fitted to the data and spans at least one
-/// decade, and it is labelled at decades (and at 2 and 5 times them when fewer than two
+/// decade, and it is labelled at decades (and at 2 and 5 times them when fewer than three
 /// decades fit).
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub(super) struct LogAxis {
@@ -169,7 +171,7 @@ impl LogAxis {
             out
         };
         let mut ticks = decades(&[1.0]);
-        if ticks.len() < 2 {
+        if ticks.len() < 3 {
             ticks = decades(&[1.0, 2.0, 5.0]);
         }
         if let Some(z) = self.zero_row {
@@ -290,6 +292,7 @@ fn draw_panel<'a, DB: DrawingBackend>(
         if scatter {
             ranges = pad(ranges, true);
         }
+        ranges = legend_room(area, &series, axes, ranges);
         let tol = ((ranges.1 - ranges.0) * 0.015, (ranges.3 - ranges.2) * 0.015);
         mark_near_coinciding(&mut series, tol);
         return draw_line_panel(file, area, &p, &series, (axes.x_log, false), ranges);
@@ -316,6 +319,7 @@ fn draw_panel<'a, DB: DrawingBackend>(
     if scatter {
         ranges = pad(ranges, false);
     }
+    ranges = legend_room(area, &series, axes, ranges);
     let tx = if scatter {
         (ranges.1 - ranges.0) * 0.015
     } else {
@@ -323,6 +327,29 @@ fn draw_panel<'a, DB: DrawingBackend>(
     };
     mark_near_coinciding(&mut series, (tx, (ranges.3 - ranges.2) * 0.015));
     draw_line_panel(file, area, &p, &series, (axes.x_log, false), ranges)
+}
+
+/// The ranges of a panel of points over categories (every series drawn as points at the same
+/// few x positions, so that no corner is free of them) raised at the top by the legend's
+/// height, so that the legend sits above the points instead of on them; other panels' ranges
+/// as they are.
+fn legend_room<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    series: &[Series],
+    axes: Axes,
+    r: (f64, f64, f64, f64),
+) -> (f64, f64, f64, f64) {
+    let points = series
+        .iter()
+        .all(|s| matches!(s.stroke, Stroke::Points | Stroke::Ring));
+    if !axes.categorical || !points {
+        return r;
+    }
+    // The plotting height: the panel less its caption, x labels and margins.
+    let plot_h = (area.dim_in_pixel().1 as f64 - 95.0).max(100.0);
+    let legend_h = 18.0 * series.len() as f64 + 16.0;
+    let f = (legend_h / plot_h).min(0.6);
+    (r.0, r.1, r.2, r.3 + (r.3 - r.2) * f / (1.0 - f))
 }
 
 /// Draws one panel of a [`Fig::BarGrid`]: its caption wrapped above, then the bars with
@@ -454,7 +481,7 @@ impl Fig {
 
     fn size(&self) -> (u32, u32) {
         match self {
-            Fig::Bars { cats, .. } => ((260 + 110 * cats.len() as u32).clamp(640, 1500), 480),
+            Fig::Bars { cats, .. } => ((260 + 110 * cats.len() as u32).clamp(640, 2400), 480),
             Fig::Panels { panels, .. } => {
                 let (shown, line) = shown_panels(panels);
                 let (r, c) = grid(shown.len());
@@ -485,10 +512,12 @@ impl Fig {
                 series,
                 reference,
                 y_log,
+                values,
             } => {
                 let p = Panel {
                     legend: Some(SeriesLabelPosition::UpperRight),
                     reference: *reference,
+                    values: *values,
                     ..Panel::new(title, "workload", y_desc)
                 };
                 let series = merge_identical(series.clone());

@@ -4,7 +4,7 @@
 
 use super::clock::Clock;
 use super::fig::{Fig, PanelData};
-use super::panel::{byte_unit, color, Series, Stroke};
+use super::panel::{byte_unit, color, Series, Stroke, ValueLabels};
 use super::PlotError;
 use crate::analysis;
 use crate::metrics::{mean_ci95, NINES_LABELS};
@@ -97,6 +97,7 @@ pub(super) fn peak_memory(rs: &ResultSet) -> FigResult {
         series: bars_of(rs, |r| Some(peak(r) / scale)),
         reference: None,
         y_log: log,
+        values: ValueLabels::Short,
     }))
 }
 
@@ -145,6 +146,7 @@ pub(super) fn lbo<C: Clock>(rs: &ResultSet) -> FigResult {
         series,
         reference: Some(1.0),
         y_log,
+        values: ValueLabels::Short,
     }))
 }
 
@@ -394,5 +396,6 @@ pub(super) fn throughput(rs: &ResultSet) -> FigResult {
         series: bars_of(rs, |r| r.wall().map(|w| w.ops_per_sec / 1e6)),
         reference: None,
         y_log: false,
+        values: ValueLabels::Short,
     }))
 }

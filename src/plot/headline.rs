@@ -5,7 +5,7 @@
 
 use super::fig::{BarPanelData, Fig, PanelData};
 use super::figures::FigResult;
-use super::panel::{byte_unit, color, Series, Stroke};
+use super::panel::{byte_unit, color, Series, Stroke, ValueLabels};
 use super::PlotError;
 use crate::analysis::{self, check, check_values, num};
 use crate::experiment::MetricRef;
@@ -246,6 +246,7 @@ pub(super) fn pages(rs: &ResultSet) -> FigResult {
         series,
         reference: None,
         y_log: false,
+        values: ValueLabels::Short,
     }))
 }
 

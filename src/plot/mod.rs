@@ -18,9 +18,11 @@ mod clock;
 mod fig;
 mod figures;
 mod headline;
+mod measured;
 mod panel;
 
 pub use clock::{Clock, WallClock, WorkUnits};
+pub use measured::{has_measured, write_measured, Measured, MEASURED};
 pub use panel::compact;
 
 use crate::results::{ResultSet, ResultsError};
@@ -51,6 +53,15 @@ pub enum PlotError {
     /// The experiment's `[plot]` table asks for something that cannot be drawn.
     #[error("{0}")]
     Spec(String),
+    /// A measurement file a figure is drawn from (see [`MEASURED`]) could not be read or is
+    /// not what its writer writes.
+    #[error("{}: {message}", file.display())]
+    Data {
+        /// The file.
+        file: PathBuf,
+        /// What is wrong with it.
+        message: String,
+    },
     /// The result files (a sidecar) could not be read.
     #[error(transparent)]
     Results(#[from] ResultsError),
