@@ -286,6 +286,47 @@ fn plotting_a_directory_with_nothing_to_draw_or_a_bad_measurement_file_exits_2()
 }
 
 #[test]
+fn what_gclab_fidelity_writes_gclab_plot_draws() {
+    use gclab::fidelity::{jsonl, FidelityRow, Report, Side};
+    let side = |per_gen: [u64; 3], collected| Side {
+        collections: Vec::new(),
+        per_gen,
+        collected,
+        count: [0, 0, 0],
+    };
+    let row = |python: &str, preset: &str| FidelityRow {
+        case: "cycles".into(),
+        size: 10,
+        python: python.into(),
+        preset: preset.into(),
+        real: side([3, 1, 0], 20),
+        model: side([3, 1, 0], 20),
+        loop_allocations: 0,
+    };
+    let report = Report {
+        rows: vec![row("3.11.7", "cpython-3.11"), row("3.13.0", "cpython-3.13")],
+        skipped: Vec::new(),
+    };
+    let tmp = tempfile::tempdir().expect("temp dir");
+    std::fs::write(tmp.path().join("fidelity.jsonl"), jsonl(&report)).expect("write");
+    let out = Command::new(env!("CARGO_BIN_EXE_gclab"))
+        .args(["plot", "--no-png"])
+        .arg(tmp.path())
+        .output()
+        .expect("run gclab plot");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let svg = std::fs::read_to_string(tmp.path().join("figures/fidelity.svg")).expect("svg");
+    assert!(
+        svg.contains("all 2 pairs equal"),
+        "the verdict is in the title"
+    );
+}
+
+#[test]
 fn first_image_and_headline_are_read() {
     assert_eq!(
         first_image("text\n![a](figures/pages.png)\n![b](figures/x.png)").as_deref(),

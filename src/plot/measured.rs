@@ -8,7 +8,6 @@
 use super::fig::{Fig, PanelData};
 use super::panel::{color, compact, Series, Stroke, ValueLabels};
 use super::PlotError;
-use crate::fidelity::FidelityLine;
 use plotters::prelude::SeriesLabelPosition;
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
@@ -112,7 +111,7 @@ fn case_name(case: &str) -> String {
 /// one legend entry "…, CPython = …, model"; where it does not, both points are drawn.
 fn fidelity(file: &Path) -> Result<Fig, PlotError> {
     let text = std::fs::read_to_string(file).map_err(|e| bad(file, e))?;
-    let mut lines: Vec<FidelityLine> = Vec::new();
+    let mut lines: Vec<Compared> = Vec::new();
     for (i, l) in text
         .lines()
         .enumerate()
@@ -149,7 +148,7 @@ fn fidelity(file: &Path) -> Result<Fig, PlotError> {
     let panels = cases
         .iter()
         .map(|case| {
-            let rows: Vec<(usize, &FidelityLine)> = lines
+            let rows: Vec<(usize, &Compared)> = lines
                 .iter()
                 .filter(|l| &l.case == case)
                 .filter_map(|l| Some((versions.iter().position(|v| *v == l.cpython.version)?, l)))
@@ -211,17 +210,41 @@ fn fidelity(file: &Path) -> Result<Fig, PlotError> {
     })
 }
 
-/// Which totals of a [`FidelityLine`] a series draws: (CPython's, the model's).
-type FidelityPick = fn(&FidelityLine) -> (u64, u64);
+/// One line of `fidelity.jsonl` (the schema of `gclab fidelity --jsonl`,
+/// `crate::fidelity::FidelityLine`, and of `scripts/workloads_fidelity.sh`): the fields drawn.
+/// Read here with its own type so that the figures do not depend on the module that runs
+/// interpreters; `tests/figures.rs` checks that what one writes the other reads.
+#[derive(Deserialize)]
+struct Compared {
+    case: String,
+    model: Totals,
+    cpython: RealTotals,
+    each_equal: bool,
+}
+
+/// The model's totals in a [`Compared`].
+#[derive(Deserialize)]
+struct Totals {
+    per_generation: [u64; 3],
+    collected: u64,
+}
+
+/// Real CPython's totals in a [`Compared`].
+#[derive(Deserialize)]
+struct RealTotals {
+    version: String,
+    per_generation: [u64; 3],
+    collected: u64,
+}
+
+/// Which totals of a [`Compared`] a series draws: (CPython's, the model's).
+type FidelityPick = fn(&Compared) -> (u64, u64);
 
 /// The series of one case's panel (`rows`: each line with its version's x position): a metric
 /// on which the model equals CPython at every version is one series "NAME: CPython = model"
 /// (metrics with the same values share it, "NAME, NAME: ..."); a metric on which they differ
 /// is two, "NAME: CPython" and "NAME: model", in the same colour.
-fn fidelity_series(
-    rows: &[(usize, &FidelityLine)],
-    metrics: &[(&str, FidelityPick)],
-) -> Vec<Series> {
+fn fidelity_series(rows: &[(usize, &Compared)], metrics: &[(&str, FidelityPick)]) -> Vec<Series> {
     // Metrics equal on both sides: their names, the first one's index (its colour), the points.
     type Equal<'a> = (Vec<&'a str>, usize, Vec<(f64, f64)>);
     let mut equal: Vec<Equal<'_>> = Vec::new();

@@ -877,27 +877,9 @@ fn category_labels<DB: DrawingBackend>(
     Ok(())
 }
 
-/// Splits a label into lines of at most `width` characters at spaces, and a word too long for
-/// a line after its hyphens and underscores (at most three lines).
+/// Splits a label into lines of at most `width` characters at spaces (at most three lines).
 fn wrap(label: &str, width: usize) -> Vec<String> {
-    let mut lines: Vec<String> = Vec::new();
-    for word in label.split(' ') {
-        let pieces: Vec<&str> = if word.chars().count() > width {
-            word.split_inclusive(['-', '_']).collect()
-        } else {
-            vec![word]
-        };
-        for (k, piece) in pieces.into_iter().enumerate() {
-            let sep = if k == 0 { " " } else { "" };
-            match lines.last_mut() {
-                Some(l) if l.chars().count() + sep.len() + piece.chars().count() <= width => {
-                    l.push_str(sep);
-                    l.push_str(piece);
-                }
-                _ => lines.push(piece.to_string()),
-            }
-        }
-    }
+    let mut lines = wrap_lines(label, width);
     if lines.len() > 3 {
         let rest = lines.split_off(2).join(" ");
         lines.push(rest);
@@ -933,17 +915,6 @@ mod tests {
             err: Vec::new(),
             stroke: Stroke::Solid,
         }
-    }
-
-    #[test]
-    fn a_label_wraps_at_spaces_and_a_long_word_after_its_hyphens() {
-        assert_eq!(wrap("concat plus", 6), vec!["concat", "plus"]);
-        assert_eq!(
-            wrap("refcount-walkthrough", 10),
-            vec!["refcount-", "walkthrough"]
-        );
-        assert_eq!(wrap("gen-vs-list gen", 8), vec!["gen-vs-", "list gen"]);
-        assert_eq!(wrap("create_gc_cycles", 10), vec!["create_gc_", "cycles"]);
     }
 
     #[test]
