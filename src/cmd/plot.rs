@@ -11,8 +11,8 @@ use std::path::PathBuf;
 #[derive(clap::Args, Debug)]
 pub struct Args {
     /// Results directories (`results/<name>`), each with `experiment.toml` and `runs.jsonl`,
-    /// or with a measurement file gclab draws (`gclab list` does not list them; see
-    /// ARCHITECTURE.md, "Figures").
+    /// or, for a result that is not a sweep, with a measurement file gclab draws:
+    /// `fidelity.jsonl`, `characterisation.json`, `raw/trace_replay.json` or `raw.json`.
     #[arg(required = true)]
     pub dirs: Vec<PathBuf>,
     /// SVG only (no PNG).
