@@ -104,3 +104,14 @@ fn check_catches_an_html_report_changed_by_hand(root: &Path, dir: &Path) {
     assert_eq!(code, 1, "{out}");
     assert!(out.contains("index.html: differs from the index"), "{out}");
 }
+
+#[test]
+fn an_unknown_only_name_is_a_usage_error_naming_the_results() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("tiny");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("experiment.toml"), "").unwrap();
+    let (code, out) = reproduce(tmp.path(), &["--check", "--only", "tiny", "--only", "tnyi"]);
+    assert_eq!(code, 2, "{out}");
+    assert!(out.contains("--only tnyi") && out.contains("tiny"), "{out}");
+}

@@ -23,9 +23,12 @@ pub struct Args {
 /// Runs `gclab plot`.
 pub fn run(a: Args) -> CmdResult {
     for d in &a.dirs {
-        let files = if !d.join("experiment.toml").is_file() && plot::has_measured(d) {
+        let files = if d.join("experiment.toml").is_file() || !d.is_dir() {
+            let rs = ResultSet::load(d)?;
+            plot::write_all(&rs, d, &PlotOptions { png: !a.no_png })?
+        } else if plot::has_measured(d) {
             plot::write_measured(d, !a.no_png)?
-        } else if !d.join("experiment.toml").is_file() && d.is_dir() {
+        } else {
             let known: Vec<String> = MEASURED
                 .iter()
                 .map(|m| format!("{} ({})", m.file, m.writer))
@@ -36,9 +39,6 @@ pub fn run(a: Args) -> CmdResult {
                 d.display(),
                 known.join(", ")
             )));
-        } else {
-            let rs = ResultSet::load(d)?;
-            plot::write_all(&rs, d, &PlotOptions { png: !a.no_png })?
         };
         eprintln!("{}: wrote {} figure files", d.display(), files.len());
     }

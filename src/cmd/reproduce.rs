@@ -29,7 +29,7 @@ pub struct Args {
     /// The directory holding the published experiments.
     #[arg(long, default_value = "results")]
     pub root: PathBuf,
-    /// Only these experiments (directory names).
+    /// Only these results (directory names under `--root`; repeat the flag for several).
     #[arg(long)]
     pub only: Vec<String>,
     /// Worker threads.
@@ -54,25 +54,44 @@ impl Classify for CheckFailed {
     }
 }
 
-/// The experiment directories under `root`, sorted.
-pub fn experiments(root: &Path, only: &[String]) -> CmdResult<Vec<PathBuf>> {
+/// The directories under `root` that `keep` accepts, sorted (only those named in `only`, if
+/// any are).
+fn result_dirs(root: &Path, only: &[String], keep: fn(&Path) -> bool) -> CmdResult<Vec<PathBuf>> {
     let mut out = Vec::new();
     for e in std::fs::read_dir(root)
         .internal()
         .with_context(|| format!("reading {}", root.display()))?
     {
         let p = e.internal()?.path();
-        if p.join("experiment.toml").is_file() {
-            let name = p
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_default();
-            if only.is_empty() || only.contains(&name) {
-                out.push(p);
-            }
+        if keep(&p) && (only.is_empty() || only.contains(&dir_name(&p))) {
+            out.push(p);
         }
     }
     out.sort();
+    Ok(out)
+}
+
+/// The last component of `p`, as text.
+fn dir_name(p: &Path) -> String {
+    p.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default()
+}
+
+/// Whether `p` is a sweep's result (it has an `experiment.toml`).
+fn is_experiment(p: &Path) -> bool {
+    p.join("experiment.toml").is_file()
+}
+
+/// Whether `p` is a result that is not a sweep but holds a measurement file `gclab plot` draws.
+fn is_measured(p: &Path) -> bool {
+    !p.join("experiment.toml").exists() && crate::plot::has_measured(p)
+}
+
+/// The experiment directories under `root`, sorted (only those named, if any are); none is an
+/// error.
+pub fn experiments(root: &Path, only: &[String]) -> CmdResult<Vec<PathBuf>> {
+    let out = result_dirs(root, only, is_experiment)?;
     if out.is_empty() {
         return Err(CmdError::internal(anyhow::anyhow!(
             "no experiments (directories with experiment.toml) under {}",
@@ -80,24 +99,6 @@ pub fn experiments(root: &Path, only: &[String]) -> CmdResult<Vec<PathBuf>> {
         )));
     }
     Ok(out)
-}
-
-/// The results under `root` that are not sweeps but hold a measurement file `gclab plot` draws,
-/// sorted (only those named, if any are).
-pub fn measured_dirs(root: &Path, only: &[String]) -> Vec<PathBuf> {
-    let mut out: Vec<PathBuf> = std::fs::read_dir(root)
-        .map(|it| {
-            it.filter_map(|e| e.ok().map(|e| e.path()))
-                .filter(|p| !p.join("experiment.toml").exists() && crate::plot::has_measured(p))
-                .filter(|p| {
-                    let name = p.file_name().map(|n| n.to_string_lossy().into_owned());
-                    only.is_empty() || name.is_some_and(|n| only.contains(&n))
-                })
-                .collect()
-        })
-        .unwrap_or_default();
-    out.sort();
-    out
 }
 
 /// The figures of a result that is not a sweep, redrawn from copies of its measurement files
@@ -122,32 +123,54 @@ fn check_measured(dir: &Path) -> CmdResult<Vec<String>> {
     Ok(compare_figures(dir, tmp.path()))
 }
 
+/// Prints what `--check` found in `dir` (each difference, then a verdict line ending in
+/// `suffix`); returns how many differences there were.
+fn print_check(dir: &Path, found: &[String], matched: &str, suffix: &str) -> usize {
+    for d in found {
+        println!("DIFFERS {}: {d}", dir.display());
+    }
+    let verdict = if found.is_empty() {
+        matched.to_string()
+    } else {
+        format!("{} difference(s)", found.len())
+    };
+    println!("{}: {verdict}{suffix}", dir.display());
+    found.len()
+}
+
 /// Runs `gclab reproduce`.
 pub fn run(a: Args) -> CmdResult {
     let mut diffs = 0;
-    let measured = measured_dirs(&a.root, &a.only);
-    let exps = match experiments(&a.root, &a.only) {
-        Err(_) if !measured.is_empty() && !a.only.is_empty() => Vec::new(),
-        r => r?,
-    };
+    let exps = result_dirs(&a.root, &a.only, is_experiment)?;
+    let measured = result_dirs(&a.root, &a.only, is_measured)?;
+    let found: Vec<String> = exps.iter().chain(&measured).map(|p| dir_name(p)).collect();
+    if let Some(bad) = a.only.iter().find(|n| !found.contains(n)) {
+        let all = result_dirs(&a.root, &[], |p| is_experiment(p) || is_measured(p))?;
+        let names: Vec<String> = all.iter().map(|p| dir_name(p)).collect();
+        return Err(CmdError::usage(anyhow::anyhow!(
+            "--only {bad}: no such result under {}; the results are: {}",
+            a.root.display(),
+            names.join(", ")
+        )));
+    }
+    if exps.is_empty() && measured.is_empty() {
+        return Err(CmdError::internal(anyhow::anyhow!(
+            "no results (directories with experiment.toml or a measurement file gclab draws) \
+             under {}",
+            a.root.display()
+        )));
+    }
     for dir in exps {
         let t = std::time::Instant::now();
         if a.check {
             let found = check_dir(&dir, &a)?;
-            for d in &found {
-                println!("DIFFERS {}: {d}", dir.display());
-            }
-            println!(
-                "{}: {} ({:.1}s)",
-                dir.display(),
-                if found.is_empty() {
-                    "deterministic results and figures match".to_string()
-                } else {
-                    format!("{} difference(s)", found.len())
-                },
-                t.elapsed().as_secs_f64()
+            let elapsed = format!(" ({:.1}s)", t.elapsed().as_secs_f64());
+            diffs += print_check(
+                &dir,
+                &found,
+                "deterministic results and figures match",
+                &elapsed,
             );
-            diffs += found.len();
         } else {
             let exp = Experiment::load(&dir)?;
             let done = pipeline::regenerate(&exp, &a.regenerate_options())?;
@@ -169,19 +192,8 @@ pub fn run(a: Args) -> CmdResult {
     for dir in &measured {
         if a.check {
             let found = check_measured(dir)?;
-            for d in &found {
-                println!("DIFFERS {}: {d}", dir.display());
-            }
-            println!(
-                "{}: {}",
-                dir.display(),
-                if found.is_empty() {
-                    "figures redrawn from its measurement files match".to_string()
-                } else {
-                    format!("{} difference(s)", found.len())
-                }
-            );
-            diffs += found.len();
+            let matched = "figures redrawn from its measurement files match";
+            diffs += print_check(dir, &found, matched, "");
         } else {
             crate::plot::write_measured(dir, !a.no_png)?;
             println!(
