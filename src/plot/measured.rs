@@ -8,9 +8,7 @@
 use super::fig::{Fig, PanelData};
 use super::panel::{color, compact, Series, Stroke, ValueLabels};
 use super::PlotError;
-use crate::fidelity::FidelityLine;
 use crate::metrics;
-use crate::report::thousands;
 use plotters::prelude::SeriesLabelPosition;
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
@@ -114,7 +112,7 @@ fn case_name(case: &str) -> String {
 /// one legend entry "…, CPython = …, model"; where it does not, both points are drawn.
 fn fidelity(file: &Path) -> Result<Fig, PlotError> {
     let text = std::fs::read_to_string(file).map_err(|e| bad(file, e))?;
-    let mut lines: Vec<FidelityLine> = Vec::new();
+    let mut lines: Vec<Compared> = Vec::new();
     for (i, l) in text
         .lines()
         .enumerate()
@@ -151,7 +149,7 @@ fn fidelity(file: &Path) -> Result<Fig, PlotError> {
     let panels = cases
         .iter()
         .map(|case| {
-            let rows: Vec<(usize, &FidelityLine)> = lines
+            let rows: Vec<(usize, &Compared)> = lines
                 .iter()
                 .filter(|l| &l.case == case)
                 .filter_map(|l| Some((versions.iter().position(|v| *v == l.cpython.version)?, l)))
@@ -213,17 +211,42 @@ fn fidelity(file: &Path) -> Result<Fig, PlotError> {
     })
 }
 
-/// Which totals of a [`FidelityLine`] a series draws: (CPython's, the model's).
-type FidelityPick = fn(&FidelityLine) -> (u64, u64);
+/// One line of `fidelity.jsonl` (the schema of `gclab fidelity --jsonl`,
+/// `crate::fidelity::FidelityLine`, and of `scripts/workloads_fidelity.sh`): the fields drawn.
+/// Read here with its own type because `src/plot/` may not import `crate::fidelity` (the module
+/// that runs interpreters; ARCHITECTURE.md's map, checked by `tests/architecture.rs`);
+/// `tests/figures.rs` checks that what one writes the other reads.
+#[derive(Deserialize)]
+struct Compared {
+    case: String,
+    model: Totals,
+    cpython: RealTotals,
+    each_equal: bool,
+}
+
+/// The model's totals in a [`Compared`].
+#[derive(Deserialize)]
+struct Totals {
+    per_generation: [u64; 3],
+    collected: u64,
+}
+
+/// Real CPython's totals in a [`Compared`].
+#[derive(Deserialize)]
+struct RealTotals {
+    version: String,
+    per_generation: [u64; 3],
+    collected: u64,
+}
+
+/// Which totals of a [`Compared`] a series draws: (CPython's, the model's).
+type FidelityPick = fn(&Compared) -> (u64, u64);
 
 /// The series of one case's panel (`rows`: each line with its version's x position): a metric
 /// on which the model equals CPython at every version is one series "NAME: CPython = model"
 /// (metrics with the same values share it, "NAME, NAME: ..."); a metric on which they differ
 /// is two, "NAME: CPython" and "NAME: model", in the same colour.
-fn fidelity_series(
-    rows: &[(usize, &FidelityLine)],
-    metrics: &[(&str, FidelityPick)],
-) -> Vec<Series> {
+fn fidelity_series(rows: &[(usize, &Compared)], metrics: &[(&str, FidelityPick)]) -> Vec<Series> {
     // Metrics equal on both sides: their names, the first one's index (its colour), the points.
     type Equal<'a> = (Vec<&'a str>, usize, Vec<(f64, f64)>);
     let mut equal: Vec<Equal<'_>> = Vec::new();
@@ -343,6 +366,20 @@ struct Replay {
 /// The median of integer times ([`metrics::median`]); NaN if empty.
 fn median(xs: &[u64]) -> f64 {
     metrics::median(&xs.iter().map(|&x| x as f64).collect::<Vec<_>>())
+}
+
+/// `n` with a comma between groups of three digits (as `crate::report::thousands`, which
+/// `src/plot/` may not import: ARCHITECTURE.md's map).
+fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
 }
 
 /// The target of `docs/performance.md` for replaying a trace: CPython's time over gclab's.
@@ -529,6 +566,13 @@ mod tests {
             case_name("web-service requests=400 freeze=true"),
             "web-service freeze=true"
         );
+    }
+
+    #[test]
+    fn thousands_are_grouped_by_commas() {
+        assert_eq!(thousands(999_999), "999,999");
+        assert_eq!(thousands(1_000_000), "1,000,000");
+        assert_eq!(thousands(12), "12");
     }
 
     #[test]
